@@ -1,0 +1,141 @@
+"""The root ``gsm`` command: a lazy registry of sub-commands and the single error boundary.
+
+``gsm --help`` and ``gsm --version`` import no command module (and so neither SQLAlchemy nor
+httpx): the registry below carries each command's one-line summary, and a module is imported
+only when its command runs (the idea of pip's command registry and Click's LazyGroup).
+"""
+
+import importlib
+import logging
+import traceback
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from gsm_cli import __version__, environment, output
+from gsm_cli.errors import ExitCode, GsmError
+
+# name -> (module holding a Typer app named `app`, summary shown by `gsm --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("gsm_cli.commands.config", "Show and change gsm's settings."),
+    "doctor": ("gsm_cli.commands.doctor", "Check the store, folders, cloud and tools."),
+}
+
+log = logging.getLogger("gsm")
+
+
+def load_command(name: str) -> Any:
+    module_path, _summary = COMMANDS[name]
+    module = importlib.import_module(module_path)
+    command = typer.main.get_command(module.app)
+    command.name = name
+    return command
+
+
+class GsmGroup(TyperGroup):
+    _formatting_help = False
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if self._formatting_help:
+            # Listing commands in help needs only the summary: do not import the module.
+            return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][1])
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        self._formatting_help = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._formatting_help = False
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # A fresh environment per invocation: CliRunner swaps sys streams for every call.
+        environment.reset()
+        return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        """The error boundary: every expected error becomes one line and its exit code."""
+        env = environment.current()
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # Click's own exits and usage errors (exit 2) keep their handling
+        except GsmError as err:
+            log.debug("command failed", exc_info=True)
+            if env.debug:
+                traceback.print_exc(file=env.stderr)
+            output.error(err)
+            raise typer.Exit(int(err.exit_code)) from None
+        except KeyboardInterrupt:
+            output.message("interrupted")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Exception as exc:
+            if env.debug:
+                traceback.print_exc(file=env.stderr)
+            output.error(
+                GsmError(
+                    f"unexpected {type(exc).__name__}: {exc}",
+                    hint="run again with --debug for the traceback, and report it",
+                    code="unexpected",
+                )
+            )
+            raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+
+
+app = typer.Typer(
+    name="gsm",
+    cls=GsmGroup,
+    help="Run, supervise, back up and sync dedicated game servers.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"gsm {__version__}")
+        raise typer.Exit()
+
+
+def _configure_logging(env: environment.Environment) -> None:
+    level = logging.DEBUG if env.debug else logging.INFO if env.verbose else logging.WARNING
+    handler = logging.StreamHandler(env.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("gsm")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show gsm's version and exit."
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say more about what gsm does, on stderr.")
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="GSM_DEBUG", help="Debug logging; tracebacks on errors."),
+    ] = False,
+) -> None:
+    env = environment.current()
+    env.verbose = verbose or debug
+    env.debug = debug
+    _configure_logging(env)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="gsm")

@@ -1,0 +1,53 @@
+"""What every command shares: the output options and opening the store."""
+
+from typing import Annotated
+
+import typer
+
+from gsm_cli import environment
+from gsm_cli.output import check_format
+from gsm_cli.paths import Paths, resolve_paths
+from gsm_cli.store import Store
+
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="table|json|csv",
+        help="Output format (default: GSM_OUTPUT, then the output.format setting, then table).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
+
+
+def paths() -> Paths:
+    return resolve_paths(environment.current().vars)
+
+
+def open_store() -> Store:
+    return Store.open(paths().store_file)
+
+
+def output_format(output: str | None, json_flag: bool, store: Store | None = None) -> str:
+    """Settle the format once per command, so errors after this point follow it too.
+
+    Call it before anything that can fail, so that `--json` errors come out as JSON.
+    """
+    from gsm_cli.services import settings
+
+    env = environment.current()
+    if json_flag:
+        fmt = "json"
+    elif output is not None:
+        fmt = check_format(output, "--output")
+    elif env.vars.get("GSM_OUTPUT"):
+        fmt = check_format(env.vars["GSM_OUTPUT"], "GSM_OUTPUT")
+    elif store is not None:
+        fmt = settings.default_output_format(store, env.vars)
+    else:
+        with open_store() as own_store:
+            fmt = settings.default_output_format(own_store, env.vars)
+    env.output_format = fmt
+    return fmt

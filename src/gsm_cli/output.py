@@ -1,0 +1,130 @@
+"""The one place that renders what gsm prints: tables, JSON, CSV, messages and errors.
+
+Data goes to stdout; messages, warnings and errors go to stderr.
+"""
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gsm_cli import environment
+from gsm_cli.errors import GsmError, InvalidInputError
+
+FORMATS = ("table", "json", "csv")
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.header or self.key.replace("_", " ").upper()
+
+
+def check_format(value: str, source: str) -> str:
+    fmt = value.strip().lower()
+    if fmt not in FORMATS:
+        raise InvalidInputError(
+            f"{source} must be one of {', '.join(FORMATS)}, not {value!r}", code="bad_format"
+        )
+    return fmt
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _print_rich(renderable: Any) -> None:
+    """Print a rich renderable to stdout: coloured on a terminal, plain text elsewhere."""
+    from rich.console import Console
+
+    env = environment.current()
+    if env.color_for(env.stdout):
+        Console(file=env.stdout, highlight=False).print(renderable)
+        return
+    # Off a terminal: no colour, no squeezing into 80 columns, no trailing padding.
+    console = Console(width=400, no_color=True, highlight=False, force_terminal=False)
+    with console.capture() as capture:
+        console.print(renderable)
+    env.stdout.write("\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n")
+
+
+def emit(data: Record | Sequence[Record], fmt: str, columns: Sequence[Column]) -> None:
+    """Print a record or a list of records in the chosen format."""
+    env = environment.current()
+    if fmt == "json":
+        env.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    elif fmt == "csv":
+        rows = [data] if isinstance(data, Mapping) else data
+        writer = csv.writer(env.stdout, lineterminator="\n")
+        writer.writerow([c.key for c in columns])
+        writer.writerows([[_cell(row.get(c.key)) for c in columns] for row in rows])
+    elif isinstance(data, Mapping):
+        _emit_details(data, columns)
+    else:
+        _emit_table(data, columns)
+    env.stdout.flush()
+
+
+def _emit_table(rows: Sequence[Record], columns: Sequence[Column]) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in columns:
+        table.add_column(column.title, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c.key)) or "-" for c in columns))
+    _print_rich(table)
+
+
+def _emit_details(record: Record, columns: Sequence[Column]) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for column in columns:
+        table.add_row(column.key, _cell(record.get(column.key)) or "-")
+    _print_rich(table)
+
+
+def emit_value(value: str | None) -> None:
+    """A bare value for scripts (``gsm config get``): the value and a newline, nothing else."""
+    env = environment.current()
+    env.stdout.write(("" if value is None else value) + "\n")
+    env.stdout.flush()
+
+
+def message(text: str) -> None:
+    """A human note on stderr (what was done); never part of the data."""
+    env = environment.current()
+    env.stderr.write(text + "\n")
+    env.stderr.flush()
+
+
+def warning(text: str) -> None:
+    message(f"warning: {text}")
+
+
+def error(err: GsmError) -> None:
+    env = environment.current()
+    if env.output_format == "json":
+        env.stderr.write(json.dumps({"error": err.to_dict()}) + "\n")
+    else:
+        env.stderr.write(f"error: {err.message}\n")
+        if err.hint:
+            env.stderr.write(f"hint: {err.hint}\n")
+    env.stderr.flush()

@@ -1,0 +1,1 @@
+"""Domain logic. Services never print and never exit: they return values or raise GsmError."""

@@ -1,0 +1,155 @@
+"""gsm doctor: checks of the store, folders, cloud and tools. Reports; changes nothing."""
+
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gsm_cli.errors import GsmError
+from gsm_cli.paths import Paths
+from gsm_cli.services import settings
+from gsm_cli.store import Store, migrate
+
+OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def check_store(path: Path) -> tuple[list[Check], Store | None]:
+    if not path.exists():
+        return [Check("store", OK, f"{path} not created yet; gsm creates it on first use")], None
+    try:
+        store = Store.open(path, upgrade=False)
+    except GsmError as err:
+        return [Check("store", FAIL, err.message, err.hint)], None
+    checks = [Check("store", OK, f"{path} opens")]
+    try:
+        problems = store.integrity_problems()
+    except Exception as exc:  # a corrupt page can fail the check itself
+        problems = [str(exc)]
+    if problems:
+        checks.append(
+            Check(
+                "store integrity",
+                FAIL,
+                "; ".join(problems[:3]),
+                "restore the store from a backup, or move it aside to start afresh",
+            )
+        )
+    else:
+        checks.append(Check("store integrity", OK, "PRAGMA integrity_check: ok"))
+    checks.append(_schema_check(store.schema_version()))
+    return checks, store
+
+
+def _schema_check(version: str | None) -> Check:
+    if version == migrate.HEAD:
+        return Check("store schema", OK, f"version {version} (current)")
+    if version in migrate.REVISIONS or version is None:
+        return Check(
+            "store schema",
+            WARN,
+            f"version {version or 'none'}; current is {migrate.HEAD}",
+            "any other gsm command upgrades it in place",
+        )
+    return Check(
+        "store schema",
+        FAIL,
+        f"version {version} is newer than this gsm ({migrate.HEAD})",
+        "upgrade gsm",
+    )
+
+
+def check_folder(label: str, folder: Path) -> Check:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return Check(label, FAIL, f"{existing} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        return Check(label, FAIL, f"{existing} is not writable ({exc.strerror or exc})")
+    detail = str(folder) if existing == folder else f"{folder} (created when first needed)"
+    return Check(label, OK, f"{detail} is writable")
+
+
+def check_cloud(api_url: str | None, timeout: float) -> Check:
+    if not api_url:
+        return Check(
+            "cloud", INFO, "no cloud configured; gsm works offline", "gsm config set cloud.api_url"
+        )
+    import httpx
+
+    try:
+        response = httpx.get(f"{api_url}/healthz", timeout=timeout)
+    except httpx.HTTPError as exc:
+        return Check(
+            "cloud", WARN, f"{api_url} unreachable ({type(exc).__name__}); working offline"
+        )
+    if response.status_code == 200:
+        return Check("cloud", OK, f"{api_url} answers")
+    return Check("cloud", WARN, f"{api_url} answered HTTP {response.status_code}")
+
+
+def check_steamcmd(configured: str | None) -> Check:
+    if configured:
+        if Path(configured).is_file():
+            return Check("steamcmd", OK, configured)
+        return Check(
+            "steamcmd", WARN, f"{configured} (steamcmd.path) does not exist", "fix steamcmd.path"
+        )
+    found = shutil.which("steamcmd")
+    if found:
+        return Check("steamcmd", OK, found)
+    return Check(
+        "steamcmd",
+        WARN,
+        "not found on PATH; needed only to install Steam game files",
+        "install steamcmd (https://developer.valvesoftware.com/wiki/SteamCMD) or set steamcmd.path",
+    )
+
+
+def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
+    checks, store = check_store(paths.store_file)
+    values: dict[str, str | None] = {}
+    try:
+        if store is not None and store.schema_version() in migrate.REVISIONS:
+            values = {s.key: s.value for s in settings.list_settings(store, env)}
+    except GsmError as err:
+        checks.append(Check("settings", FAIL, err.message))
+    finally:
+        if store is not None:
+            store.close()
+    if not values:  # no usable store: defaults and environment only
+        values = {
+            key: env.get(spec.env_var or "") or spec.default for key, spec in settings.SPECS.items()
+        }
+
+    backup_dir = Path(values["backup.dir"]) if values.get("backup.dir") else paths.backup_dir
+    for label, folder in (
+        ("data folder", paths.data_dir),
+        ("config folder", paths.config_dir),
+        ("log folder", paths.log_dir),
+        ("backup folder", backup_dir),
+    ):
+        checks.append(check_folder(label, folder))
+    timeout = min(float(values.get("cloud.timeout") or 10), 5.0)
+    checks.append(check_cloud(values.get("cloud.api_url"), timeout))
+    checks.append(check_steamcmd(values.get("steamcmd.path")))
+    return checks
+
+
+def failures(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.status == FAIL]

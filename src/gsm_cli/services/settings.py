@@ -1,0 +1,233 @@
+"""gsm's settings, kept in the seed's ``user_settings`` table, with every known key validated.
+
+Environment variables win over stored values for the keys that have one (GSM_API_URL,
+GSM_OUTPUT), as gh's GH_TOKEN wins over its stored token.
+"""
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from gsm_cli.errors import InvalidInputError
+from gsm_cli.output import FORMATS, check_format
+from gsm_cli.store import Store
+from gsm_cli.store.models import UserSetting
+from gsm_cli.timeutil import iso_utc, utc_now_sql
+
+Parser = Callable[[str], str]
+
+
+def _url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// URL, such as https://cloud.example.com")
+    return raw.strip().rstrip("/")
+
+
+def _choice(*choices: str) -> Parser:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _integer(low: int, high: int) -> Parser:
+    def parse(raw: str) -> str:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}")
+        return str(value)
+
+    return parse
+
+
+def _number(low: float, high: float) -> Parser:
+    def parse(raw: str) -> str:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a number from {low:g} to {high:g}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low:g} to {high:g}")
+        return f"{value:g}"
+
+    return parse
+
+
+def _folder(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("expected a folder path")
+    path = Path(raw.strip()).expanduser()
+    if not path.is_absolute():
+        raise ValueError("expected an absolute folder path")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} exists and is not a folder")
+    return str(path)
+
+
+def _program(raw: str) -> str:
+    path = Path(raw.strip()).expanduser()
+    if not path.is_absolute():
+        raise ValueError("expected the absolute path of the program")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a program")
+    return str(path)
+
+
+def _patterns(raw: str) -> str:
+    patterns = [p.strip() for p in raw.split(",")]
+    if any(not p for p in patterns):
+        raise ValueError("expected comma-separated glob patterns, such as '*.log,cache/*'")
+    return ",".join(patterns)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    description: str
+    parse: Parser
+    default: str | None = None
+    env_var: str | None = None
+
+
+SPECS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        SettingSpec("cloud.api_url", "URL of the gsm-cloud API", _url, None, "GSM_API_URL"),
+        SettingSpec("cloud.timeout", "Seconds to wait for the cloud API", _number(0.5, 300), "10"),
+        SettingSpec(
+            "output.format", "Default output format", _choice(*FORMATS), "table", "GSM_OUTPUT"
+        ),
+        SettingSpec("backup.dir", "Folder for server backups (default: data folder)", _folder),
+        SettingSpec("backup.retention", "Backups kept per server", _integer(1, 1000), "5"),
+        SettingSpec("backup.exclude", "Glob patterns left out of backups", _patterns, "*.log"),
+        SettingSpec("metrics.interval", "Seconds between samples", _integer(1, 86400), "60"),
+        SettingSpec("metrics.retention_days", "Days of samples kept", _integer(1, 3650), "30"),
+        SettingSpec(
+            "server.stop_timeout", "Seconds to wait for a graceful stop", _integer(1, 3600), "30"
+        ),
+        SettingSpec("steamcmd.path", "steamcmd program (default: found on PATH)", _program),
+        SettingSpec(
+            "sync.batch_size", "Operations per sync push request", _integer(1, 5000), "500"
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    value: str | None
+    source: str  # "env", "set" or "default"
+    default: str | None
+    description: str
+    updated_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "value": self.value,
+            "source": self.source,
+            "default": self.default,
+            "description": self.description,
+            "updated_at": self.updated_at,
+        }
+
+
+def spec_for(key: str) -> SettingSpec:
+    spec = SPECS.get(key)
+    if spec is None:
+        close = difflib.get_close_matches(key, SPECS, n=1)
+        hint = f"did you mean {close[0]}?" if close else "run `gsm config list` to see the keys"
+        raise InvalidInputError(f"unknown setting {key!r}", hint=hint, code="unknown_setting")
+    return spec
+
+
+def validate(key: str, raw: str) -> str:
+    spec = spec_for(key)
+    try:
+        return spec.parse(raw)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"invalid value {raw!r} for {key}: {exc}", code="invalid_setting"
+        ) from None
+
+
+def _resolve(spec: SettingSpec, row: UserSetting | None, env: Mapping[str, str]) -> Setting:
+    env_value = env.get(spec.env_var) if spec.env_var else None
+    if env_value:
+        value, source = env_value, "env"
+    elif row is not None:
+        value, source = row.value, "set"
+    else:
+        value, source = spec.default, "default"
+    return Setting(
+        spec.key,
+        value,
+        source,
+        spec.default,
+        spec.description,
+        iso_utc(row.updated_at) if row else None,
+    )
+
+
+def list_settings(store: Store, env: Mapping[str, str]) -> list[Setting]:
+    with store.read() as session:
+        rows = {row.key: row for row in session.scalars(select(UserSetting))}
+    return [_resolve(spec, rows.get(key), env) for key, spec in sorted(SPECS.items())]
+
+
+def get_setting(store: Store, key: str, env: Mapping[str, str]) -> Setting:
+    spec = spec_for(key)
+    with store.read() as session:
+        row = session.get(UserSetting, key)
+    return _resolve(spec, row, env)
+
+
+def set_setting(store: Store, key: str, raw: str) -> Setting:
+    value = validate(key, raw)
+    with store.write() as session:
+        row = session.get(UserSetting, key)
+        if row is None:
+            row = UserSetting(key=key)
+            session.add(row)
+        row.value = value
+        row.updated_at = utc_now_sql()
+    return _resolve(SPECS[key], row, {})
+
+
+def unset_setting(store: Store, key: str) -> bool:
+    """Forget a stored value; True when there was one."""
+    spec_for(key)
+    with store.write() as session:
+        row = session.get(UserSetting, key)
+        if row is None:
+            return False
+        session.delete(row)
+    return True
+
+
+def values_without_store(env: Mapping[str, str]) -> dict[str, str | None]:
+    """Every key's value from the environment or its default, for when the store is unusable."""
+    return {key: _resolve(spec, None, env).value for key, spec in SPECS.items()}
+
+
+def effective_value(store: Store, key: str, env: Mapping[str, str]) -> str | None:
+    return get_setting(store, key, env).value
+
+
+def default_output_format(store: Store, env: Mapping[str, str]) -> str:
+    value = effective_value(store, "output.format", env) or "table"
+    source = "GSM_OUTPUT" if env.get("GSM_OUTPUT") else "the output.format setting"
+    return check_format(value, source)

@@ -1,0 +1,109 @@
+"""ORM models of the seed's SQLite schema (shared/seed/database-schema.md), plus documented
+additions (docs/architecture.md). The tables themselves are created by migrations that run the
+seed's DDL verbatim; these classes only describe them.
+"""
+
+import json
+from typing import Any, ClassVar
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+SQL_NOW = text("(datetime('now'))")
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON document kept in a TEXT column, as the seed declares (`-- JSON serialized`)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class Base(DeclarativeBase):
+    # Entity name used in sync operations; None for tables that are not synced.
+    __sync_entity__: ClassVar[str | None] = None
+
+
+class LocalServer(Base):
+    __tablename__ = "local_servers"
+    __sync_entity__ = "game_server"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    game_type: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    configuration: Mapped[Any] = mapped_column(JSONText)
+    process_id: Mapped[int | None] = mapped_column(Integer)
+    port: Mapped[int | None] = mapped_column(Integer)
+    install_path: Mapped[str | None] = mapped_column(Text)
+    last_backup: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+    cloud_sync_status: Mapped[str | None] = mapped_column(Text, server_default=text("'pending'"))
+
+
+class LocalPlugin(Base):
+    __tablename__ = "local_plugins"
+    __sync_entity__ = "plugin_installation"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    server_id: Mapped[str | None] = mapped_column(Text, ForeignKey("local_servers.id"))
+    plugin_id: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    version: Mapped[str | None] = mapped_column(Text)
+    install_path: Mapped[str | None] = mapped_column(Text)
+    configuration: Mapped[Any] = mapped_column(JSONText)
+    is_enabled: Mapped[bool | None] = mapped_column(Boolean, server_default=text("1"))
+    installed_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class PerformanceSample(Base):
+    __tablename__ = "performance_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    server_id: Mapped[str | None] = mapped_column(Text, ForeignKey("local_servers.id"))
+    cpu_usage: Mapped[float | None] = mapped_column(Float)
+    memory_usage: Mapped[float | None] = mapped_column(Float)
+    network_latency: Mapped[float | None] = mapped_column(Float)
+    player_count: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class PendingSyncOperation(Base):
+    __tablename__ = "pending_sync_operations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_type: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_type: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_id: Mapped[str] = mapped_column(Text, nullable=False)
+    data_payload: Mapped[Any] = mapped_column(JSONText)
+    retry_count: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
+    created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+    # Addition (migration 0002): the client-generated UUID the cloud deduplicates on.
+    operation_id: Mapped[str] = mapped_column(String, nullable=False, unique=True)
+
+
+class UserSetting(Base):
+    __tablename__ = "user_settings"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class GameInstallation(Base):
+    __tablename__ = "game_installations"
+
+    game_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    install_path: Mapped[str] = mapped_column(Text, nullable=False)
+    version: Mapped[str | None] = mapped_column(Text)
+    last_updated: Mapped[str | None] = mapped_column(Text)
+    steam_app_id: Mapped[int | None] = mapped_column(Integer)
+    is_valid: Mapped[bool | None] = mapped_column(Boolean, server_default=text("1"))

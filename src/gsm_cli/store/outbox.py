@@ -1,0 +1,68 @@
+"""The outbox: an entity change and the sync operation that tells the cloud about it, written
+in one transaction. Nothing else writes ``pending_sync_operations``.
+
+Usage, inside the caller's transaction::
+
+    with store.write() as session:
+        outbox.record(session, server, "create")
+"""
+
+import uuid
+from typing import Any, Literal
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from gsm_cli.store.models import Base, PendingSyncOperation
+
+Operation = Literal["create", "update", "delete"]
+
+
+def entity_payload(entity: Base) -> dict[str, Any]:
+    """The entity's columns as the cloud should see them."""
+    mapper = inspect(entity).mapper
+    return {attr.key: getattr(entity, attr.key) for attr in mapper.column_attrs}
+
+
+def enqueue(
+    session: Session,
+    *,
+    operation_type: str,
+    entity_type: str,
+    entity_id: str,
+    payload: dict[str, Any] | None,
+) -> PendingSyncOperation:
+    """Queue one operation with a fresh client-side UUID in the session's transaction."""
+    operation = PendingSyncOperation(
+        operation_id=str(uuid.uuid4()),
+        operation_type=operation_type,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        data_payload=payload,
+    )
+    session.add(operation)
+    return operation
+
+
+def record(session: Session, entity: Base, operation: Operation) -> PendingSyncOperation:
+    """Write ``entity`` (add, update or delete) and queue its sync operation, atomically."""
+    entity_type = type(entity).__sync_entity__
+    if entity_type is None:
+        raise TypeError(f"{type(entity).__name__} is not a synced entity")
+    entity_id = inspect(entity).identity[0] if inspect(entity).identity else entity.id  # type: ignore[attr-defined]
+    if operation == "delete":
+        payload = {"id": entity_id}
+        session.delete(entity)
+    else:
+        session.add(entity)
+        session.flush()  # server defaults (created_at...) belong in the payload
+        session.refresh(entity)
+        payload = entity_payload(entity)
+    session.flush()
+    return enqueue(
+        session,
+        operation_type=operation,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        payload=payload,
+    )
