@@ -5,8 +5,10 @@ httpx): the registry below carries each command's one-line summary, and a module
 only when its command runs (the idea of pip's command registry and Click's LazyGroup).
 """
 
+import difflib
 import importlib
 import logging
+import sys
 import traceback
 from typing import Annotated, Any
 
@@ -54,10 +56,37 @@ class GsmGroup(TyperGroup):
         finally:
             self._formatting_help = False
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.TyperException as exc:  # "No such command": suggest from the registry
+            close = difflib.get_close_matches(args[0], COMMANDS, n=1) if args else []
+            if close:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {close[0]!r}?"
+            raise
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         # A fresh environment per invocation: CliRunner swaps sys streams for every call.
         environment.reset()
-        return super().main(*args, **kwargs)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else 0
+        except typer.TyperException as exc:  # usage errors (exit 2) and Click's other errors
+            _show_usage_error(exc)
+            code = exc.exit_code
+        except typer.Abort:
+            output.message("error: aborted")
+            code = int(ExitCode.UNEXPECTED)
+        if not standalone_mode:
+            return code
+        sys.exit(code)
 
     def invoke(self, ctx: typer.Context) -> Any:
         """The error boundary: every expected error becomes one line and its exit code."""
@@ -86,6 +115,15 @@ class GsmGroup(TyperGroup):
                 )
             )
             raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+
+
+def _show_usage_error(exc: typer.TyperException) -> None:
+    """Click's usage line, then our one-line error, instead of a framed panel."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        output.message(ctx.get_usage())
+        output.message(f"Try '{ctx.command_path} --help' for help.")
+    output.message(f"error: {exc.format_message()}")
 
 
 app = typer.Typer(

@@ -10,7 +10,9 @@ from gsm_cli.output import Column
 
 app = typer.Typer(help="Show and change gsm's settings.", no_args_is_help=True)
 
-KeyArgument = Annotated[str, typer.Argument(help="Setting key, such as backup.retention.")]
+KeyArgument = Annotated[
+    str, typer.Argument(metavar="KEY", help="Setting key, such as backup.retention.")
+]
 SETTING_COLUMNS = (
     Column("key"),
     Column("value"),
@@ -48,7 +50,9 @@ def get(key: KeyArgument, json_: JsonOption = False) -> None:
 @app.command("set")
 def set_(
     key: KeyArgument,
-    value: Annotated[str, typer.Argument(help="New value; checked against the key's rules.")],
+    value: Annotated[
+        str, typer.Argument(metavar="VALUE", help="New value; checked against the key's rules.")
+    ],
     json_: JsonOption = False,
 ) -> None:
     """Store a setting after checking its value."""

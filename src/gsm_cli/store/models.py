@@ -6,7 +6,7 @@ seed's DDL verbatim; these classes only describe them.
 import json
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -87,7 +87,7 @@ class PendingSyncOperation(Base):
     retry_count: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
     # Addition (migration 0002): the client-generated UUID the cloud deduplicates on.
-    operation_id: Mapped[str] = mapped_column(String, nullable=False, unique=True)
+    operation_id: Mapped[str | None] = mapped_column(Text)
 
 
 class UserSetting(Base):

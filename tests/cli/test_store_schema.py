@@ -1,0 +1,172 @@
+"""The store gsm creates is the seed's SQLite schema, exactly, plus the documented additions."""
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gsm_cli.store import Store, migrate
+from gsm_cli.store.models import Base
+
+# The seed (shared/seed/database-schema.md), restated as PRAGMA table_info rows:
+# (name, declared type, not null, default, primary key position).
+SEED_COLUMNS = {
+    "local_servers": [
+        ("id", "TEXT", 0, None, 1),
+        ("name", "TEXT", 1, None, 0),
+        ("game_type", "TEXT", 1, None, 0),
+        ("status", "TEXT", 1, None, 0),
+        ("configuration", "TEXT", 0, None, 0),
+        ("process_id", "INTEGER", 0, None, 0),
+        ("port", "INTEGER", 0, None, 0),
+        ("install_path", "TEXT", 0, None, 0),
+        ("last_backup", "TEXT", 0, None, 0),
+        ("created_at", "TEXT", 0, "datetime('now')", 0),
+        ("cloud_sync_status", "TEXT", 0, "'pending'", 0),
+    ],
+    "local_plugins": [
+        ("id", "TEXT", 0, None, 1),
+        ("server_id", "TEXT", 0, None, 0),
+        ("plugin_id", "TEXT", 0, None, 0),
+        ("name", "TEXT", 1, None, 0),
+        ("version", "TEXT", 0, None, 0),
+        ("install_path", "TEXT", 0, None, 0),
+        ("configuration", "TEXT", 0, None, 0),
+        ("is_enabled", "BOOLEAN", 0, "1", 0),
+        ("installed_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "performance_history": [
+        ("id", "INTEGER", 0, None, 1),
+        ("server_id", "TEXT", 0, None, 0),
+        ("cpu_usage", "REAL", 0, None, 0),
+        ("memory_usage", "REAL", 0, None, 0),
+        ("network_latency", "REAL", 0, None, 0),
+        ("player_count", "INTEGER", 0, None, 0),
+        ("recorded_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "pending_sync_operations": [
+        ("id", "INTEGER", 0, None, 1),
+        ("operation_type", "TEXT", 1, None, 0),
+        ("entity_type", "TEXT", 1, None, 0),
+        ("entity_id", "TEXT", 1, None, 0),
+        ("data_payload", "TEXT", 0, None, 0),
+        ("retry_count", "INTEGER", 0, "0", 0),
+        ("created_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "user_settings": [
+        ("key", "TEXT", 0, None, 1),
+        ("value", "TEXT", 0, None, 0),
+        ("updated_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "game_installations": [
+        ("game_type", "TEXT", 0, None, 1),
+        ("install_path", "TEXT", 1, None, 0),
+        ("version", "TEXT", 0, None, 0),
+        ("last_updated", "TEXT", 0, None, 0),
+        ("steam_app_id", "INTEGER", 0, None, 0),
+        ("is_valid", "BOOLEAN", 0, "1", 0),
+    ],
+}
+SEED_INDEXES = {
+    "idx_local_servers_status": ("local_servers", ["status"]),
+    "idx_local_plugins_server": ("local_plugins", ["server_id"]),
+    "idx_performance_history_server": ("performance_history", ["server_id"]),
+    "idx_performance_history_time": ("performance_history", ["recorded_at"]),
+}
+SEED_FOREIGN_KEYS = {
+    ("local_plugins", "server_id"): ("local_servers", "id"),
+    ("performance_history", "server_id"): ("local_servers", "id"),
+}
+# Documented in docs/architecture.md, "Additions to the seed schema".
+ADDED_COLUMNS = {"pending_sync_operations": [("operation_id", "TEXT", 0, None, 0)]}
+ADDED_INDEXES = {
+    "idx_pending_sync_operations_operation_id": ("pending_sync_operations", ["operation_id"]),
+}
+ADDED_TABLES = {"alembic_version", "sqlite_sequence"}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> sqlite3.Connection:
+    Store.open(tmp_path / "gsm.db").close()
+    conn = sqlite3.connect(tmp_path / "gsm.db")
+    yield conn
+    conn.close()
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[tuple]:
+    return [tuple(row[1:]) for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def test_tables_are_the_seed_tables_plus_documented_additions(db: sqlite3.Connection) -> None:
+    tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == set(SEED_COLUMNS) | ADDED_TABLES
+
+
+@pytest.mark.parametrize("table", sorted(SEED_COLUMNS))
+def test_columns_match_the_seed(db: sqlite3.Connection, table: str) -> None:
+    assert _columns(db, table) == SEED_COLUMNS[table] + ADDED_COLUMNS.get(table, [])
+
+
+def test_indexes_match_the_seed(db: sqlite3.Connection) -> None:
+    found = {}
+    for table in SEED_COLUMNS:
+        for _seq, name, unique, origin, _partial in db.execute(f"PRAGMA index_list({table})"):
+            if origin == "pk":
+                continue
+            columns = [row[2] for row in db.execute(f"PRAGMA index_info({name})")]
+            found[name] = (table, columns, bool(unique))
+    expected = {name: (t, cols, False) for name, (t, cols) in SEED_INDEXES.items()}
+    expected |= {name: (t, cols, True) for name, (t, cols) in ADDED_INDEXES.items()}
+    assert found == expected
+
+
+def test_foreign_keys_match_the_seed(db: sqlite3.Connection) -> None:
+    found = {}
+    for table in SEED_COLUMNS:
+        for row in db.execute(f"PRAGMA foreign_key_list({table})"):
+            found[(table, row[3])] = (row[2], row[4])
+    assert found == SEED_FOREIGN_KEYS
+
+
+def test_autoincrement_tables_keep_autoincrement(db: sqlite3.Connection) -> None:
+    sql = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+    for table in ("performance_history", "pending_sync_operations"):
+        assert "PRIMARY KEY AUTOINCREMENT" in sql[table]
+    assert "AUTOINCREMENT" not in sql["local_servers"]
+
+
+def test_orm_models_describe_the_created_tables(db: sqlite3.Connection) -> None:
+    for mapper in Base.registry.mappers:
+        table = mapper.local_table
+        db_columns = {c[0]: c for c in _columns(db, table.name)}
+        assert set(db_columns) == {c.name for c in table.columns}, table.name
+        for column in table.columns:
+            declared = db_columns[column.name][1]
+            affinity = {"TEXT": "TEXT", "INTEGER": "INTEGER", "REAL": "FLOAT", "BOOLEAN": "BOOLEAN"}
+            assert affinity[declared] == column.type.compile().split("(")[0], column
+            assert column.primary_key == bool(db_columns[column.name][4]), column
+
+
+def test_the_vendored_seed_is_the_shared_seed_verbatim() -> None:
+    shared = Path(__file__).resolve().parents[3] / "shared" / "seed" / "database-schema.md"
+    if not shared.exists():
+        pytest.skip("shared/seed is not beside this checkout")
+    seed_block = re.search(
+        r"## SQLite Local Database Schema\s*```sql\n(.*?)```", shared.read_text(), re.S
+    ).group(1)
+    vendored = (Path(migrate.__file__).parent / "seed_sqlite.sql").read_text()
+    assert vendored.endswith(seed_block)
+
+
+def test_revision_list_matches_the_alembic_scripts() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
+    scripts = ScriptDirectory.from_config(config)
+    walked = [rev.revision for rev in scripts.walk_revisions()][::-1]
+    assert tuple(walked) == migrate.REVISIONS
+    assert scripts.get_current_head() == migrate.HEAD
+
