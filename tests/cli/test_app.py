@@ -102,7 +102,9 @@ def test_colour_and_prompts_follow_no_color_and_ci(
 def test_not_a_terminal_means_no_colour_and_no_prompts() -> None:
     import io
 
-    env = environment.Environment(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), vars={})
+    env = environment.Environment(
+        stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), vars={}
+    )
     assert not env.color_for(env.stdout)
     assert not env.interactive
     assert not env.animate

@@ -87,7 +87,9 @@ def test_backup_dir_must_not_be_a_file(gsm: GsmRunner, tmp_path: Path) -> None:
     assert "not a folder" in result.stderr
 
 
-@pytest.mark.parametrize("command", [["get", "backup.retentoin"], ["set", "nope", "1"], ["unset", "x"]])
+@pytest.mark.parametrize(
+    "command", [["get", "backup.retentoin"], ["set", "nope", "1"], ["unset", "x"]]
+)
 def test_an_unknown_key_exits_4_with_a_hint(gsm: GsmRunner, command: list[str]) -> None:
     result = gsm("config", *command)
     assert result.exit_code == 4
@@ -117,7 +119,13 @@ def test_csv_output_has_a_header_and_one_row_per_key(gsm: GsmRunner) -> None:
 
 def test_table_output_is_the_default(gsm: GsmRunner) -> None:
     result = gsm("config", "list")
-    assert result.stdout.splitlines()[0].split() == ["KEY", "VALUE", "SOURCE", "DEFAULT", "DESCRIPTION"]
+    assert result.stdout.splitlines()[0].split() == [
+        "KEY",
+        "VALUE",
+        "SOURCE",
+        "DEFAULT",
+        "DESCRIPTION",
+    ]
 
 
 def test_output_format_setting_and_gsm_output_choose_the_default(gsm: GsmRunner) -> None:

@@ -62,9 +62,8 @@ def test_a_truncated_store_is_refused_and_left_untouched(tmp_path: Path) -> None
     data = path.read_bytes()
     path.write_bytes(data[: 4096 * 3])  # header page intact, tables cut off
     before = digest(path)
-    with pytest.raises(StoreError):
-        with Store.open(path) as store, store.read() as session:
-            session.scalar(select(func.count()).select_from(UserSetting))
+    with pytest.raises(StoreError), Store.open(path) as store, store.read() as session:
+        session.scalar(select(func.count()).select_from(UserSetting))
     assert digest(path) == before
 
 
@@ -105,7 +104,9 @@ def test_an_older_store_is_upgraded_in_place_with_every_row_intact(tmp_path: Pat
             "VALUES ('create', 'game_server', ?)",
             [("s1",), ("s2",)],
         )
-        conn.execute("INSERT INTO game_installations (game_type, install_path) VALUES ('rust', '/g')")
+        conn.execute(
+            "INSERT INTO game_installations (game_type, install_path) VALUES ('rust', '/g')"
+        )
         before = {
             table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
             for table in migrate.SEED_TABLES
@@ -161,7 +162,9 @@ def test_outbox_writes_the_change_and_its_operation_together(tmp_path: Path) -> 
 def test_outbox_change_rolls_back_with_its_operation(tmp_path: Path) -> None:
     with Store.open(tmp_path / "gsm.db") as store:
         with pytest.raises(RuntimeError), store.write() as session:
-            outbox.record(session, LocalServer(id="b", name="x", game_type="y", status="z"), "create")
+            outbox.record(
+                session, LocalServer(id="b", name="x", game_type="y", status="z"), "create"
+            )
             raise RuntimeError("interrupted half-way")
         with store.read() as session:
             assert session.scalar(select(func.count()).select_from(PendingSyncOperation)) == 0
@@ -169,17 +172,23 @@ def test_outbox_change_rolls_back_with_its_operation(tmp_path: Path) -> None:
 
 
 def test_outbox_refuses_an_entity_that_is_not_synced(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "gsm.db") as store:
-        with pytest.raises(TypeError), store.write() as session:
-            outbox.record(session, UserSetting(key="a", value="b"), "create")
+    with (
+        Store.open(tmp_path / "gsm.db") as store,
+        pytest.raises(TypeError),
+        store.write() as session,
+    ):
+        outbox.record(session, UserSetting(key="a", value="b"), "create")
 
 
 def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    with Store.open(tmp_path / "gsm.db") as store:
-        with pytest.raises(IntegrityError), store.write() as session:
-            session.add(LocalPlugin(id="p", server_id="no-such-server", name="x"))
+    with (
+        Store.open(tmp_path / "gsm.db") as store,
+        pytest.raises(IntegrityError),
+        store.write() as session,
+    ):
+        session.add(LocalPlugin(id="p", server_id="no-such-server", name="x"))
 
 
 WRITER = textwrap.dedent(

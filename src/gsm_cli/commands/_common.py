@@ -1,13 +1,15 @@
 """What every command shares: the output options and opening the store."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gsm_cli import environment
 from gsm_cli.output import check_format
 from gsm_cli.paths import Paths, resolve_paths
-from gsm_cli.store import Store
+
+if TYPE_CHECKING:
+    from gsm_cli.store import Store
 
 OutputOption = Annotated[
     str | None,
@@ -26,11 +28,14 @@ def paths() -> Paths:
     return resolve_paths(environment.current().vars)
 
 
-def open_store() -> Store:
+def open_store() -> "Store":
+    # Imported here so that `gsm CMD --help` does not load SQLAlchemy.
+    from gsm_cli.store import Store
+
     return Store.open(paths().store_file)
 
 
-def output_format(output: str | None, json_flag: bool, store: Store | None = None) -> str:
+def output_format(output: str | None, json_flag: bool, store: "Store | None" = None) -> str:
     """Settle the format once per command, so errors after this point follow it too.
 
     Call it before anything that can fail, so that `--json` errors come out as JSON.
