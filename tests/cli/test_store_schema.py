@@ -169,4 +169,3 @@ def test_revision_list_matches_the_alembic_scripts() -> None:
     walked = [rev.revision for rev in scripts.walk_revisions()][::-1]
     assert tuple(walked) == migrate.REVISIONS
     assert scripts.get_current_head() == migrate.HEAD
-
