@@ -227,3 +227,54 @@ def test_eight_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         ops = session.scalars(select(PendingSyncOperation.entity_id)).all()
     assert keys == {f"w{w}.k{i}" for w in range(workers) for i in range(count)}
     assert sorted(ops) == sorted(f"{w}-{i}" for w in range(workers) for i in range(count))
+
+
+FAILING_MIGRATION = '''
+"""A migration that fails half-way.
+
+Revision ID: 0003_fails
+Revises: 0002_outbox_ids
+"""
+from alembic import op
+
+revision = "0003_fails"
+down_revision = "0002_outbox_ids"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("ALTER TABLE local_servers ADD COLUMN half_done TEXT")
+    op.execute("UPDATE user_settings SET value = 'clobbered'")
+    raise RuntimeError("power cut")
+'''
+
+
+def test_a_failing_migration_leaves_the_store_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    path = tmp_path / "gsm.db"
+    with Store.open(path) as store, store.write() as session:
+        session.add(UserSetting(key="backup.retention", value="3"))
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, scripts)
+    (scripts / "versions" / "0003_fails.py").write_text(FAILING_MIGRATION)
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
+    monkeypatch.setattr(migrate, "REVISIONS", (*migrate.REVISIONS, "0003_fails"))
+    monkeypatch.setattr(migrate, "HEAD", "0003_fails")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        Store.open(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("0002_outbox_ids",)
+        ]
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(local_servers)")]
+        assert "half_done" not in columns
+        assert conn.execute("SELECT value FROM user_settings").fetchall() == [("3",)]
+
+
+def test_verbose_says_when_the_store_is_created_and_upgraded(tmp_path: Path, gsm) -> None:
+    created = gsm("--verbose", "config", "list", "--json")
+    assert "created the store" in created.stderr
+    assert gsm("--verbose", "config", "list", "--json").stderr == ""

@@ -5,6 +5,7 @@ to write can fail at once with "database is locked" whatever the busy timeout, w
 classic way several SQLite processes trip over each other.
 """
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from gsm_cli.store import migrate
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_SECONDS = 30.0
+log = logging.getLogger("gsm.store")
 _STORE_HINT = "move the file aside (gsm then creates a new store) or restore it from a backup"
 
 
@@ -97,7 +99,11 @@ class Store:
             version = store.schema_version()
             migrate.check_known(version)
             if upgrade and version != migrate.HEAD:
-                migrate.upgrade(store.engine)
+                old = migrate.upgrade(store.engine)
+                if old is None:
+                    log.info("created the store %s (schema %s)", path, migrate.HEAD)
+                elif old != migrate.HEAD:
+                    log.info("upgraded the store %s from schema %s to %s", path, old, migrate.HEAD)
         except DatabaseError as exc:
             store.close()
             raise translate_db_error(path, exc) from exc

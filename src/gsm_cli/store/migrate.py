@@ -49,12 +49,13 @@ def check_known(version: str | None) -> None:
         )
 
 
-def upgrade(engine: Engine, target: str = HEAD) -> str | None:
+def upgrade(engine: Engine, target: str | None = None) -> str | None:
     """Bring the store to ``target`` inside one immediate transaction; return the old version.
 
     Safe to call from many processes at once: the first takes the write lock and migrates,
     the others wait on the busy timeout and then find nothing to do.
     """
+    target = target or HEAD
     with engine.connect().execution_options(gsm_begin="IMMEDIATE") as conn, conn.begin():
         current = read_version(conn)
         check_known(current)
