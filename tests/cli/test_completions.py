@@ -1,0 +1,146 @@
+"""The static completion scripts in completions/: in step with gsm, and working in real shells."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gsm_cli.app import COMMANDS
+from gsm_cli.services.settings import SPECS
+
+COMPLETIONS = Path(__file__).resolve().parents[2] / "completions"
+SCRIPTS = ("gsm.bash", "gsm.zsh", "gsm.fish", "gsm.ps1")
+CONFIG_SUBCOMMANDS = ("list", "get", "set", "unset", "path")
+FORMATS = ("table", "json", "csv")
+OPTIONS = ("--json", "--output", "-o", "--help", "--version", "--verbose", "--debug")
+
+
+def run_shell(argv: list[str], script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*argv, script],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        cwd=COMPLETIONS,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(params=SCRIPTS)
+def script_text(request: pytest.FixtureRequest) -> str:
+    lines = (COMPLETIONS / request.param).read_text(encoding="utf-8").splitlines()
+    # Only code counts: a name that appears in a comment alone is not completed.
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    if request.param.endswith(".fish"):
+        # fish names options as `-s o -l output`; spell them as typed: `-o --output`.
+        text = re.sub(r"(?<!\S)-l (\S+)", r"--\1", text)
+        text = re.sub(r"(?<!\S)-s (\S)\b", r"-\1", text)
+    return text
+
+
+def has_word(text: str, word: str) -> bool:
+    """`word` stands alone in `text`, not as part of a longer name (`path` in `steamcmd.path`)."""
+    return re.search(rf"(?<![\w.-]){re.escape(word)}(?![\w.-])", text) is not None
+
+
+def test_every_command_is_completed(script_text: str) -> None:
+    missing = [name for name in COMMANDS if not has_word(script_text, name)]
+    assert not missing
+
+
+def test_every_setting_key_is_completed(script_text: str) -> None:
+    missing = [key for key in SPECS if not has_word(script_text, key)]
+    assert not missing
+
+
+def test_config_subcommands_formats_and_options_are_completed(script_text: str) -> None:
+    words = (*CONFIG_SUBCOMMANDS, *FORMATS, *OPTIONS)
+    missing = [word for word in words if not has_word(script_text, word)]
+    assert not missing
+
+
+def bash_complete(*words: str) -> list[str]:
+    """The candidates the bash script offers with the cursor at the end of the last word."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    script = (
+        "source ./gsm.bash\n"
+        'COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n'
+        '_gsm\nprintf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    # `bash -c SCRIPT NAME ARGS...`: the words follow a $0 placeholder.
+    result = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script, "gsm-test", *words],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        cwd=COMPLETIONS,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def test_bash_completes_a_command() -> None:
+    assert bash_complete("gsm", "con") == ["config"]
+
+
+def test_bash_completes_config_subcommands() -> None:
+    assert bash_complete("gsm", "config", "") == list(CONFIG_SUBCOMMANDS)
+
+
+def test_bash_completes_a_setting_key() -> None:
+    assert bash_complete("gsm", "config", "set", "backup.r") == ["backup.retention"]
+
+
+def test_bash_completes_every_setting_key_after_get() -> None:
+    assert bash_complete("gsm", "config", "get", "") == sorted(SPECS)
+
+
+def test_bash_completes_output_format_values() -> None:
+    assert bash_complete("gsm", "config", "set", "output.format", "") == list(FORMATS)
+    assert bash_complete("gsm", "config", "list", "-o", "j") == ["json"]
+    assert bash_complete("gsm", "doctor", "--output", "=", "c") == ["csv"]
+
+
+def test_bash_completes_options() -> None:
+    assert "--version" in bash_complete("gsm", "--")
+    assert set(bash_complete("gsm", "config", "list", "--")) == {"--json", "--output", "--help"}
+    assert set(bash_complete("gsm", "config", "get", "--")) == {"--json", "--help"}
+
+
+def test_fish_script_completes_config_subcommands() -> None:
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    result = run_shell(
+        ["fish", "--no-config", "-c"], 'source ./gsm.fish; complete -C "gsm config "'
+    )
+    assert result.returncode == 0, result.stderr
+    offered = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert "set" in offered
+    assert set(offered) == set(CONFIG_SUBCOMMANDS)
+
+
+def test_fish_script_completes_setting_keys() -> None:
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    result = run_shell(
+        ["fish", "--no-config", "-c"], 'source ./gsm.fish; complete -C "gsm config set backup.r"'
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["backup.retention"]
+
+
+def test_zsh_script_sources_and_registers() -> None:
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed")
+    result = run_shell(
+        ["zsh", "-f", "-c"],
+        "autoload -U compinit; compinit -u -D; source ./gsm.zsh; print -r -- $_comps[gsm]",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.strip() == "_gsm"
