@@ -96,7 +96,6 @@ class GsmGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # Click's own exits and usage errors (exit 2) keep their handling
         except GsmError as err:
-            log.debug("command failed", exc_info=True)
             if env.debug:
                 traceback.print_exc(file=env.stderr)
             output.error(err)
@@ -120,6 +119,8 @@ class GsmGroup(TyperGroup):
 def _show_usage_error(exc: typer.TyperException) -> None:
     """Click's usage line, then our one-line error, instead of a framed panel."""
     ctx = getattr(exc, "ctx", None)
+    if not exc.format_message():  # a bare `gsm` or `gsm config`: Typer has printed the help
+        return
     if ctx is not None:
         output.message(ctx.get_usage())
         output.message(f"Try '{ctx.command_path} --help' for help.")

@@ -115,3 +115,22 @@ def test_table_output_off_a_terminal_has_no_escape_codes(gsm: GsmRunner) -> None
     assert result.exit_code == 0
     assert "\x1b[" not in result.stdout
     assert all(line == line.rstrip() for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("args", [[], ["config"]])
+def test_no_command_prints_help_once_and_exits_2(gsm: GsmRunner, args: list[str]) -> None:
+    result = gsm(*args)
+    assert result.exit_code == 2
+    assert (result.stdout + result.stderr).count("Usage:") == 1
+    assert "error:" not in result.stderr
+
+
+def test_sub_apps_offer_no_completion_install(gsm: GsmRunner) -> None:
+    for command in ("config", "doctor"):
+        assert "--install-completion" not in gsm(command, "--help").stdout
+
+
+def test_debug_prints_the_traceback_once(gsm: GsmRunner) -> None:
+    result = gsm("--debug", "config", "get", "nope")
+    assert result.exit_code == 4
+    assert result.stderr.count("Traceback") == 1

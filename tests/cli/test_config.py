@@ -167,3 +167,16 @@ def test_a_corrupt_store_exits_4_and_is_left_untouched(gsm: GsmRunner, gsm_home:
     assert result.exit_code == 4
     assert result.error()["code"] == "store_unusable"
     assert store.read_bytes() == b"definitely not sqlite" * 50
+
+
+def test_a_bad_environment_value_is_reported_with_its_variable(gsm: GsmRunner) -> None:
+    result = gsm("config", "get", "cloud.api_url", env={"GSM_API_URL": "localhost:8000"})
+    assert result.exit_code == 4
+    assert "GSM_API_URL" in result.stderr
+
+
+def test_steamcmd_path_must_be_an_existing_program(gsm: GsmRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "steamcmd.sh"
+    assert gsm("config", "set", "steamcmd.path", str(missing)).exit_code == 4
+    missing.write_text("#!/bin/sh\n")
+    assert gsm("config", "set", "steamcmd.path", str(missing)).exit_code == 0

@@ -278,3 +278,30 @@ def test_verbose_says_when_the_store_is_created_and_upgraded(tmp_path: Path, gsm
     created = gsm("--verbose", "config", "list", "--json")
     assert "created the store" in created.stderr
     assert gsm("--verbose", "config", "list", "--json").stderr == ""
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [["CREATE TABLE photos (id INTEGER)"], ["CREATE TABLE local_servers (id TEXT)"]],
+    ids=["another-program", "partial-seed"],
+)
+def test_another_programs_database_is_refused_and_untouched(tmp_path: Path, tables) -> None:
+    path = tmp_path / "gsm.db"
+    with sqlite3.connect(path) as conn:
+        for statement in tables:
+            conn.execute(statement)
+    conn.close()
+    before = digest(path)
+    with pytest.raises(StoreError, match="another program"):
+        Store.open(path)
+    assert digest(path) == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    conn.close()
+
+
+def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "gsm.db"
+    path.touch()
+    with Store.open(path) as store:
+        assert store.schema_version() == migrate.HEAD

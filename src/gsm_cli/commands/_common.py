@@ -21,6 +21,17 @@ OutputOption = Annotated[
         show_default=False,
     ),
 ]
+# For commands that must work when the store is unusable (doctor, config path).
+LocalOutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="table|json|csv",
+        help="Output format (default: GSM_OUTPUT, then table).",
+        show_default=False,
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
 
 
@@ -35,7 +46,9 @@ def open_store() -> "Store":
     return Store.open(paths().store_file)
 
 
-def output_format(output: str | None, json_flag: bool, store: "Store | None" = None) -> str:
+def output_format(
+    output: str | None, json_flag: bool, store: "Store | None" = None, *, use_store: bool = True
+) -> str:
     """Settle the format once per command, so errors after this point follow it too.
 
     Call it before anything that can fail, so that `--json` errors come out as JSON.
@@ -51,6 +64,8 @@ def output_format(output: str | None, json_flag: bool, store: "Store | None" = N
         fmt = check_format(env.vars["GSM_OUTPUT"], "GSM_OUTPUT")
     elif store is not None:
         fmt = settings.default_output_format(store, env.vars)
+    elif not use_store:
+        fmt = "table"
     else:
         with open_store() as own_store:
             fmt = settings.default_output_format(own_store, env.vars)

@@ -5,10 +5,19 @@ from typing import Annotated
 import typer
 
 from gsm_cli import environment, output
-from gsm_cli.commands._common import JsonOption, OutputOption, open_store, output_format, paths
+from gsm_cli.commands._common import (
+    JsonOption,
+    LocalOutputOption,
+    OutputOption,
+    open_store,
+    output_format,
+    paths,
+)
 from gsm_cli.output import Column
 
-app = typer.Typer(help="Show and change gsm's settings.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show and change gsm's settings.", no_args_is_help=True, add_completion=False
+)
 
 KeyArgument = Annotated[
     str, typer.Argument(metavar="KEY", help="Setting key, such as backup.retention.")
@@ -90,8 +99,8 @@ def unset(key: KeyArgument, json_: JsonOption = False) -> None:
 
 
 @app.command("path")
-def path(output_: OutputOption = None, json_: JsonOption = False) -> None:
+def path(output_: LocalOutputOption = None, json_: JsonOption = False) -> None:
     """Show where gsm keeps its store, settings, logs and backups."""
-    fmt = output_format(output_, json_) if (json_ or output_) else "table"
+    fmt = output_format(output_, json_, use_store=False)
     folders = paths().as_dict()
     output.emit(folders, fmt, [Column(key) for key in folders])

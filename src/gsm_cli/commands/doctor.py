@@ -3,29 +3,23 @@
 import typer
 
 from gsm_cli import environment, output
-from gsm_cli.commands._common import JsonOption, OutputOption, paths
+from gsm_cli.commands._common import JsonOption, LocalOutputOption, output_format, paths
 from gsm_cli.errors import VerificationError
-from gsm_cli.output import Column, check_format
+from gsm_cli.output import Column
 
-app = typer.Typer()
+app = typer.Typer(add_completion=False)
 
 COLUMNS = (Column("name", "CHECK"), Column("status"), Column("detail"), Column("hint"))
 
 
 @app.command()
-def doctor(output_: OutputOption = None, json_: JsonOption = False) -> None:
+def doctor(output_: LocalOutputOption = None, json_: JsonOption = False) -> None:
     """Check the store, folders, cloud and tools; exit 8 when a check fails."""
     from gsm_cli.services import doctor as doctor_service
 
-    env = environment.current()
     # Doctor must work when the store is broken, so its format never comes from the store.
-    fmt = (
-        "json"
-        if json_
-        else check_format(output_ or env.vars.get("GSM_OUTPUT") or "table", "--output")
-    )
-    env.output_format = fmt
-    checks = doctor_service.run(paths(), env.vars)
+    fmt = output_format(output_, json_, use_store=False)
+    checks = doctor_service.run(paths(), environment.current().vars)
     output.emit([c.to_dict() for c in checks], fmt, COLUMNS)
     failed = doctor_service.failures(checks)
     if failed:

@@ -123,19 +123,11 @@ def check_steamcmd(configured: str | None) -> Check:
 
 def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
     checks, store = check_store(paths.store_file)
-    values: dict[str, str | None] = {}
     try:
-        if store is not None and store.schema_version() in migrate.REVISIONS:
-            values = {s.key: s.value for s in settings.list_settings(store, env)}
-    except GsmError as err:
-        checks.append(Check("settings", FAIL, err.message))
+        values = _settings(store, env, checks)
     finally:
         if store is not None:
             store.close()
-    if not values:  # no usable store: defaults and environment only
-        values = {
-            key: env.get(spec.env_var or "") or spec.default for key, spec in settings.SPECS.items()
-        }
 
     backup_dir = Path(values["backup.dir"]) if values.get("backup.dir") else paths.backup_dir
     for label, folder in (
@@ -149,6 +141,19 @@ def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
     checks.append(check_cloud(values.get("cloud.api_url"), timeout))
     checks.append(check_steamcmd(values.get("steamcmd.path")))
     return checks
+
+
+def _settings(
+    store: Store | None, env: Mapping[str, str], checks: list[Check]
+) -> dict[str, str | None]:
+    """The settings doctor needs, from whatever is usable: store, environment, defaults."""
+    try:
+        if store is not None and store.schema_version() in migrate.REVISIONS:
+            return {s.key: s.value for s in settings.list_settings(store, env)}
+        return settings.values_without_store(env)
+    except GsmError as err:
+        checks.append(Check("settings", FAIL, err.message, err.hint))
+        return {key: spec.default for key, spec in settings.SPECS.items()}
 
 
 def failures(checks: list[Check]) -> list[Check]:

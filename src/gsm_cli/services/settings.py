@@ -80,8 +80,8 @@ def _program(raw: str) -> str:
     path = Path(raw.strip()).expanduser()
     if not path.is_absolute():
         raise ValueError("expected the absolute path of the program")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder, not a program")
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist or is not a file")
     return str(path)
 
 
@@ -109,7 +109,7 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec(
             "output.format", "Default output format", _choice(*FORMATS), "table", "GSM_OUTPUT"
         ),
-        SettingSpec("backup.dir", "Folder for server backups (default: data folder)", _folder),
+        SettingSpec("backup.dir", "Folder for server backups (default: <data>/backups)", _folder),
         SettingSpec("backup.retention", "Backups kept per server", _integer(1, 1000), "5"),
         SettingSpec("backup.exclude", "Glob patterns left out of backups", _patterns, "*.log"),
         SettingSpec("metrics.interval", "Seconds between samples", _integer(1, 86400), "60"),
@@ -167,7 +167,12 @@ def validate(key: str, raw: str) -> str:
 def _resolve(spec: SettingSpec, row: UserSetting | None, env: Mapping[str, str]) -> Setting:
     env_value = env.get(spec.env_var) if spec.env_var else None
     if env_value:
-        value, source = env_value, "env"
+        try:
+            value, source = spec.parse(env_value), "env"
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"invalid value {env_value!r} in {spec.env_var}: {exc}", code="invalid_setting"
+            ) from None
     elif row is not None:
         value, source = row.value, "set"
     else:

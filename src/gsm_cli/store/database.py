@@ -26,15 +26,36 @@ _STORE_HINT = "move the file aside (gsm then creates a new store) or restore it 
 
 
 def check_store_file(path: Path) -> None:
-    """Refuse, without writing a byte, a file that is not an SQLite database."""
+    """Refuse, without writing a byte, a file that is not a gsm store (or an empty new one)."""
     if not path.exists():
         return
     if path.is_dir():
         raise StoreError(f"the store path {path} is a folder, not a file")
     with path.open("rb") as fh:
         header = fh.read(len(SQLITE_HEADER))
-    if header and header != SQLITE_HEADER:
+    if not header:
+        return
+    if header != SQLITE_HEADER:
         raise StoreError(f"{path} is not a gsm store (not an SQLite database)", hint=_STORE_HINT)
+    tables = _read_only_table_names(path)
+    foreign = {name for name in tables if not name.startswith("sqlite_")}
+    if foreign and "alembic_version" not in foreign and not foreign >= migrate.SEED_TABLES:
+        raise StoreError(
+            f"{path} is another program's SQLite database, not a gsm store",
+            hint="point GSM_HOME at another folder, or move the file aside",
+        )
+
+
+def _read_only_table_names(path: Path) -> set[str]:
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"the store {path} is corrupt ({exc})", hint=_STORE_HINT) from exc
+    return {name for (name,) in rows}
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -74,8 +95,7 @@ def translate_db_error(path: Path, exc: DatabaseError) -> Exception:
         return StoreError(f"the store {path} is corrupt ({message})", hint=_STORE_HINT)
     if isinstance(exc, OperationalError) and "locked" in message:
         return ConflictError(
-            f"the store {path} stayed locked by another gsm process for "
-            f"{BUSY_TIMEOUT_SECONDS:.0f}s",
+            f"the store {path} stayed locked by another program for {BUSY_TIMEOUT_SECONDS:.0f}s",
             code="store_busy",
         )
     return exc
