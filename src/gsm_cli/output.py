@@ -128,3 +128,55 @@ def error(err: GsmError) -> None:
         if err.hint:
             env.stderr.write(f"hint: {err.hint}\n")
     env.stderr.flush()
+
+
+class Progress:
+    """A progress bar on stderr for long work; silent off a terminal and in CI.
+
+    Services report through a plain callback (``report(done, total, label)``) so that they
+    never depend on how, or whether, progress is shown.
+    """
+
+    def __init__(self, description: str, *, in_bytes: bool = False) -> None:
+        self.description = description
+        self.in_bytes = in_bytes
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> "Progress":
+        env = environment.current()
+        if env.animate:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                DownloadColumn() if self.in_bytes else TextColumn(""),
+                TimeRemainingColumn(),
+                console=Console(file=env.stderr),
+                transient=True,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.description, total=None)
+        return self
+
+    def report(self, done: float, total: float | None = None, label: str | None = None) -> None:
+        if self._bar is None:
+            return
+        fields: dict[str, Any] = {"completed": done, "total": total}
+        if label:
+            fields["description"] = label
+        self._bar.update(self._task, **fields)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

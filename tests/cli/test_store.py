@@ -118,7 +118,10 @@ def test_an_older_store_is_upgraded_in_place_with_every_row_intact(tmp_path: Pat
     with sqlite3.connect(path) as conn:
         for table, rows in before.items():
             after = conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-            if table == "pending_sync_operations":  # one new column, filled in
+            if table == "local_servers":  # one new column, empty
+                assert [row[:-1] for row in after] == rows
+                assert all(row[-1] is None for row in after)
+            elif table == "pending_sync_operations":  # one new column, filled in
                 assert [row[:-1] for row in after] == rows
                 ids = [row[-1] for row in after]
                 assert all(len(i) == 36 for i in ids) and len(set(ids)) == 2
@@ -230,15 +233,11 @@ def test_eight_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
 
 
 FAILING_MIGRATION = '''
-"""A migration that fails half-way.
-
-Revision ID: 0003_fails
-Revises: 0002_outbox_ids
-"""
+"""A migration that fails half-way."""
 from alembic import op
 
-revision = "0003_fails"
-down_revision = "0002_outbox_ids"
+revision = "0999_fails"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -258,17 +257,16 @@ def test_a_failing_migration_leaves_the_store_as_it_was(tmp_path: Path, monkeypa
         session.add(UserSetting(key="backup.retention", value="3"))
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts)
-    (scripts / "versions" / "0003_fails.py").write_text(FAILING_MIGRATION)
+    head = migrate.HEAD
+    (scripts / "versions" / "0999_fails.py").write_text(FAILING_MIGRATION.format(head=head))
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
-    monkeypatch.setattr(migrate, "REVISIONS", (*migrate.REVISIONS, "0003_fails"))
-    monkeypatch.setattr(migrate, "HEAD", "0003_fails")
+    monkeypatch.setattr(migrate, "REVISIONS", (*migrate.REVISIONS, "0999_fails"))
+    monkeypatch.setattr(migrate, "HEAD", "0999_fails")
 
     with pytest.raises(RuntimeError, match="power cut"):
         Store.open(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            ("0002_outbox_ids",)
-        ]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
         columns = [row[1] for row in conn.execute("PRAGMA table_info(local_servers)")]
         assert "half_done" not in columns
         assert conn.execute("SELECT value FROM user_settings").fetchall() == [("3",)]

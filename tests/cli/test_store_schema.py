@@ -79,11 +79,32 @@ SEED_FOREIGN_KEYS = {
     ("performance_history", "server_id"): ("local_servers", "id"),
 }
 # Documented in docs/architecture.md, "Additions to the seed schema".
-ADDED_COLUMNS = {"pending_sync_operations": [("operation_id", "TEXT", 0, None, 0)]}
+ADDED_COLUMNS = {
+    "pending_sync_operations": [("operation_id", "TEXT", 0, None, 0)],
+    "local_servers": [("process_create_time", "REAL", 0, None, 0)],
+}
 ADDED_INDEXES = {
     "idx_pending_sync_operations_operation_id": ("pending_sync_operations", ["operation_id"]),
 }
-ADDED_TABLES = {"alembic_version", "sqlite_sequence"}
+ADDED_TABLE_COLUMNS = {
+    "server_events": [
+        ("id", "INTEGER", 0, None, 1),
+        ("server_id", "TEXT", 1, None, 0),
+        ("event", "TEXT", 1, None, 0),
+        ("exit_code", "INTEGER", 0, None, 0),
+        ("detail", "TEXT", 0, None, 0),
+        ("occurred_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "server_backups": [
+        ("id", "TEXT", 0, None, 1),
+        ("server_id", "TEXT", 1, None, 0),
+        ("path", "TEXT", 1, None, 0),
+        ("sha256", "TEXT", 1, None, 0),
+        ("size_bytes", "INTEGER", 1, None, 0),
+        ("created_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+}
+ADDED_TABLES = {"alembic_version", "sqlite_sequence", *ADDED_TABLE_COLUMNS}
 
 
 @pytest.fixture
@@ -106,6 +127,11 @@ def test_tables_are_the_seed_tables_plus_documented_additions(db: sqlite3.Connec
 @pytest.mark.parametrize("table", sorted(SEED_COLUMNS))
 def test_columns_match_the_seed(db: sqlite3.Connection, table: str) -> None:
     assert _columns(db, table) == SEED_COLUMNS[table] + ADDED_COLUMNS.get(table, [])
+
+
+@pytest.mark.parametrize("table", sorted(ADDED_TABLE_COLUMNS))
+def test_added_tables_are_as_documented(db: sqlite3.Connection, table: str) -> None:
+    assert _columns(db, table) == ADDED_TABLE_COLUMNS[table]
 
 
 def test_indexes_match_the_seed(db: sqlite3.Connection) -> None:

@@ -47,6 +47,8 @@ class LocalServer(Base):
     last_backup: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
     cloud_sync_status: Mapped[str | None] = mapped_column(Text, server_default=text("'pending'"))
+    # Addition (migration 0003): psutil create time of process_id, to tell a reused pid apart.
+    process_create_time: Mapped[float | None] = mapped_column(Float)
 
 
 class LocalPlugin(Base):
@@ -107,3 +109,33 @@ class GameInstallation(Base):
     last_updated: Mapped[str | None] = mapped_column(Text)
     steam_app_id: Mapped[int | None] = mapped_column(Integer)
     is_valid: Mapped[bool | None] = mapped_column(Boolean, server_default=text("1"))
+
+
+class ServerEvent(Base):
+    """Addition (migration 0003): starts, stops, crashes (with exit codes) and restarts."""
+
+    __tablename__ = "server_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    server_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("local_servers.id", ondelete="CASCADE"), nullable=False
+    )
+    event: Mapped[str] = mapped_column(Text, nullable=False)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class ServerBackup(Base):
+    """Addition (migration 0003): one archive of a server's folder and its sha256."""
+
+    __tablename__ = "server_backups"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    server_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("local_servers.id", ondelete="CASCADE"), nullable=False
+    )
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    sha256: Mapped[str] = mapped_column(Text, nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)

@@ -1,0 +1,99 @@
+"""The game catalog (data/games.toml): what each game needs to be installed, run and stopped."""
+
+import difflib
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from gsm_cli.errors import NotFoundError
+
+CUSTOM = "custom"
+QUERY_PROTOCOLS = ("a2s", "minecraft", "none")
+
+
+def current_platform() -> str:
+    return "windows" if sys.platform.startswith("win") else "linux"
+
+
+@dataclass(frozen=True)
+class Launch:
+    executable: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Game:
+    id: str
+    name: str
+    query_protocol: str
+    max_players: int
+    stop_commands: tuple[str, ...] = ()
+    stop_signal: str | None = None
+    steam_app_id: int | None = None
+    game_port: int | None = None
+    query_port: int | None = None
+    save_command: str | None = None
+    save_done_pattern: str | None = None
+    launch: dict[str, Launch] = field(default_factory=dict)
+
+    def launch_for(self, platform: str | None = None) -> Launch | None:
+        return self.launch.get(platform or current_platform())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "steam_app_id": self.steam_app_id,
+            "game_port": self.game_port,
+            "query_port": self.query_port,
+            "query_protocol": self.query_protocol,
+            "max_players": self.max_players,
+            "stop_commands": list(self.stop_commands),
+            "stop_signal": self.stop_signal,
+            "save_command": self.save_command,
+            "save_done_pattern": self.save_done_pattern,
+            "launch": {
+                platform: {"executable": launch.executable, "args": list(launch.args)}
+                for platform, launch in self.launch.items()
+            },
+        }
+
+
+def _game(game_id: str, data: dict[str, Any]) -> Game:
+    stop = data.get("stop", {})
+    return Game(
+        id=game_id,
+        name=data["name"],
+        query_protocol=data.get("query_protocol", "none"),
+        max_players=int(data.get("max_players", 10)),
+        stop_commands=tuple(stop.get("commands", ())),
+        stop_signal=stop.get("signal"),
+        steam_app_id=data.get("steam_app_id"),
+        game_port=data.get("game_port"),
+        query_port=data.get("query_port"),
+        save_command=data.get("save_command"),
+        save_done_pattern=data.get("save_done_pattern"),
+        launch={
+            platform: Launch(data[platform]["executable"], tuple(data[platform].get("args", ())))
+            for platform in ("linux", "windows")
+            if platform in data
+        },
+    )
+
+
+@cache
+def catalog() -> dict[str, Game]:
+    text = resources.files("gsm_cli").joinpath("data/games.toml").read_text(encoding="utf-8")
+    return {game_id: _game(game_id, data) for game_id, data in tomllib.loads(text)["games"].items()}
+
+
+def get_game(game_id: str) -> Game:
+    game = catalog().get(game_id.lower())
+    if game is None:
+        close = difflib.get_close_matches(game_id.lower(), catalog(), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "run `gsm game list`"
+        raise NotFoundError(f"unknown game {game_id!r}", hint=hint, code="unknown_game")
+    return game
