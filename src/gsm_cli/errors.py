@@ -76,3 +76,10 @@ class StoreError(InvalidInputError):
     """The local store file cannot be used (not SQLite, corrupt)."""
 
     code = "store_unusable"
+
+
+class ConfirmationRequired(GsmError):
+    """A destructive step needs a yes, and there is nobody to ask (not a terminal, or CI)."""
+
+    exit_code = ExitCode.USAGE
+    code = "confirmation_required"

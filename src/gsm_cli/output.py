@@ -30,7 +30,8 @@ def check_format(value: str, source: str) -> str:
     fmt = value.strip().lower()
     if fmt not in FORMATS:
         raise InvalidInputError(
-            f"{source} must be one of {', '.join(FORMATS)}, not {value!r}", code="bad_format"
+            f"invalid value {value!r} {source}: expected one of {', '.join(FORMATS)}",
+            code="bad_format",
         )
     return fmt
 

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gsm_cli import environment
+from gsm_cli.errors import ConfirmationRequired
 from gsm_cli.output import check_format
 from gsm_cli.paths import Paths, resolve_paths
 
@@ -35,6 +36,20 @@ LocalOutputOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
 
 
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking.")]
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on a terminal; elsewhere (scripts, CI) demand --yes instead of hanging on a prompt."""
+    if yes:
+        return
+    env = environment.current()
+    if not env.interactive:
+        raise ConfirmationRequired(f"{question} Pass --yes to confirm.")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Abort()
+
+
 def paths() -> Paths:
     return resolve_paths(environment.current().vars)
 
@@ -59,9 +74,9 @@ def output_format(
     if json_flag:
         fmt = "json"
     elif output is not None:
-        fmt = check_format(output, "--output")
+        fmt = check_format(output, "for --output")
     elif env.vars.get("GSM_OUTPUT"):
-        fmt = check_format(env.vars["GSM_OUTPUT"], "GSM_OUTPUT")
+        fmt = check_format(env.vars["GSM_OUTPUT"], "in GSM_OUTPUT")
     elif store is not None:
         fmt = settings.default_output_format(store, env.vars)
     elif not use_store:

@@ -28,6 +28,8 @@ class Check:
 def check_store(path: Path) -> tuple[list[Check], Store | None]:
     if not path.exists():
         return [Check("store", OK, f"{path} not created yet; gsm creates it on first use")], None
+    if path.is_file() and path.stat().st_size == 0:
+        return [Check("store", OK, f"{path} is empty; gsm makes it a new store on first use")], None
     try:
         store = Store.open(path, upgrade=False)
     except GsmError as err:

@@ -117,6 +117,12 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec(
             "server.stop_timeout", "Seconds to wait for a graceful stop", _integer(1, 3600), "30"
         ),
+        SettingSpec(
+            "server.log_max_bytes",
+            "Console log size before it rotates (5 files kept)",
+            _integer(10_000, 1_000_000_000),
+            "5000000",
+        ),
         SettingSpec("steamcmd.path", "steamcmd program (default: found on PATH)", _program),
         SettingSpec(
             "sync.batch_size", "Operations per sync push request", _integer(1, 5000), "500"
@@ -234,5 +240,5 @@ def effective_value(store: Store, key: str, env: Mapping[str, str]) -> str | Non
 
 def default_output_format(store: Store, env: Mapping[str, str]) -> str:
     value = effective_value(store, "output.format", env) or "table"
-    source = "GSM_OUTPUT" if env.get("GSM_OUTPUT") else "the output.format setting"
+    source = "in GSM_OUTPUT" if env.get("GSM_OUTPUT") else "in the output.format setting"
     return check_format(value, source)

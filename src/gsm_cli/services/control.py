@@ -1,0 +1,67 @@
+"""The local control channel between gsm and a server's supervisor.
+
+The supervisor listens on 127.0.0.1 on a port of its own choosing and writes that port and a
+random token to its state file (owner-only). A request is one JSON line and so is the answer.
+"""
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gsm_cli.errors import ConflictError, GsmError
+
+
+@dataclass(frozen=True)
+class SupervisorState:
+    pid: int
+    create_time: float
+    port: int
+    token: str
+    server_id: str
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(asdict(self), fh)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "SupervisorState | None":
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def request(state: SupervisorState, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Send one request to a supervisor and return its answer."""
+    payload = json.dumps({**message, "token": state.token}).encode() + b"\n"
+    try:
+        with socket.create_connection(("127.0.0.1", state.port), timeout=timeout) as sock:
+            sock.sendall(payload)
+            answer = read_line(sock)
+    except OSError as exc:
+        raise ConflictError(
+            f"the server's supervisor did not answer ({exc})", code="supervisor_unreachable"
+        ) from None
+    reply = json.loads(answer)
+    if not reply.get("ok"):
+        raise GsmError(reply.get("error", "the supervisor refused the request"))
+    return reply
+
+
+def read_line(sock: socket.socket, limit: int = 1 << 20) -> bytes:
+    chunks = bytearray()
+    while not chunks.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        chunks += chunk
+        if len(chunks) > limit:
+            raise OSError("message too long")
+    return bytes(chunks)
