@@ -20,6 +20,7 @@ from gsm_cli.errors import ExitCode, GsmError
 
 # name -> (module holding a Typer app named `app`, summary shown by `gsm --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "server": ("gsm_cli.commands.server", "Create, start, stop, back up and restore servers."),
     "config": ("gsm_cli.commands.config", "Show and change gsm's settings."),
     "doctor": ("gsm_cli.commands.doctor", "Check the store, folders, cloud and tools."),
 }
