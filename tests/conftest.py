@@ -1,9 +1,11 @@
 """Shared fixtures: an isolated GSM_HOME per test, gsm through CliRunner, and the installed gsm."""
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +34,64 @@ class Outcome:
 
 
 @pytest.fixture
-def gsm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def gsm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for var in GSM_VARS:
         monkeypatch.delenv(var, raising=False)
     home = tmp_path / "gsm-home"
     monkeypatch.setenv("GSM_HOME", str(home))
-    return home
+    yield home
+    kill_leftover_processes(home)
+
+
+def kill_leftover_processes(home: Path) -> None:
+    """Servers a test started keep running after gsm exits, by design: end them here."""
+    import psutil
+
+    pids = []
+    for state_file in (home / "run").glob("*.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            pids.append(json.loads(state_file.read_text())["pid"])
+    store = home / "gsm.db"
+    if store.exists():
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(store)) as conn:
+            pids += [pid for (pid,) in conn.execute("SELECT process_id FROM local_servers") if pid]
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            if proc.pid != os.getpid() and str(home) in " ".join(proc.environ().values()):
+                proc.kill()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll until condition() is truthy; fail the test if it never is. Not a blind sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s: {condition}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+FAKE_GAME = Path(__file__).parent / "fixtures" / "fake_game_server.py"
+
+
+def fake_game_command(*extra: str) -> str:
+    """A --command for a custom server that runs the fake game server on its port."""
+    import shlex
+
+    return shlex.join([sys.executable, str(FAKE_GAME), "--port", "{port}", *extra])
 
 
 GsmRunner = Callable[..., Outcome]
