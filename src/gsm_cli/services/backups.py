@@ -1,0 +1,650 @@
+"""Backups of a server's folder: .tar.gz archives with their sha256 (``server_backups``).
+
+An archive is written to a ``.partial`` file, hashed while it is written, synced and only then
+renamed into place; its row, the server's ``last_backup`` (with its sync operation) and the
+retention clean-up are one transaction. A restore verifies the archive's sha256, extracts it
+into a temporary sibling of the server's folder (refusing any member that would land outside
+it), and swaps the folders with two renames, putting the old folder back if the swap fails.
+"""
+
+import contextlib
+import fnmatch
+import gzip
+import hashlib
+import logging
+import os
+import posixpath
+import re
+import shutil
+import stat
+import tarfile
+import tempfile
+import uuid
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PureWindowsPath
+from typing import Any, BinaryIO
+
+from sqlalchemy import literal_column, select
+from sqlalchemy.orm import Session
+
+from gsm_cli.errors import ConflictError, InvalidInputError, NotFoundError, VerificationError
+from gsm_cli.paths import Paths
+from gsm_cli.services import servers, settings
+from gsm_cli.store import Store, outbox
+from gsm_cli.store.models import LocalServer, ServerBackup
+from gsm_cli.timeutil import iso_utc
+
+Report = Callable[[int, int | None, str | None], None]  # report(done_bytes, total_bytes, label)
+
+log = logging.getLogger("gsm.backups")
+
+SUFFIX = ".tar.gz"
+PARTIAL = ".partial"
+MIN_PREFIX = 6
+CHUNK = 1 << 20  # bytes copied per read, and the step between two progress reports
+SQL_TIME = "%Y-%m-%d %H:%M:%S"  # the store's datetime('now') text
+FILE_TIME = "%Y%m%dT%H%M%SZ"
+# Errors that mean "this archive is damaged", as opposed to a disk or permission problem.
+ARCHIVE_ERRORS: tuple[type[BaseException], ...] = (
+    tarfile.TarError,
+    EOFError,
+    zlib.error,
+    gzip.BadGzipFile,
+)
+
+
+@dataclass(frozen=True)
+class Backup:
+    id: str
+    server_id: str
+    server_name: str
+    path: str
+    sha256: str
+    size_bytes: int
+    created_at: str | None  # ISO 8601 UTC
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "server_id": self.server_id,
+            "server_name": self.server_name,
+            "path": self.path,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "created_at": self.created_at,
+        }
+
+
+def _to_backup(row: ServerBackup, server_name: str) -> Backup:
+    return Backup(
+        id=row.id,
+        server_id=row.server_id,
+        server_name=server_name,
+        path=row.path,
+        sha256=row.sha256,
+        size_bytes=row.size_bytes,
+        created_at=iso_utc(row.created_at),
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Meter:
+    """Counts bytes and calls ``report`` at most once per CHUNK (and at start and end)."""
+
+    def __init__(self, report: Report | None, total: int | None, label: str) -> None:
+        self.report = report
+        self.total = total
+        self.label = label
+        self.done = 0
+        self._last = 0
+        if report is not None:
+            report(0, total, label)
+
+    def set(self, done: int) -> None:
+        self.done = done
+        if self.report is not None and done - self._last >= CHUNK:
+            self._last = done
+            self.report(done, self.total, self.label)
+
+    def advance(self, count: int) -> None:
+        self.set(self.done + count)
+
+    def finish(self) -> None:
+        if self.report is not None:
+            self.report(self.done, self.total, self.label)
+
+
+class _HashingWriter:
+    """A write-only file object that hashes what goes through it to the real file."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.raw.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+class _MeteredReader:
+    """A file object for reading that tells a meter how far into the file it is."""
+
+    def __init__(self, raw: BinaryIO, meter: _Meter, *, absolute: bool = False) -> None:
+        self.raw = raw
+        self.meter = meter
+        self.absolute = absolute  # report the file position rather than bytes read
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if self.absolute:
+            self.meter.set(self.raw.tell())
+        else:
+            self.meter.advance(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def _backup_root(store: Store, paths: Paths, env: Mapping[str, str]) -> Path:
+    configured = settings.effective_value(store, "backup.dir", env)
+    return Path(configured).expanduser() if configured else paths.backup_dir
+
+
+def _retention(store: Store, env: Mapping[str, str], keep: int | None) -> int:
+    if keep is None:
+        keep = int(settings.effective_value(store, "backup.retention", env) or "5")
+    if keep < 1:
+        raise InvalidInputError(f"the number of backups to keep must be at least 1, not {keep}")
+    return keep
+
+
+def _exclude_patterns(store: Store, env: Mapping[str, str]) -> list[str]:
+    raw = settings.effective_value(store, "backup.exclude", env) or ""
+    return [p.strip().replace("\\", "/").rstrip("/") for p in raw.split(",") if p.strip()]
+
+
+def is_excluded(rel_path: str, patterns: list[str]) -> bool:
+    """Whether a path relative to the server folder ('a/b.log') matches an exclude pattern,
+    tried against the whole relative path and against the last name."""
+    name = rel_path.rsplit("/", 1)[-1]
+    return any(
+        fnmatch.fnmatch(rel_path, pattern) or fnmatch.fnmatch(name, pattern) for pattern in patterns
+    )
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def _rows_newest_first(session: Session, server_id: str) -> list[ServerBackup]:
+    # rowid breaks ties between backups taken within the same second: later insert, newer.
+    query = (
+        select(ServerBackup)
+        .where(ServerBackup.server_id == server_id)
+        .order_by(ServerBackup.created_at.desc(), literal_column("server_backups.rowid").desc())
+    )
+    return list(session.scalars(query))
+
+
+def _resolve(session: Session, server: LocalServer, ref: str) -> ServerBackup:
+    """A backup of ``server`` by id, unique id prefix (>= 6 characters) or archive file name."""
+    ref = ref.strip()
+    rows = _rows_newest_first(session, server.id)
+    hint = f"run `gsm server backups {server.name}` to see them"
+    for row in rows:
+        if row.id == ref.lower() or ref in (row.path, Path(row.path).name):
+            return row
+    if len(ref) >= MIN_PREFIX:
+        matches = [row for row in rows if row.id.startswith(ref.lower())]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidInputError(
+                f"{ref!r} matches {len(matches)} backups of {server.name}",
+                hint="give more characters of the id",
+                code="ambiguous_backup",
+            )
+    raise NotFoundError(
+        f"server {server.name} has no backup {ref!r}", hint=hint, code="backup_not_found"
+    )
+
+
+def list_backups(store: Store, server_name: str) -> list[Backup]:
+    """The server's backups, newest first."""
+    with store.read() as session:
+        server = servers.find(session, server_name)
+        return [_to_backup(row, server.name) for row in _rows_newest_first(session, server.id)]
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: Path
+    arcname: str
+    size: int  # bytes of file content (0 for folders and links)
+
+
+def _scan(folder: Path, patterns: list[str], skip: Path | None) -> list[_Entry]:
+    """Everything under ``folder`` to archive, parents before children, links not followed."""
+    entries: list[_Entry] = []
+
+    def walk(current: Path, prefix: str) -> None:
+        with os.scandir(current) as it:
+            items = sorted(it, key=lambda e: e.name)
+        for item in items:
+            rel = f"{prefix}{item.name}"
+            if is_excluded(rel, patterns):
+                continue
+            path = Path(item.path)
+            info = item.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                if skip is not None and _same_folder(path, skip):
+                    continue  # the backup folder itself, when it lies inside the server's
+                entries.append(_Entry(path, rel, 0))
+                walk(path, rel + "/")
+            elif stat.S_ISREG(info.st_mode):
+                entries.append(_Entry(path, rel, info.st_size))
+            elif stat.S_ISLNK(info.st_mode):
+                entries.append(_Entry(path, rel, 0))
+            # sockets, pipes and devices are not server data: left out
+
+    walk(folder, "")
+    return entries
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _claim_archive_name(folder: Path, stem: str) -> tuple[Path, Path, BinaryIO]:
+    """Pick ``stem.tar.gz`` (or ``stem-2.tar.gz``...) and create its .partial file exclusively.
+
+    Checking for the final name after the exclusive create closes the race with another
+    process: it renames its .partial away only after it has finished, so either its .partial
+    still blocks us or its final file is already visible.
+    """
+    for n in range(1, 10_000):
+        name = f"{stem}{SUFFIX}" if n == 1 else f"{stem}-{n}{SUFFIX}"
+        final = folder / name
+        partial = folder / (name + PARTIAL)
+        if final.exists():
+            continue
+        try:
+            raw = partial.open("xb")
+        except FileExistsError:
+            continue
+        if final.exists():
+            raw.close()
+            partial.unlink(missing_ok=True)
+            continue
+        return final, partial, raw
+    raise ConflictError(f"too many backups named {stem} in {folder}")
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name == "nt":
+        return  # Windows cannot open a folder for fsync; NTFS journals the rename
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_archive(
+    raw: BinaryIO, entries: list[_Entry], meter: _Meter
+) -> str:  # returns the sha256 of what was written
+    writer = _HashingWriter(raw)
+    with tarfile.open(fileobj=writer, mode="w|gz", format=tarfile.PAX_FORMAT) as tar:
+        tar.copybufsize = CHUNK
+        for entry in entries:
+            info = tar.gettarinfo(str(entry.path), arcname=entry.arcname)
+            if info is None:
+                continue
+            if info.isreg():
+                with entry.path.open("rb") as fh:
+                    try:
+                        tar.addfile(info, _MeteredReader(fh, meter))
+                    except OSError as exc:
+                        if os.fstat(fh.fileno()).st_size < info.size:
+                            raise ConflictError(
+                                f"{entry.arcname} shrank while it was being archived",
+                                hint="stop the server, then back it up again",
+                            ) from exc
+                        raise
+            else:
+                tar.addfile(info)
+                if info.islnk():  # a second name of a file already archived: counted, not read
+                    meter.advance(entry.size)
+    raw.flush()
+    os.fsync(raw.fileno())
+    return writer.digest.hexdigest()
+
+
+def create_backup(
+    store: Store,
+    paths: Paths,
+    env: Mapping[str, str],
+    server_name: str,
+    *,
+    keep: int | None = None,
+    report: Report | None = None,
+) -> Backup:
+    """Archive the server's folder, record it, and keep only the newest ``keep`` backups."""
+    with store.read() as session:
+        server = servers.find(session, server_name)
+    keep = _retention(store, env, keep)
+    patterns = _exclude_patterns(store, env)
+    if not server.install_path:
+        raise NotFoundError(f"server {server.name} has no folder to back up")
+    install = Path(server.install_path)
+    if not install.is_dir():
+        raise NotFoundError(
+            f"the folder of server {server.name} is missing: {install}",
+            hint=f"point it at the right folder with `gsm server update {server.name} --path`",
+            code="folder_not_found",
+        )
+
+    root = _backup_root(store, paths, env)
+    folder = root / server.name
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = _scan(install, patterns, skip=root)
+    now = _utc_now()
+    final, partial, raw = _claim_archive_name(folder, f"{server.name}-{now.strftime(FILE_TIME)}")
+    pruned: list[Path] = []
+    try:
+        with raw:
+            meter = _Meter(report, sum(e.size for e in entries), f"backing up {server.name}")
+            digest = _write_archive(raw, entries, meter)
+        size = partial.stat().st_size
+        os.replace(partial, final)
+        _fsync_folder(folder)
+        meter.finish()
+        with store.write() as session:
+            current = servers.find(session, server.id)
+            row = ServerBackup(
+                id=str(uuid.uuid4()),
+                server_id=current.id,
+                path=str(final),
+                sha256=digest,
+                size_bytes=size,
+                created_at=now.strftime(SQL_TIME),
+            )
+            session.add(row)
+            session.flush()
+            current.last_backup = now.strftime(SQL_TIME)
+            outbox.record(session, current, "update")
+            older = [r for r in _rows_newest_first(session, current.id) if r.id != row.id]
+            for old in older[keep - 1 :]:
+                pruned.append(Path(old.path))
+                session.delete(old)
+            backup = _to_backup(row, current.name)
+    except BaseException:
+        # Nothing half done stays behind: no .partial, and no archive without its row.
+        partial.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
+        raise
+    for path in pruned:
+        _remove_file(path)
+    return backup
+
+
+def _remove_file(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:  # the row is gone; a stray file is harmless
+        log.warning("could not remove the backup file %s: %s", path, exc)
+
+
+# --- delete -----------------------------------------------------------------------------------
+
+
+def delete_backup(store: Store, server_name: str, backup_ref: str) -> Backup:
+    """Forget a backup and remove its archive."""
+    with store.write() as session:
+        server = servers.find(session, server_name)
+        row = _resolve(session, server, backup_ref)
+        backup = _to_backup(row, server.name)
+        session.delete(row)
+    _remove_file(Path(backup.path))
+    return backup
+
+
+# --- restore ----------------------------------------------------------------------------------
+
+
+def _sha256_of(path: Path, meter: _Meter) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            meter.advance(len(chunk))
+    return digest.hexdigest()
+
+
+def _unsafe_name(name: str) -> str | None:
+    """Why an archive member name must not be extracted, or None when it is fine."""
+    if not name or "\x00" in name:
+        return "an empty name"
+    windows = PureWindowsPath(name)
+    if name.startswith(("/", "\\")) or windows.drive or windows.root:
+        return "an absolute path"
+    parts = re.split(r"[/\\]", name) if os.name == "nt" else name.split("/")
+    if ".." in parts:
+        return "a '..' in its path"
+    return None
+
+
+def _key(name: str) -> str:
+    """A member path in a form that compares equal however it is spelled ('./a//B' ~ 'a/b')."""
+    return "/".join(p for p in name.replace("\\", "/").split("/") if p not in ("", ".")).casefold()
+
+
+def _through_link(name: str, links: set[str]) -> bool:
+    """Whether ``name`` is, or lies under, a symbolic link of the same archive."""
+    parts = _key(name).split("/")
+    return any("/".join(parts[:i]) in links for i in range(1, len(parts) + 1))
+
+
+def _symlink_problem(member: tarfile.TarInfo) -> str | None:
+    target = member.linkname
+    if not target or target.startswith(("/", "\\")) or PureWindowsPath(target).drive:
+        return f"a link to the absolute path {target!r}"
+    lexical = posixpath.normpath(posixpath.join(posixpath.dirname(member.name), target))
+    if lexical == ".." or lexical.startswith("../"):
+        return f"a link to {target!r}, outside the folder"
+    return None
+
+
+def _hardlink_problem(member: tarfile.TarInfo, links: set[str]) -> str | None:
+    target = member.linkname
+    reason = _unsafe_name(target)
+    if reason is None and _through_link(target, links):
+        reason = "a symbolic link"
+    return None if reason is None else f"a hard link to {target!r} ({reason})"
+
+
+def _checked_members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """The archive's members, refusing anything that could write outside the destination.
+
+    tarfile's "data" filter checks each member against what is on disk at that moment; these
+    checks add what it cannot see: no member is written through (or over) a link from the same
+    archive, and no link's target climbs out of the folder even on paper.
+    """
+    links: set[str] = set()
+    for member in tar:
+        reason = _unsafe_name(member.name)
+        if reason is None and _through_link(member.name, links):
+            reason = "a path through a symbolic link"
+        if reason is None:
+            if member.issym():
+                reason = _symlink_problem(member)
+                links.add(_key(member.name))
+            elif member.islnk():
+                reason = _hardlink_problem(member, links)
+            elif not (member.isreg() or member.isdir()):
+                reason = "a device or other special file"
+        if reason is not None:
+            raise VerificationError(
+                f"the archive holds {member.name!r}, which is refused: {reason}",
+                code="unsafe_archive",
+            )
+        yield member
+
+
+def _check_links_inside(folder: Path) -> None:
+    """After extraction: every symbolic link must still resolve inside ``folder``."""
+    root = os.path.realpath(folder)
+    for current, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(current, name)
+            if os.path.islink(path):
+                target = os.path.realpath(path)
+                if os.path.commonpath([root, target]) != root:
+                    rel = os.path.relpath(path, folder)
+                    raise VerificationError(
+                        f"the archive's link {rel!r} points outside the folder",
+                        code="unsafe_archive",
+                    )
+
+
+def _extract(archive: Path, dest: Path, meter: _Meter) -> None:
+    with archive.open("rb") as raw:
+        reader = _MeteredReader(raw, meter, absolute=True)
+        try:
+            with tarfile.open(fileobj=reader, mode="r:gz") as tar:
+                tar.extractall(dest, members=_checked_members(tar), filter="data")
+                # Read to the end, so a damaged gzip trailer (CRC, length) is noticed too.
+                gz = tar.fileobj
+                while gz is not None and gz.read(CHUNK):
+                    pass
+        except tarfile.FilterError as exc:
+            raise VerificationError(
+                f"the archive {archive.name} is refused: {exc}", code="unsafe_archive"
+            ) from exc
+        except ARCHIVE_ERRORS as exc:
+            raise VerificationError(
+                f"the archive {archive.name} is damaged ({exc or type(exc).__name__})",
+                code="archive_damaged",
+            ) from exc
+    _check_links_inside(dest)
+
+
+def _sibling(folder: Path, tag: str) -> Path:
+    while True:
+        candidate = folder.with_name(f".{folder.name}.gsm-{tag}-{uuid.uuid4().hex[:8]}")
+        if not os.path.lexists(candidate):
+            return candidate
+
+
+def _swap(install: Path, new: Path) -> None:
+    """Put ``new`` where ``install`` is; on any failure leave ``install`` as it was."""
+    old: Path | None = None
+    if os.path.lexists(install):
+        old = _sibling(install, "old")
+        try:
+            os.replace(install, old)
+        except OSError as exc:
+            raise ConflictError(
+                f"cannot move {install} aside: {exc}",
+                hint="close the programs that use files in that folder, then try again",
+            ) from exc
+    try:
+        os.replace(new, install)
+    except BaseException as exc:
+        if old is not None and not os.path.lexists(install):
+            try:
+                os.replace(old, install)
+            except OSError as back:
+                raise ConflictError(
+                    f"the restore failed and the previous files could not be put back: "
+                    f"they are in {old}",
+                    hint=f"move {old} back to {install}",
+                ) from back
+        if isinstance(exc, OSError):
+            raise ConflictError(
+                f"cannot move the restored files into {install}: {exc}",
+                hint="close the programs that use files in that folder, then try again",
+            ) from exc
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+        if os.path.lexists(old):
+            log.warning("could not remove all of the previous files in %s", old)
+
+
+def restore_backup(
+    store: Store,
+    server_name: str,
+    backup_ref: str,
+    *,
+    is_running: Callable[[LocalServer], bool],
+    report: Report | None = None,
+) -> Backup:
+    """Replace the server's folder with the backup's contents, verified first."""
+    with store.read() as session:
+        server = servers.find(session, server_name)
+        row = _resolve(session, server, backup_ref)
+        backup = _to_backup(row, server.name)
+    if is_running(server):
+        raise ConflictError(
+            f"server {server.name} is running", hint=f"gsm server stop {server.name}"
+        )
+    if not server.install_path:
+        raise NotFoundError(f"server {server.name} has no folder to restore into")
+    # The real folder, so that a linked install path is restored where its files live.
+    install = Path(os.path.realpath(server.install_path))
+    if install.exists() and not install.is_dir():
+        raise InvalidInputError(f"the path of server {server.name} is not a folder: {install}")
+    archive = Path(backup.path)
+    if not archive.is_file():
+        raise VerificationError(
+            f"the archive {archive} of backup {backup.id[:8]} is missing", code="archive_missing"
+        )
+    size = archive.stat().st_size
+    digest = _sha256_of(archive, _Meter(report, size, f"verifying {archive.name}"))
+    if digest != backup.sha256:
+        raise VerificationError(
+            f"the archive {archive.name} has changed since the backup (sha256 {digest[:12]}..., "
+            f"expected {backup.sha256[:12]}...)",
+            code="checksum_mismatch",
+        )
+
+    install.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{install.name}.gsm-restore-", dir=install.parent))
+    try:
+        meter = _Meter(report, size, f"restoring {server.name}")
+        _extract(archive, temp, meter)
+        meter.finish()
+        with contextlib.suppress(OSError):  # keep the folder's own permissions, not mkdtemp's
+            os.chmod(temp, stat.S_IMODE(install.stat().st_mode) if install.is_dir() else 0o755)
+        _swap(install, temp)
+    finally:
+        if os.path.lexists(temp):
+            shutil.rmtree(temp, ignore_errors=True)
+    return backup
