@@ -7,7 +7,9 @@ only when its command runs (the idea of pip's command registry and Click's LazyG
 
 import difflib
 import importlib
+import io
 import logging
+import os
 import sys
 import traceback
 from typing import Annotated, Any
@@ -23,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("gsm_cli.commands.server", "Create, start, stop, back up and restore servers."),
     "config": ("gsm_cli.commands.config", "Show and change gsm's settings."),
     "doctor": ("gsm_cli.commands.doctor", "Check the store, folders, cloud and tools."),
+    "game": ("gsm_cli.commands.game", "List games; install, update and validate game files."),
 }
 
 log = logging.getLogger("gsm")
@@ -85,6 +88,9 @@ class GsmGroup(TyperGroup):
         except typer.Abort:
             output.message("error: aborted")
             code = int(ExitCode.UNEXPECTED)
+        except BrokenPipeError:  # `gsm ... | head` closed the pipe: stop quietly
+            _silence_stdout()
+            code = int(ExitCode.UNEXPECTED)
         if not standalone_mode:
             return code
         sys.exit(code)
@@ -104,6 +110,9 @@ class GsmGroup(TyperGroup):
         except KeyboardInterrupt:
             output.message("interrupted")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
         except Exception as exc:
             if env.debug:
                 traceback.print_exc(file=env.stderr)
@@ -115,6 +124,15 @@ class GsmGroup(TyperGroup):
                 )
             )
             raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away, keep Python's exit-time flush from failing too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 def _show_usage_error(exc: typer.TyperException) -> None:

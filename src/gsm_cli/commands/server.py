@@ -75,10 +75,33 @@ BACKUP_COLUMNS = (
 )
 
 
-def _changes(**values: Any) -> Any:
+# Options shared by create and update.
+PortOption = Annotated[int | None, typer.Option(help="Game port (default: the game's).")]
+QueryPortOption = Annotated[int | None, typer.Option(help="Query port.")]
+MaxPlayersOption = Annotated[int | None, typer.Option(help="Player slots.")]
+ArgOption = Annotated[list[str] | None, typer.Option(help="Extra argument (repeatable).")]
+EnvOption = Annotated[list[str] | None, typer.Option(help="Environment K=V (repeatable).")]
+CommandOption = Annotated[
+    str | None, typer.Option(help="Command line to run (required for --game custom).")
+]
+StopCommandOption = Annotated[
+    str | None, typer.Option(help="Console line(s) that stop it, ';'-separated.")
+]
+MaxRestartsOption = Annotated[int | None, typer.Option(help="Restarts allowed per 10 minutes.")]
+
+
+CHANGE_OPTIONS = (
+    "path", "port", "query_port", "max_players", "command", "stop_command", "restart",
+    "max_restarts",
+)  # fmt: skip
+
+
+def _changes(name: str | None, options: dict[str, Any]) -> Any:
+    """create and update take the same options: turn them into one ServerChanges."""
     from gsm_cli.services.servers import ServerChanges
 
-    return ServerChanges(**values)
+    picked = {key: options[key] for key in CHANGE_OPTIONS}
+    return ServerChanges(name=name, args=options["arg"], env=options["env"], **picked)
 
 
 def _emit_server(server: Any, fmt: str) -> None:
@@ -97,19 +120,15 @@ def create(
     name: NameArgument,
     game: Annotated[str, typer.Option("--game", "-g", help="Game id (see gsm game list).")],
     path: Annotated[str | None, typer.Option(help="Server folder (default: data folder).")] = None,
-    port: Annotated[int | None, typer.Option(help="Game port (default: the game's).")] = None,
-    query_port: Annotated[int | None, typer.Option(help="Query port.")] = None,
-    max_players: Annotated[int | None, typer.Option(help="Player slots.")] = None,
-    arg: Annotated[list[str] | None, typer.Option(help="Extra argument (repeatable).")] = None,
-    env: Annotated[list[str] | None, typer.Option(help="Environment K=V (repeatable).")] = None,
-    command: Annotated[
-        str | None, typer.Option(help="Command line to run (required for --game custom).")
-    ] = None,
-    stop_command: Annotated[
-        str | None, typer.Option(help="Console line(s) that stop it, ';'-separated.")
-    ] = None,
+    port: PortOption = None,
+    query_port: QueryPortOption = None,
+    max_players: MaxPlayersOption = None,
+    arg: ArgOption = None,
+    env: EnvOption = None,
+    command: CommandOption = None,
+    stop_command: StopCommandOption = None,
     restart: Annotated[bool, typer.Option(help="Restart after a crash.")] = True,
-    max_restarts: Annotated[int | None, typer.Option(help="Restarts allowed per window.")] = None,
+    max_restarts: MaxRestartsOption = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -117,19 +136,7 @@ def create(
     from gsm_cli.services import servers
 
     fmt = output_format(output_, json_)
-    changes = _changes(
-        name=name,
-        path=path,
-        port=port,
-        query_port=query_port,
-        max_players=max_players,
-        args=arg,
-        env=env,
-        command=command,
-        stop_command=stop_command,
-        restart=restart,
-        max_restarts=max_restarts,
-    )
+    changes = _changes(name, locals())
     with open_store() as store:
         server = servers.create(store, paths(), game, changes)
     _warn(changes.warnings)
@@ -168,15 +175,15 @@ def update(
     name: NameArgument,
     new_name: Annotated[str | None, typer.Option("--name", help="Rename the server.")] = None,
     path: Annotated[str | None, typer.Option(help="Move to another folder (stopped only).")] = None,
-    port: Annotated[int | None, typer.Option(help="Game port.")] = None,
-    query_port: Annotated[int | None, typer.Option(help="Query port.")] = None,
-    max_players: Annotated[int | None, typer.Option(help="Player slots.")] = None,
-    arg: Annotated[list[str] | None, typer.Option(help="Replace the extra arguments.")] = None,
-    env: Annotated[list[str] | None, typer.Option(help="Replace the environment K=V.")] = None,
-    command: Annotated[str | None, typer.Option(help="Command line to run.")] = None,
-    stop_command: Annotated[str | None, typer.Option(help="Console line(s) that stop it.")] = None,
+    port: PortOption = None,
+    query_port: QueryPortOption = None,
+    max_players: MaxPlayersOption = None,
+    arg: ArgOption = None,
+    env: EnvOption = None,
+    command: CommandOption = None,
+    stop_command: StopCommandOption = None,
     restart: Annotated[bool | None, typer.Option(help="Restart after a crash.")] = None,
-    max_restarts: Annotated[int | None, typer.Option(help="Restarts allowed per window.")] = None,
+    max_restarts: MaxRestartsOption = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -184,19 +191,7 @@ def update(
     from gsm_cli.services import servers
 
     fmt = output_format(output_, json_)
-    changes = _changes(
-        name=new_name,
-        path=path,
-        port=port,
-        query_port=query_port,
-        max_players=max_players,
-        args=arg,
-        env=env,
-        command=command,
-        stop_command=stop_command,
-        restart=restart,
-        max_restarts=max_restarts,
-    )
+    changes = _changes(new_name, locals())
     with open_store() as store:
         server = servers.update(store, name, changes)
     _warn(changes.warnings)
