@@ -5,13 +5,16 @@
 # A new command: add its name to __gsm_commands. If it has sub-commands, add a list named
 # __gsm_sub_<command> and a `complete` line like config's below. Commands that take only
 # --json (no --output) go in __gsm_json_only as "command sub-command".
-set -g __gsm_commands config doctor
+set -g __gsm_commands config doctor game
 set -g __gsm_sub_config list get set unset path
+set -g __gsm_sub_game list info install update validate installations
+set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
+    palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
     metrics.interval metrics.retention_days output.format server.stop_timeout steamcmd.path \
     sync.batch_size
 set -g __gsm_formats table json csv
-set -g __gsm_json_only "config get" "config set" "config unset"
+set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" "game validate"
 
 # The words typed after `gsm` that are not options, nor the value of -o/--output.
 function __gsm_args
@@ -24,7 +27,7 @@ function __gsm_args
             continue
         end
         switch $token
-            case -o --output
+            case -o --output --path
                 set skip 1
             case '-*'
             case '*'
@@ -69,6 +72,7 @@ complete -c gsm -s h -l help -d "Show help and exit"
 # Commands and sub-commands.
 complete -c gsm -n "__gsm_args_are" -a "$__gsm_commands"
 complete -c gsm -n "__gsm_args_are config" -a "$__gsm_sub_config"
+complete -c gsm -n "__gsm_args_are game" -a "$__gsm_sub_game"
 
 # Options of the commands.
 complete -c gsm -n "__gsm_command_chosen" -l json -d "Same as --output json"
@@ -80,3 +84,15 @@ complete -c gsm -n "__gsm_args_are config get; or __gsm_args_are config set; or 
 complete -c gsm -n "__gsm_args_are config set output.format" -a "$__gsm_formats"
 complete -c gsm -n "__gsm_args_are config set backup.dir" -a "(__fish_complete_directories)"
 complete -c gsm -n "__gsm_args_are config set steamcmd.path" -F
+
+# Game ids and the options of gsm game install / update.
+function __gsm_game_sub
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = game; and contains -- $args[2] $argv
+end
+complete -c gsm -n "__gsm_args_are game info; or __gsm_args_are game install; or __gsm_args_are game update; or __gsm_args_are game validate" \
+    -a "$__gsm_game_ids"
+complete -c gsm -n "__gsm_game_sub install" -l path -x -a "(__fish_complete_directories)" \
+    -d "Folder for the game's files"
+complete -c gsm -n "__gsm_game_sub install update" -l validate \
+    -d "Also check every file after the download"

@@ -8,19 +8,29 @@
 Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
-    $gsmCommands = @('config', 'doctor')
+    $gsmCommands = @('config', 'doctor', 'game')
     $gsmSubCommands = @{
         'config' = @('list', 'get', 'set', 'unset', 'path')
+        'game' = @('list', 'info', 'install', 'update', 'validate', 'installations')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout',
         'metrics.interval', 'metrics.retention_days', 'output.format', 'server.stop_timeout',
         'steamcmd.path', 'sync.batch_size'
     )
+    $gsmGameIds = @(
+        '7dtd', 'ark', 'corekeeper', 'cs2', 'custom', 'dst', 'enshrouded', 'factorio', 'gmod',
+        'l4d2', 'minecraft', 'palworld', 'pz', 'rust', 'satisfactory', 'terraria', 'tf2',
+        'unturned', 'valheim', 'vrising'
+    )
     $gsmFormats = @('table', 'json', 'csv')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
-    $gsmJsonOnly = @('config get', 'config set', 'config unset')
+    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate')
+    $gsmGameOptions = @{
+        'install' = @('--path', '--validate', '--json', '--help')
+        'update' = @('--validate', '--json', '--help')
+    }
 
     # The words before the cursor, without `gsm` itself.
     # (The word being completed ends at the cursor, so it is not among them.)
@@ -34,7 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $previous = ''
     for ($i = 0; $i -lt $before.Count; $i++) {
         $word = $before[$i]
-        if ($word -eq '-o' -or $word -eq '--output') {
+        if ($word -eq '-o' -or $word -eq '--output' -or $word -eq '--path') {
             if ($i + 1 -lt $before.Count) { $i++ } else { $previous = $word }
             continue
         }
@@ -48,6 +58,10 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         $prefix = '--output='
         $candidates = $gsmFormats
     }
+    elseif ($previous -eq '--path' -or $wordToComplete -like '--path=*') {
+        # A folder: PowerShell falls back to file names.
+        return
+    }
     elseif ($previous -ne '') {
         $candidates = $gsmFormats
     }
@@ -58,6 +72,10 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         }
         elseif ($gsmSubCommands.ContainsKey($words[0]) -and $words.Count -lt 2) {
             $candidates = @('--help')
+        }
+        elseif ($words.Count -ge 2 -and $words[0] -eq 'game' -and
+            $gsmGameOptions.ContainsKey($words[1])) {
+            $candidates = $gsmGameOptions[$words[1]]
         }
         elseif ($words.Count -ge 2 -and $gsmJsonOnly -contains "$($words[0]) $($words[1])") {
             $candidates = @('--json', '--help')
@@ -71,6 +89,10 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     }
     elseif ($words.Count -eq 1 -and $gsmSubCommands.ContainsKey($words[0])) {
         $candidates = $gsmSubCommands[$words[0]]
+    }
+    elseif ($words.Count -eq 2 -and $words[0] -eq 'game' -and
+        @('info', 'install', 'update', 'validate') -contains $words[1]) {
+        $candidates = $gsmGameIds
     }
     elseif ($words.Count -eq 2 -and $words[0] -eq 'config' -and
         @('get', 'set', 'unset') -contains $words[1]) {

@@ -6,16 +6,21 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(config doctor)
+_gsm_commands=(config doctor game)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
   config 'list get set unset path'
+  game 'list info install update validate installations'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout metrics.interval
   metrics.retention_days output.format server.stop_timeout steamcmd.path sync.batch_size
 )
 _gsm_formats=(table json csv)
+_gsm_game_ids=(
+  7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust
+  satisfactory terraria tf2 unturned valheim vrising
+)
 _gsm_json_only=('config get' 'config set' 'config unset')
 
 _gsm() {
@@ -62,6 +67,23 @@ _gsm() {
         case "$cmd $sub" in
           'config get'|'config unset')
             _arguments $json_opts '1:setting key:($_gsm_setting_keys)' && ret=0
+            ;;
+          'game info')
+            _arguments $data_opts '1:game:($_gsm_game_ids)' && ret=0
+            ;;
+          'game install')
+            _arguments $json_opts \
+              '--path=[folder for the game files]:folder:_files -/' \
+              '--validate[also check every file after the download]' \
+              '1:game:($_gsm_game_ids)' && ret=0
+            ;;
+          'game update')
+            _arguments $json_opts \
+              '--validate[also check every file after the download]' \
+              '1:game:($_gsm_game_ids)' && ret=0
+            ;;
+          'game validate')
+            _arguments $json_opts '1:game:($_gsm_game_ids)' && ret=0
             ;;
           'config set')
             _arguments $json_opts \

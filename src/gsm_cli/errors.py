@@ -83,3 +83,9 @@ class ConfirmationRequired(GsmError):
 
     exit_code = ExitCode.USAGE
     code = "confirmation_required"
+
+
+class SteamCmdError(GsmError):
+    """SteamCMD ran but could not install or update a game's files (exit 1)."""
+
+    code = "steamcmd_failed"

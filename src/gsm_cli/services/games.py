@@ -12,6 +12,9 @@ from gsm_cli.errors import NotFoundError
 
 CUSTOM = "custom"
 QUERY_PROTOCOLS = ("a2s", "minecraft", "none")
+PLATFORMS = ("linux", "windows")
+# What a launch's args may contain; filled in when a server starts.
+PLACEHOLDERS = ("port", "query_port", "max_players", "name", "path")
 
 
 def current_platform() -> str:
@@ -22,6 +25,18 @@ def current_platform() -> str:
 class Launch:
     executable: str
     args: tuple[str, ...] = ()
+    # Folder to start in, relative to the server folder (None: the server folder itself).
+    workdir: str | None = None
+    # Extra environment variables the server needs (Valheim's SteamAppId, library paths).
+    env: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "executable": self.executable,
+            "args": list(self.args),
+            "workdir": self.workdir,
+            "env": dict(self.env),
+        }
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,10 @@ class Game:
     save_command: str | None = None
     save_done_pattern: str | None = None
     launch: dict[str, Launch] = field(default_factory=dict)
+    # "windows" when the server exists only for Windows (SteamCMD fetches the Windows files).
+    steam_platform: str | None = None
+    # How to get the files by hand when SteamCMD cannot install them.
+    install_hint: str | None = None
 
     def launch_for(self, platform: str | None = None) -> Launch | None:
         return self.launch.get(platform or current_platform())
@@ -55,10 +74,9 @@ class Game:
             "stop_signal": self.stop_signal,
             "save_command": self.save_command,
             "save_done_pattern": self.save_done_pattern,
-            "launch": {
-                platform: {"executable": launch.executable, "args": list(launch.args)}
-                for platform, launch in self.launch.items()
-            },
+            "steam_platform": self.steam_platform,
+            "install_hint": self.install_hint,
+            "launch": {platform: launch.to_dict() for platform, launch in self.launch.items()},
         }
 
 
@@ -77,10 +95,17 @@ def _game(game_id: str, data: dict[str, Any]) -> Game:
         save_command=data.get("save_command"),
         save_done_pattern=data.get("save_done_pattern"),
         launch={
-            platform: Launch(data[platform]["executable"], tuple(data[platform].get("args", ())))
-            for platform in ("linux", "windows")
+            platform: Launch(
+                data[platform]["executable"],
+                tuple(data[platform].get("args", ())),
+                data[platform].get("workdir"),
+                {str(k): str(v) for k, v in data[platform].get("env", {}).items()},
+            )
+            for platform in PLATFORMS
             if platform in data
         },
+        steam_platform=data.get("steam_platform"),
+        install_hint=data.get("install_hint"),
     )
 
 
