@@ -96,15 +96,15 @@ class Supervisor:
             raise GsmError(f"server {self.server_id} no longer exists")
         return server
 
-    def launch(self, server: LocalServer, argv: list[str]) -> subprocess.Popen[bytes] | None:
-        env = {**os.environ, **(server.configuration or {}).get("env", {})}
+    def launch(self, plan: processes.LaunchPlan) -> subprocess.Popen[bytes] | None:
+        argv = plan.argv
         with self.proc_lock:
             if self.stop_requested.is_set():
                 return None
             self.proc = subprocess.Popen(
                 argv,
-                cwd=server.install_path or None,
-                env=env,
+                cwd=plan.cwd,
+                env={**os.environ, **plan.env},
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -136,7 +136,7 @@ class Supervisor:
             while True:
                 server = self.server()
                 try:
-                    argv = processes.command_line(server)
+                    plan = processes.launch_plan(server)
                 except GsmError as err:
                     self.log.note(f"cannot start: {err.message}")
                     lifecycle.record(
@@ -148,7 +148,17 @@ class Supervisor:
                     )
                     print(err.message, file=sys.stderr)
                     return int(err.exit_code)
-                proc = self.launch(server, argv)
+                try:
+                    proc = self.launch(plan)
+                except OSError as exc:  # not executable, bad interpreter line...
+                    message = f"cannot run {plan.argv[0]}: {exc.strerror or exc}"
+                    self.log.note(message)
+                    lifecycle.record(
+                        self.store, self.server_id, status="failed", event="start_failed",
+                        detail=message,
+                    )  # fmt: skip
+                    print(message, file=sys.stderr)
+                    return int(ExitCode.UNEXPECTED)
                 if proc is None:
                     break
                 code = proc.wait()

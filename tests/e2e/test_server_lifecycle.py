@@ -219,3 +219,38 @@ def test_logs_follow_prints_new_lines(gsm: GsmRunner) -> None:
     finally:
         follower.terminate()
         follower.wait(timeout=10)
+
+
+def test_a_catalog_game_starts_with_its_folder_and_environment(gsm: GsmRunner) -> None:
+    # Valheim from the catalog, with a stand-in for its real program: a script that reports
+    # the folder it runs in and the variables the catalog gives it, then waits on its console.
+    created = gsm(
+        "server", "create", "vh", "--game", "valheim", "--port", str(free_port()), "--json"
+    )
+    folder = Path(created.json()["install_path"])
+    program = folder / "valheim_server.x86_64"
+    program.write_text(
+        "#!/bin/sh\n"
+        'echo "cwd=$(pwd) app=$SteamAppId lib=$LD_LIBRARY_PATH args=$*"\n'
+        'while read line; do echo "got $line"; done\n'
+    )
+    program.chmod(0o755)
+    assert gsm("server", "start", "vh").exit_code == 0
+    text = wait_for(lambda: "cwd=" in (t := logs(gsm, "vh")) and t)
+    assert f"cwd={folder} app=892970 lib=./linux64" in text
+    assert "-name vh -port" in text
+    assert gsm("server", "stop", "vh", "--timeout", "2", "--json").json()["how"] in (
+        "signal", "terminate",
+    )  # fmt: skip
+
+
+def test_a_program_that_cannot_run_marks_the_server_failed(gsm: GsmRunner) -> None:
+    created = gsm(
+        "server", "create", "vh", "--game", "valheim", "--port", str(free_port()), "--json"
+    )
+    program = Path(created.json()["install_path"]) / "valheim_server.x86_64"
+    program.write_text("not a program\n")  # present but not executable
+    result = gsm("server", "start", "vh", "--json")
+    assert result.exit_code == 1
+    assert "cannot run" in result.error()["message"]
+    assert status(gsm, "vh")["status"] == "failed"

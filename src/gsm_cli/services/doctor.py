@@ -1,6 +1,5 @@
 """gsm doctor: checks of the store, folders, cloud and tools. Reports; changes nothing."""
 
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -105,22 +104,14 @@ def check_cloud(api_url: str | None, timeout: float) -> Check:
     return Check("cloud", WARN, f"{api_url} answered HTTP {response.status_code}")
 
 
-def check_steamcmd(configured: str | None) -> Check:
-    if configured:
-        if Path(configured).is_file():
-            return Check("steamcmd", OK, configured)
-        return Check(
-            "steamcmd", WARN, f"{configured} (steamcmd.path) does not exist", "fix steamcmd.path"
-        )
-    found = shutil.which("steamcmd")
-    if found:
-        return Check("steamcmd", OK, found)
-    return Check(
-        "steamcmd",
-        WARN,
-        "not found on PATH; needed only to install Steam game files",
-        "install steamcmd (https://developer.valvesoftware.com/wiki/SteamCMD) or set steamcmd.path",
-    )
+def check_steamcmd(configured: str | None, env: Mapping[str, str]) -> Check:
+    from gsm_cli.services import steamcmd
+
+    try:
+        return Check("steamcmd", OK, str(steamcmd.find_steamcmd(configured, env)))
+    except GsmError as err:
+        detail = f"{err.message}; needed only to install Steam game files"
+        return Check("steamcmd", WARN, detail, err.hint)
 
 
 def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
@@ -141,7 +132,7 @@ def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
         checks.append(check_folder(label, folder))
     timeout = min(float(values.get("cloud.timeout") or 10), 5.0)
     checks.append(check_cloud(values.get("cloud.api_url"), timeout))
-    checks.append(check_steamcmd(values.get("steamcmd.path")))
+    checks.append(check_steamcmd(values.get("steamcmd.path"), env))
     return checks
 
 

@@ -108,7 +108,7 @@ def start(store: Store, paths: Paths, name: str, *, timeout: float = 30.0) -> Lo
     server = servers.get(store, name)
     if game_alive(server) or supervisor(paths, server):
         raise ConflictError(f"server {server.name} is already running", code="already_running")
-    processes.command_line(server)  # fail here, with a clear error, on a missing program
+    processes.launch_plan(server)  # fail here, with a clear error, on a missing program
     runtime = files(paths, server.id)
     runtime.supervisor_log.parent.mkdir(parents=True, exist_ok=True)
     with runtime.supervisor_log.open("ab") as err:

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,24 +88,46 @@ def _resolve_program(program: str, folder: Path, game_id: str) -> str:
     )
 
 
-def command_line(server: LocalServer) -> list[str]:
-    """The full command that runs this server's game, with placeholders filled in."""
+@dataclass(frozen=True)
+class LaunchPlan:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]  # added to gsm's own environment
+
+
+def launch_plan(server: LocalServer) -> LaunchPlan:
+    """How to run this server's game: command (placeholders filled in), folder, environment.
+
+    The catalog gives the command, its folder and the variables the game needs; the server's
+    own --command, --arg and --env come on top.
+    """
     game = games.get_game(server.game_type)
     config = server.configuration or {}
     values = placeholders(server)
     folder = Path(server.install_path or ".")
+    launch = game.launch_for()
+    cwd, env = folder, {}
+    if launch is not None:
+        cwd = folder / launch.workdir if launch.workdir else folder
+        env = {key: _fill(value, values) for key, value in launch.env.items()}
     if config.get("command"):
         argv = shlex.split(_fill(config["command"], values), posix=not IS_WINDOWS)
-    else:
-        launch = game.launch_for()
-        if launch is None:
-            raise InvalidInputError(f"{game.name} has no launch command for this platform")
+    elif launch is not None:
         argv = [launch.executable, *(_fill(arg, values) for arg in launch.args)]
+    else:
+        raise InvalidInputError(f"{game.name} has no launch command for this platform")
     if not argv:
         raise InvalidInputError("the server's command is empty")
     argv += [_fill(arg, values) for arg in config.get("args", [])]
     argv[0] = _resolve_program(argv[0], folder, game.id)
-    return argv
+    if not cwd.is_dir():
+        raise NotFoundError(
+            f"the folder {cwd} to start {server.name} in does not exist",
+            hint=f"gsm game install {game.id} --path {folder}",
+            code="executable_missing",
+        )
+    env |= {key: str(value) for key, value in config.get("env", {}).items()}
+    return LaunchPlan(argv=argv, cwd=cwd, env=env)
 
 
 def stop_plan(server: LocalServer) -> tuple[list[str], str | None]:
