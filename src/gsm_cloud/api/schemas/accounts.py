@@ -1,0 +1,56 @@
+"""Request and response models of auth, /v1/me and tokens."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from gsm_cloud.api.schemas.common import Email, JsonObject, Model, Out, Text
+
+
+class LoginRequest(Model):
+    email: Email
+    password: Text(max_length=1024, min_length=1)
+
+
+class TokenResponse(Out):
+    access_token: str
+    token_type: str = "bearer"
+    token_id: uuid.UUID
+    expires_at: datetime | None
+
+
+class UserOut(Out):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: str
+    created_at: datetime | None
+    last_seen: datetime | None
+    profile: dict[str, Any] | None
+    settings: dict[str, Any] | None
+
+
+class UserUpdate(Model):
+    display_name: Text(max_length=100, min_length=1) | None = None
+    profile: JsonObject | None = None
+    settings: JsonObject | None = None
+
+
+class PersonalTokenCreate(Model):
+    name: Text(max_length=100, min_length=1)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenOut(Out):
+    id: uuid.UUID
+    name: str
+    kind: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class CreatedToken(TokenOut):
+    token: str = Field(description="The token itself. Shown only in this response.")

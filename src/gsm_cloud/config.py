@@ -1,0 +1,47 @@
+"""gsm-cloud's settings, from the environment (one object, read once)."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_home() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("gsm-cloud", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # SQLAlchemy URL; without one, an embedded SQLite file for a quick local try-out.
+    database_url: str
+    storage_dir: Path  # uploaded plugin packages
+    session_token_days: int = 30
+    max_upload_bytes: int = 100 * 1024 * 1024
+    page_size_max: int = 200
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """postgresql:// URLs use psycopg 3 (the driver we ship), not psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    home = Path(env["GSM_CLOUD_HOME"]) if env.get("GSM_CLOUD_HOME") else _default_home()
+    url = env.get("GSM_CLOUD_DATABASE_URL") or f"sqlite:///{home / 'gsm-cloud.db'}"
+    storage = Path(env.get("GSM_CLOUD_STORAGE_DIR") or home / "packages")
+    return Settings(
+        database_url=normalise_database_url(url),
+        storage_dir=storage,
+        session_token_days=int(env.get("GSM_CLOUD_SESSION_DAYS", "30")),
+        max_upload_bytes=int(env.get("GSM_CLOUD_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))),
+    )

@@ -1,0 +1,1 @@
+"""Domain logic of gsm-cloud: plain functions on a Session, raising api.errors types."""
