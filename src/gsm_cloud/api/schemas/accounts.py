@@ -1,12 +1,11 @@
 """Request and response models of auth, /v1/me and tokens."""
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from gsm_cloud.api.schemas.common import Email, JsonObject, Model, Out, Text
+from gsm_cloud.api.schemas.common import Email, JsonObject, Model, Out, Text, UtcDateTime
 
 
 class LoginRequest(Model):
@@ -18,7 +17,7 @@ class TokenResponse(Out):
     access_token: str
     token_type: str = "bearer"
     token_id: uuid.UUID
-    expires_at: datetime | None
+    expires_at: UtcDateTime | None
 
 
 class UserOut(Out):
@@ -26,8 +25,8 @@ class UserOut(Out):
     email: str
     display_name: str
     role: str
-    created_at: datetime | None
-    last_seen: datetime | None
+    created_at: UtcDateTime | None
+    last_seen: UtcDateTime | None
     profile: dict[str, Any] | None
     settings: dict[str, Any] | None
 
@@ -47,9 +46,9 @@ class TokenOut(Out):
     id: uuid.UUID
     name: str
     kind: str
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
 
 
 class CreatedToken(TokenOut):

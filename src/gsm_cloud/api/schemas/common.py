@@ -6,9 +6,17 @@ input with an error, and the API must answer every input with a 4xx, never a 500
 """
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 
 MAX_JSON_BYTES = 64 * 1024
 INT32_MAX = 2**31 - 1
@@ -52,6 +60,14 @@ def Text(max_length: int | None = None, min_length: int = 0) -> Any:
     ]
 
 
+def _utc_iso(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="seconds") + "Z"
+
+
+# Times leave the API as ISO 8601 UTC with a Z (the database keeps naive UTC).
+UtcDateTime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str, when_used="json")]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_clean_json)]
 Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Email = Annotated[
