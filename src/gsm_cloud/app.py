@@ -2,8 +2,10 @@
 
 import importlib
 import pkgutil
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from gsm_cloud import __version__
 from gsm_cloud.api import errors, routes
@@ -26,4 +28,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         app.include_router(importlib.import_module(f"{routes.__name__}.{module.name}").router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with 422 answers described as what they are: our error model."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            invalid = operation.get("responses", {}).get("422")
+            if invalid is not None:
+                invalid["description"] = "invalid_request"
+                invalid["content"] = {"application/json": {"schema": error_ref}}
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    if "ErrorResponse" not in schemas:  # routes normally bring it in through responses()
+        model = errors.ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(model.pop("$defs", {}))
+        schemas["ErrorResponse"] = model
+    app.openapi_schema = document
+    return document

@@ -80,6 +80,35 @@ def serve(
     )
 
 
+@app.command()
+def openapi(
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Print the OpenAPI document (docs/openapi.json is this output)."""
+    from pathlib import Path
+
+    text = openapi_text()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def openapi_text() -> str:
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from gsm_cloud.app import create_app
+    from gsm_cloud.config import Settings
+
+    # The document depends on the code only: no database is touched to build it.
+    settings = Settings(database_url="sqlite://", storage_dir=Path(tempfile.gettempdir()))
+    return json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True) + "\n"
+
+
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="The user's email (their login).")],
