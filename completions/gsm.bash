@@ -5,20 +5,43 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add a list named
 # _gsm_sub_<command>. If its options are not the usual data options, add a list named
 # _gsm_opts_<command> or _gsm_opts_<command>_<sub-command> (dashes in names become "_").
-_gsm_commands="config doctor game"
+# An option that takes a value goes in _gsm_value_opts too, so that its value is not taken
+# for an argument.
+_gsm_commands="server config doctor game"
+_gsm_sub_server="create list show update delete start stop restart status send logs monitor backup backups restore"
 _gsm_sub_config="list get set unset path"
 _gsm_sub_game="list info install update validate installations"
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
-_gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout metrics.interval metrics.retention_days output.format server.stop_timeout steamcmd.path sync.batch_size"
+_gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout metrics.interval metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
+_gsm_server_statuses="stopped starting running stopping crashed failed"
 _gsm_formats="table json csv"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --max-players --arg --env --command --stop-command --max-restarts --status --name --timeout --wait-for --lines -n --interval --keep"
 _gsm_opts_config_get="--json --help"
 _gsm_opts_config_set="--json --help"
 _gsm_opts_config_unset="--json --help"
 _gsm_opts_game_install="--path --validate --json --help"
 _gsm_opts_game_update="--validate --json --help"
 _gsm_opts_game_validate="--json --help"
+_gsm_opts_server_create="--game -g --path --port --query-port --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --json --output -o --help"
+_gsm_opts_server_list="--status --game --json --output -o --help"
+_gsm_opts_server_update="--name --path --port --query-port --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --json --output -o --help"
+_gsm_opts_server_delete="--purge --no-purge --yes -y --json --help"
+_gsm_opts_server_start="--all --timeout --json --output -o --help"
+_gsm_opts_server_stop="--all --timeout --force --no-force --json --output -o --help"
+_gsm_opts_server_restart="--all --timeout --json --output -o --help"
+_gsm_opts_server_status="--all --json --output -o --help"
+_gsm_opts_server_send="--wait-for --timeout --json --help"
+_gsm_opts_server_logs="--follow -f --lines -n --help"
+_gsm_opts_server_monitor="--once --no-once --interval --json --output -o --help"
+_gsm_opts_server_backup="--keep --json --output -o --help"
+_gsm_opts_server_restore="--stop --yes -y --json --output -o --help"
+
+# True when $1 is an option followed by a value (--output json, --game valheim).
+_gsm_takes_value() {
+    [[ -n $1 && " $_gsm_value_opts " == *" $1 "* ]]
+}
 
 _gsm() {
     local cur="${COMP_WORDS[COMP_CWORD]}"
@@ -28,36 +51,35 @@ _gsm() {
     COMPREPLY=()
 
     # bash splits "--output=js" into "--output" "=" "js".
-    if [[ $cur == "=" && ($prev == --output || $prev == -o) ]]; then
-        cur="" prev="--output"
+    if [[ $cur == "=" ]] && _gsm_takes_value "$prev"; then
+        cur=""
     elif [[ $prev == "=" ]] && ((COMP_CWORD > 1)) &&
-        [[ ${COMP_WORDS[COMP_CWORD - 2]} == --output ]]; then
-        prev="--output"
+        _gsm_takes_value "${COMP_WORDS[COMP_CWORD - 2]}"; then
+        prev="${COMP_WORDS[COMP_CWORD - 2]}"
     fi
-    if [[ $prev == --output || $prev == -o ]]; then
-        COMPREPLY=($(compgen -W "$_gsm_formats" -- "$cur"))
-        return 0
-    fi
-    # A folder after --path (gsm game install), also as --path=DIR.
-    if [[ $cur == "=" && $prev == --path ]]; then
-        cur="" prev="--path"
-    elif [[ $prev == "=" ]] && ((COMP_CWORD > 1)) &&
-        [[ ${COMP_WORDS[COMP_CWORD - 2]} == --path ]]; then
-        prev="--path"
-    fi
-    if [[ $prev == --path ]]; then
-        compopt -o filenames 2>/dev/null
-        mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+    # The value of an option: formats, game ids, statuses, a folder; nothing for numbers,
+    # names and command lines.
+    if _gsm_takes_value "$prev"; then
+        case "$prev" in
+        --output | -o) COMPREPLY=($(compgen -W "$_gsm_formats" -- "$cur")) ;;
+        --game | -g) COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur")) ;;
+        --status) COMPREPLY=($(compgen -W "$_gsm_server_statuses" -- "$cur")) ;;
+        --path)
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+            ;;
+        esac
         return 0
     fi
 
     # The words typed before the cursor that are not options (nor an option's value).
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
-        case "$word" in
-        -o | --output | --path)
+        if _gsm_takes_value "$word"; then
             if [[ ${COMP_WORDS[i + 1]} == "=" ]]; then ((i += 2)); else ((i += 1)); fi
-            ;;
+            continue
+        fi
+        case "$word" in
         -* | "=") ;;
         *) args+=("$word") ;;
         esac

@@ -4,19 +4,29 @@
 # of gsm_cli.app.COMMANDS and every setting key of gsm_cli.services.settings.SPECS is here.
 # A new command: add its name to __gsm_commands. If it has sub-commands, add a list named
 # __gsm_sub_<command> and a `complete` line like config's below. Commands that take only
-# --json (no --output) go in __gsm_json_only as "command sub-command".
-set -g __gsm_commands config doctor game
+# --json (no --output) go in __gsm_json_only as "command sub-command"; commands that take
+# neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
+# so that its value is not taken for an argument.
+set -g __gsm_commands server config doctor game
+set -g __gsm_sub_server create list show update delete start stop restart status send logs \
+    monitor backup backups restore
 set -g __gsm_sub_config list get set unset path
 set -g __gsm_sub_game list info install update validate installations
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
-    metrics.interval metrics.retention_days output.format server.stop_timeout steamcmd.path \
-    sync.batch_size
+    metrics.interval metrics.retention_days output.format server.log_max_bytes \
+    server.stop_timeout steamcmd.path sync.batch_size
+set -g __gsm_server_statuses stopped starting running stopping crashed failed
 set -g __gsm_formats table json csv
-set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" "game validate"
+set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
+    "game validate" "server delete" "server send"
+set -g __gsm_no_data_opts "server logs"
+set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
+    --env --command --stop-command --max-restarts --status --name --timeout --wait-for -n \
+    --lines --interval --keep
 
-# The words typed after `gsm` that are not options, nor the value of -o/--output.
+# The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
     set -l tokens (commandline -opc)
     set -e tokens[1]
@@ -26,9 +36,11 @@ function __gsm_args
             set skip 0
             continue
         end
+        if contains -- $token $__gsm_value_opts
+            set skip 1
+            continue
+        end
         switch $token
-            case -o --output --path
-                set skip 1
             case '-*'
             case '*'
                 echo $token
@@ -55,8 +67,14 @@ function __gsm_command_chosen
     return 0
 end
 
-function __gsm_takes_output
+function __gsm_takes_json
     __gsm_command_chosen; or return 1
+    set -l args (__gsm_args)
+    not contains -- "$args[1] $args[2]" $__gsm_no_data_opts
+end
+
+function __gsm_takes_output
+    __gsm_takes_json; or return 1
     set -l args (__gsm_args)
     not contains -- "$args[1] $args[2]" $__gsm_json_only
 end
@@ -73,9 +91,10 @@ complete -c gsm -s h -l help -d "Show help and exit"
 complete -c gsm -n "__gsm_args_are" -a "$__gsm_commands"
 complete -c gsm -n "__gsm_args_are config" -a "$__gsm_sub_config"
 complete -c gsm -n "__gsm_args_are game" -a "$__gsm_sub_game"
+complete -c gsm -n "__gsm_args_are server" -a "$__gsm_sub_server"
 
 # Options of the commands.
-complete -c gsm -n "__gsm_command_chosen" -l json -d "Same as --output json"
+complete -c gsm -n "__gsm_takes_json" -l json -d "Same as --output json"
 complete -c gsm -n "__gsm_takes_output" -s o -l output -x -a "$__gsm_formats" -d "Output format"
 
 # Setting keys and values.
@@ -96,3 +115,49 @@ complete -c gsm -n "__gsm_game_sub install" -l path -x -a "(__fish_complete_dire
     -d "Folder for the game's files"
 complete -c gsm -n "__gsm_game_sub install update" -l validate \
     -d "Also check every file after the download"
+
+# The options of gsm server's sub-commands. Server names are not completed: these scripts do
+# not run gsm while you type.
+function __gsm_server_sub
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = server; and contains -- $args[2] $argv
+end
+complete -c gsm -n "__gsm_server_sub create" -s g -l game -x -a "$__gsm_game_ids" \
+    -d "Game id (see gsm game list)"
+complete -c gsm -n "__gsm_server_sub list" -l game -x -a "$__gsm_game_ids" \
+    -d "Only servers of this game"
+complete -c gsm -n "__gsm_server_sub list" -l status -x -a "$__gsm_server_statuses" \
+    -d "Only servers in this status"
+complete -c gsm -n "__gsm_server_sub update" -l name -x -d "Rename the server"
+complete -c gsm -n "__gsm_server_sub create update" -l path -x -a "(__fish_complete_directories)" \
+    -d "Server folder"
+complete -c gsm -n "__gsm_server_sub create update" -l port -x -d "Game port"
+complete -c gsm -n "__gsm_server_sub create update" -l query-port -x -d "Query port"
+complete -c gsm -n "__gsm_server_sub create update" -l max-players -x -d "Player slots"
+complete -c gsm -n "__gsm_server_sub create update" -l arg -x -d "Extra argument (repeatable)"
+complete -c gsm -n "__gsm_server_sub create update" -l env -x -d "Environment K=V (repeatable)"
+complete -c gsm -n "__gsm_server_sub create update" -l command -x -d "Command line to run"
+complete -c gsm -n "__gsm_server_sub create update" -l stop-command -x \
+    -d "Console line(s) that stop it, ';'-separated"
+complete -c gsm -n "__gsm_server_sub create update" -l restart -d "Restart after a crash"
+complete -c gsm -n "__gsm_server_sub create update" -l no-restart -d "Do not restart after a crash"
+complete -c gsm -n "__gsm_server_sub create update" -l max-restarts -x \
+    -d "Restarts allowed per 10 minutes"
+complete -c gsm -n "__gsm_server_sub delete" -l purge -d "Also delete the server's folder"
+complete -c gsm -n "__gsm_server_sub delete" -l no-purge -d "Keep the server's folder"
+complete -c gsm -n "__gsm_server_sub delete restore" -s y -l yes -d "Do it without asking"
+complete -c gsm -n "__gsm_server_sub start stop restart status" -l all -d "Every server"
+complete -c gsm -n "__gsm_server_sub start stop restart" -l timeout -x -d "Seconds to wait"
+complete -c gsm -n "__gsm_server_sub stop" -l force -d "Kill at once, without asking it to stop"
+complete -c gsm -n "__gsm_server_sub stop" -l no-force -d "Ask it to stop first"
+complete -c gsm -n "__gsm_server_sub send" -l wait-for -x \
+    -d "Wait for a log line matching this regular expression"
+complete -c gsm -n "__gsm_server_sub send" -l timeout -x -d "Seconds to wait with --wait-for"
+complete -c gsm -n "__gsm_server_sub logs" -s f -l follow -d "Keep printing new lines"
+complete -c gsm -n "__gsm_server_sub logs" -s n -l lines -x -d "How many last lines"
+complete -c gsm -n "__gsm_server_sub monitor" -l once -d "Check once and exit"
+complete -c gsm -n "__gsm_server_sub monitor" -l no-once -d "Keep checking"
+complete -c gsm -n "__gsm_server_sub monitor" -l interval -x -d "Seconds between checks"
+complete -c gsm -n "__gsm_server_sub backup" -l keep -x -d "Backups to keep"
+complete -c gsm -n "__gsm_server_sub restore" -l stop \
+    -d "Stop the server first, and start it again after"

@@ -4,32 +4,58 @@
 # These lists must follow gsm itself; tests/cli/test_completions.py checks that every command
 # of gsm_cli.app.COMMANDS and every setting key of gsm_cli.services.settings.SPECS is here.
 # A new command: add its name to $gsmCommands. If it has sub-commands, add an entry to
-# $gsmSubCommands. Commands that take only --json (no --output) go in $gsmJsonOnly.
+# $gsmSubCommands. Commands that take only --json (no --output) go in $gsmJsonOnly; other
+# options go in $gsmOptions, and those that take a value in $gsmValueOptions too.
 Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
-    $gsmCommands = @('config', 'doctor', 'game')
+    $gsmCommands = @('server', 'config', 'doctor', 'game')
     $gsmSubCommands = @{
+        'server' = @('create', 'list', 'show', 'update', 'delete', 'start', 'stop', 'restart',
+            'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
         'config' = @('list', 'get', 'set', 'unset', 'path')
         'game' = @('list', 'info', 'install', 'update', 'validate', 'installations')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout',
-        'metrics.interval', 'metrics.retention_days', 'output.format', 'server.stop_timeout',
-        'steamcmd.path', 'sync.batch_size'
+        'metrics.interval', 'metrics.retention_days', 'output.format', 'server.log_max_bytes',
+        'server.stop_timeout', 'steamcmd.path', 'sync.batch_size'
     )
     $gsmGameIds = @(
         '7dtd', 'ark', 'corekeeper', 'cs2', 'custom', 'dst', 'enshrouded', 'factorio', 'gmod',
         'l4d2', 'minecraft', 'palworld', 'pz', 'rust', 'satisfactory', 'terraria', 'tf2',
         'unturned', 'valheim', 'vrising'
     )
+    $gsmServerStatuses = @('stopped', 'starting', 'running', 'stopping', 'crashed', 'failed')
     $gsmFormats = @('table', 'json', 'csv')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
     $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate')
-    $gsmGameOptions = @{
-        'install' = @('--path', '--validate', '--json', '--help')
-        'update' = @('--validate', '--json', '--help')
+    # Options that take a value, so that the value is not taken for an argument.
+    $gsmValueOptions = @(
+        '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--max-players',
+        '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--status', '--name',
+        '--timeout', '--wait-for', '-n', '--lines', '--interval', '--keep'
+    )
+    # Sub-commands whose options are not the usual data options (or --json alone).
+    $serverChange = @('--port', '--query-port', '--max-players', '--arg', '--env', '--command',
+        '--stop-command', '--restart', '--no-restart', '--max-restarts')
+    $gsmOptions = @{
+        'game install' = @('--path', '--validate', '--json', '--help')
+        'game update' = @('--validate', '--json', '--help')
+        'server create' = @('--game', '-g', '--path') + $serverChange + $gsmDataOptions
+        'server list' = @('--status', '--game') + $gsmDataOptions
+        'server update' = @('--name', '--path') + $serverChange + $gsmDataOptions
+        'server delete' = @('--purge', '--no-purge', '--yes', '-y', '--json', '--help')
+        'server start' = @('--all', '--timeout') + $gsmDataOptions
+        'server stop' = @('--all', '--timeout', '--force', '--no-force') + $gsmDataOptions
+        'server restart' = @('--all', '--timeout') + $gsmDataOptions
+        'server status' = @('--all') + $gsmDataOptions
+        'server send' = @('--wait-for', '--timeout', '--json', '--help')
+        'server logs' = @('--follow', '-f', '--lines', '-n', '--help')
+        'server monitor' = @('--once', '--no-once', '--interval') + $gsmDataOptions
+        'server backup' = @('--keep') + $gsmDataOptions
+        'server restore' = @('--stop', '--yes', '-y') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -39,12 +65,13 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         Select-Object -Skip 1 |
         ForEach-Object { $_.Extent.Text })
 
-    # Positional words typed so far: not options, nor the value of -o/--output.
+    # Positional words typed so far: not options, nor an option's value. $previous is an
+    # option typed just before the cursor that still waits for its value.
     $words = @()
     $previous = ''
     for ($i = 0; $i -lt $before.Count; $i++) {
         $word = $before[$i]
-        if ($word -eq '-o' -or $word -eq '--output' -or $word -eq '--path') {
+        if ($gsmValueOptions -contains $word) {
             if ($i + 1 -lt $before.Count) { $i++ } else { $previous = $word }
             continue
         }
@@ -54,16 +81,26 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -like '--output=*') {
-        $prefix = '--output='
-        $candidates = $gsmFormats
+    if ($wordToComplete -match '^(--output|--game|--status|--path)=') {
+        $prefix = $Matches[0]
+        $previous = $Matches[1]
     }
-    elseif ($previous -eq '--path' -or $wordToComplete -like '--path=*') {
+    if ($previous -eq '--path') {
         # A folder: PowerShell falls back to file names.
         return
     }
-    elseif ($previous -ne '') {
+    elseif ($previous -eq '--output' -or $previous -eq '-o') {
         $candidates = $gsmFormats
+    }
+    elseif ($previous -eq '--game' -or $previous -eq '-g') {
+        $candidates = $gsmGameIds
+    }
+    elseif ($previous -eq '--status') {
+        $candidates = $gsmServerStatuses
+    }
+    elseif ($previous -ne '') {
+        # A number, a name or a command line: nothing to offer.
+        return
     }
     elseif ($wordToComplete -like '-*') {
         $kind = 'ParameterName'
@@ -73,9 +110,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         elseif ($gsmSubCommands.ContainsKey($words[0]) -and $words.Count -lt 2) {
             $candidates = @('--help')
         }
-        elseif ($words.Count -ge 2 -and $words[0] -eq 'game' -and
-            $gsmGameOptions.ContainsKey($words[1])) {
-            $candidates = $gsmGameOptions[$words[1]]
+        elseif ($words.Count -ge 2 -and $gsmOptions.ContainsKey("$($words[0]) $($words[1])")) {
+            $candidates = $gsmOptions["$($words[0]) $($words[1])"]
         }
         elseif ($words.Count -ge 2 -and $gsmJsonOnly -contains "$($words[0]) $($words[1])") {
             $candidates = @('--json', '--help')

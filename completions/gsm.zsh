@@ -6,17 +6,20 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(config doctor game)
+_gsm_commands=(server config doctor game)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
+  server 'create list show update delete start stop restart status send logs monitor backup backups restore'
   config 'list get set unset path'
   game 'list info install update validate installations'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout metrics.interval
-  metrics.retention_days output.format server.stop_timeout steamcmd.path sync.batch_size
+  metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path
+  sync.batch_size
 )
 _gsm_formats=(table json csv)
+_gsm_server_statuses=(stopped starting running stopping crashed failed)
 _gsm_game_ids=(
   7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust
   satisfactory terraria tf2 unturned valheim vrising
@@ -26,13 +29,29 @@ _gsm_json_only=('config get' 'config set' 'config unset')
 _gsm() {
   local curcontext="$curcontext" state state_descr line ret=1
   typeset -A opt_args
-  local -a data_opts json_opts help_opt
+  local -a data_opts json_opts help_opt server_opts all_opt timeout_opt
   help_opt=('(- *)'{-h,--help}'[show help and exit]')
   json_opts=('--json[same as --output json]' $help_opt)
   data_opts=(
     '(-o --output)'{-o+,--output=}'[output format]:format:($_gsm_formats)'
     $json_opts
   )
+  # The options gsm server create and update share.
+  server_opts=(
+    '--path=[server folder]:folder:_files -/'
+    '--port=[game port]:port:'
+    '--query-port=[query port]:port:'
+    '--max-players=[player slots]:number:'
+    '*--arg=[extra argument (repeatable)]:argument:'
+    '*--env=[environment K=V (repeatable)]:K=V:'
+    '--command=[command line to run]:command line:'
+    '--stop-command=[console line(s) that stop it]:console lines:'
+    '(--restart --no-restart)--restart[restart after a crash]'
+    '(--restart --no-restart)--no-restart[do not restart after a crash]'
+    '--max-restarts=[restarts allowed per 10 minutes]:number:'
+  )
+  all_opt=('(1)--all[every server]')
+  timeout_opt=('--timeout=[seconds to wait at each step]:seconds:')
 
   _arguments -C \
     '(- *)--version[show the version and exit]' \
@@ -89,6 +108,78 @@ _gsm() {
             _arguments $json_opts \
               '1:setting key:($_gsm_setting_keys)' \
               '2:value:_gsm_setting_value' && ret=0
+            ;;
+          # Server names are not completed: this script does not run gsm while you type.
+          'server create')
+            _arguments $data_opts $server_opts \
+              '(-g --game)'{-g+,--game=}'[game id]:game:($_gsm_game_ids)' \
+              '1:server name:' && ret=0
+            ;;
+          'server list')
+            _arguments $data_opts \
+              '--status=[only servers in this status]:status:($_gsm_server_statuses)' \
+              '--game=[only servers of this game]:game:($_gsm_game_ids)' && ret=0
+            ;;
+          'server update')
+            _arguments $data_opts $server_opts \
+              '--name=[rename the server]:new name:' \
+              '1:server name:' && ret=0
+            ;;
+          'server delete')
+            _arguments $json_opts \
+              '(--purge --no-purge)--purge[also delete the server'"'"'s folder]' \
+              '(--purge --no-purge)--no-purge[keep the server'"'"'s folder]' \
+              '(-y --yes)'{-y,--yes}'[do it without asking]' \
+              '1:server name:' && ret=0
+            ;;
+          'server start')
+            _arguments $data_opts $all_opt \
+              '--timeout=[seconds to wait for it to run]:seconds:' \
+              '(--all)1:server name:' && ret=0
+            ;;
+          'server stop')
+            _arguments $data_opts $all_opt $timeout_opt \
+              '(--force --no-force)--force[kill at once, without asking it to stop]' \
+              '(--force --no-force)--no-force[ask it to stop first]' \
+              '(--all)1:server name:' && ret=0
+            ;;
+          'server restart')
+            _arguments $data_opts $all_opt $timeout_opt '(--all)1:server name:' && ret=0
+            ;;
+          'server status')
+            _arguments $data_opts $all_opt '(--all)1:server name:' && ret=0
+            ;;
+          'server send')
+            _arguments $json_opts \
+              '--wait-for=[wait for a log line matching this regular expression]:regex:' \
+              '--timeout=[seconds to wait with --wait-for]:seconds:' \
+              '1:server name:' '2:console line:' && ret=0
+            ;;
+          'server logs')
+            _arguments $help_opt \
+              '(-f --follow)'{-f,--follow}'[keep printing new lines]' \
+              '(-n --lines)'{-n+,--lines=}'[how many last lines]:lines:' \
+              '1:server name:' && ret=0
+            ;;
+          'server monitor')
+            _arguments $data_opts \
+              '(--once --no-once)--once[check once and exit]' \
+              '(--once --no-once)--no-once[keep checking]' \
+              '--interval=[seconds between checks]:seconds:' && ret=0
+            ;;
+          'server backup')
+            _arguments $data_opts \
+              '--keep=[backups to keep]:number:' \
+              '1:server name:' && ret=0
+            ;;
+          'server show'|'server backups')
+            _arguments $data_opts '1:server name:' && ret=0
+            ;;
+          'server restore')
+            _arguments $data_opts \
+              '--stop[stop the server first, and start it again after]' \
+              '(-y --yes)'{-y,--yes}'[do it without asking]' \
+              '1:server name:' '2:backup (id or file name):' && ret=0
             ;;
           *)
             if (( ${_gsm_json_only[(Ie)$cmd $sub]} )); then

@@ -144,3 +144,94 @@ def test_zsh_script_sources_and_registers() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.strip() == "_gsm"
+
+
+# gsm server: its sub-commands, their options, and game ids after --game.
+SERVER_SUBCOMMANDS = (
+    "create", "list", "show", "update", "delete", "start", "stop", "restart", "status", "send",
+    "logs", "monitor", "backup", "backups", "restore",
+)  # fmt: skip
+SERVER_OPTIONS = (
+    "--game", "-g", "--path", "--port", "--query-port", "--max-players", "--arg", "--env",
+    "--command", "--stop-command", "--restart", "--no-restart", "--max-restarts", "--all",
+    "--timeout", "--force", "--follow", "-f", "--lines", "-n", "--once", "--interval", "--purge",
+    "--yes", "-y", "--stop", "--name", "--keep", "--wait-for", "--status",
+)  # fmt: skip
+
+
+def fish_complete(line: str) -> list[str]:
+    """The candidates the fish script offers for `line` (the cursor at its end)."""
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    result = run_shell(["fish", "--no-config", "-c"], f'source ./gsm.fish; complete -C "{line}"')
+    assert result.returncode == 0, result.stderr
+    return [row.split("\t")[0] for row in result.stdout.splitlines()]
+
+
+def test_every_server_subcommand_and_option_is_completed(script_text: str) -> None:
+    words = (*SERVER_SUBCOMMANDS, *SERVER_OPTIONS)
+    missing = [word for word in words if not has_word(script_text, word)]
+    assert not missing
+
+
+def test_bash_completes_server_subcommands() -> None:
+    assert bash_complete("gsm", "server", "") == list(SERVER_SUBCOMMANDS)
+    assert set(bash_complete("gsm", "server", "st")) == {"start", "status", "stop"}
+
+
+def test_bash_completes_game_ids_after_server_game() -> None:
+    assert set(bash_complete("gsm", "server", "create", "x", "--game", "v")) == {
+        "valheim",
+        "vrising",
+    }
+    assert bash_complete("gsm", "server", "create", "x", "-g", "valh") == ["valheim"]
+    assert bash_complete("gsm", "server", "create", "x", "--game", "=", "vr") == ["vrising"]
+    assert bash_complete("gsm", "server", "list", "--game", "valh") == ["valheim"]
+
+
+def test_bash_completes_server_options() -> None:
+    offered = set(bash_complete("gsm", "server", "create", "x", "--"))
+    assert {"--game", "--path", "--port", "--restart", "--no-restart", "--output"} <= offered
+    assert set(bash_complete("gsm", "server", "logs", "x", "-")) == {
+        "--follow", "-f", "--lines", "-n", "--help",
+    }  # fmt: skip
+    assert "--force" in bash_complete("gsm", "server", "stop", "--")
+    assert "--all" in bash_complete("gsm", "server", "status", "--")
+    assert set(bash_complete("gsm", "server", "delete", "x", "--")) == {
+        "--purge", "--no-purge", "--yes", "--json", "--help",
+    }  # fmt: skip
+    # An option's value is not taken for an argument: these are still create's options.
+    assert "--max-players" in bash_complete("gsm", "server", "create", "x", "--port", "5", "--m")
+    # Nothing is offered for a number.
+    assert bash_complete("gsm", "server", "create", "x", "--port", "") == []
+
+
+def test_bash_completes_server_status_and_folder_values() -> None:
+    statuses = bash_complete("gsm", "server", "list", "--status", "st")
+    assert statuses == ["stopped", "starting", "stopping"]
+    offered = bash_complete("gsm", "server", "create", "x", "--path", "")
+    assert all((COMPLETIONS / name).is_dir() for name in offered)
+
+
+def test_fish_completes_server_subcommands() -> None:
+    assert set(fish_complete("gsm server ")) == set(SERVER_SUBCOMMANDS)
+    assert set(fish_complete("gsm server st")) == {"start", "status", "stop"}
+
+
+def test_fish_completes_game_ids_after_server_game() -> None:
+    assert set(fish_complete("gsm server create x --game v")) == {"valheim", "vrising"}
+    assert set(fish_complete("gsm server create x -g v")) == {"valheim", "vrising"}
+
+
+def test_fish_completes_server_options() -> None:
+    offered = set(fish_complete("gsm server create x --"))
+    assert {"--game", "--path", "--port", "--restart", "--no-restart", "--output"} <= offered
+    logs = set(fish_complete("gsm server logs x --"))
+    assert logs == {"--follow", "--lines", "--help"}
+    assert "--output" not in fish_complete("gsm server send x --")
+    assert "--max-players" in fish_complete("gsm server create x --port 5 --m")
+
+
+def test_every_setting_key_after_config_get_in_fish() -> None:
+    assert set(fish_complete("gsm config get ")) == set(SPECS)
+    assert fish_complete("gsm config set server.l") == ["server.log_max_bytes"]
