@@ -22,7 +22,10 @@ from gsm_cli.errors import ExitCode, GsmError
 
 # name -> (module holding a Typer app named `app`, summary shown by `gsm --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "server": ("gsm_cli.commands.server", "Create, start, stop, back up and restore servers."),
+    "server": (
+        "gsm_cli.commands.server",
+        "Create, start, stop, supervise, back up and restore game servers.",
+    ),
     "config": ("gsm_cli.commands.config", "Show and change gsm's settings."),
     "doctor": ("gsm_cli.commands.doctor", "Check the store, folders, cloud and tools."),
     "game": ("gsm_cli.commands.game", "List games; install, update and validate game files."),

@@ -168,3 +168,7 @@ def test_list_formats_and_filters(gsm: GsmRunner) -> None:
     table = gsm("server", "list").stdout
     assert table.splitlines()[0].split()[:3] == ["NAME", "GAME", "STATUS"]
     assert json.loads(gsm("server", "list", "--status", "running", "--json").stdout) == []
+
+
+def test_list_by_an_unknown_game_is_not_found(gsm: GsmRunner) -> None:
+    assert gsm("server", "list", "--game", "nosuch").exit_code == 3

@@ -94,3 +94,19 @@ def test_backup_of_a_running_server_saves_first(gsm: GsmRunner, server_dir: Path
 def test_unknown_backup_is_not_found(gsm: GsmRunner, server_dir: Path) -> None:
     result = gsm("server", "restore", "mc", "nosuchbackup", "--yes", "--json")
     assert result.exit_code == 3
+
+
+def test_an_unknown_backup_is_reported_before_asking(gsm: GsmRunner, server_dir: Path) -> None:
+    assert gsm("server", "restore", "mc", "nosuchbackup").exit_code == 3  # no --yes needed
+
+
+def test_restore_with_stop_checks_the_archive_before_stopping(
+    gsm: GsmRunner, server_dir: Path
+) -> None:
+    backup = gsm("server", "backup", "mc", "--json").json()
+    Path(backup["path"]).write_bytes(b"tampered")
+    assert gsm("server", "start", "mc").exit_code == 0
+    result = gsm("server", "restore", "mc", backup["id"], "--yes", "--stop", "--json")
+    assert result.exit_code == 8
+    assert gsm("server", "status", "mc", "--json").json()["status"] == "running"
+    gsm("server", "stop", "mc")

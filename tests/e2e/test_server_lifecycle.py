@@ -254,3 +254,23 @@ def test_a_program_that_cannot_run_marks_the_server_failed(gsm: GsmRunner) -> No
     assert result.exit_code == 1
     assert "cannot run" in result.error()["message"]
     assert status(gsm, "vh")["status"] == "failed"
+
+
+def test_bad_console_input_is_invalid_input(gsm: GsmRunner) -> None:
+    make_server(gsm)
+    gsm("server", "start", "alpha")
+    assert gsm("server", "send", "alpha", "two\nlines").exit_code == 4
+    bad_regex = gsm("server", "send", "alpha", "save", "--wait-for", "(", "--json")
+    assert bad_regex.exit_code == 4
+    assert "regular expression" in bad_regex.error()["message"]
+
+
+def test_restart_all_restarts_only_running_servers(gsm: GsmRunner) -> None:
+    make_server(gsm, "up")
+    make_server(gsm, "down")
+    gsm("server", "start", "up")
+    result = gsm("server", "restart", "--all", "--json")
+    assert result.exit_code == 0, result.stderr
+    actions = {row["name"]: row["action"] for row in result.json()}
+    assert actions == {"up": "restarted", "down": "not running"}
+    assert status(gsm, "down")["status"] == "stopped"

@@ -152,9 +152,11 @@ def list_(
     output_: OutputOption = None,
 ) -> None:
     """List servers."""
-    from gsm_cli.services import servers
+    from gsm_cli.services import games, servers
 
     fmt = output_format(output_, json_)
+    if game:
+        game = games.get_game(game).id
     with open_store() as store:
         rows = [servers.to_dict(s) for s in servers.list_all(store, status=status, game=game)]
     output.emit(rows, fmt, SERVER_COLUMNS)
@@ -180,7 +182,7 @@ def update(
     max_players: MaxPlayersOption = None,
     arg: ArgOption = None,
     env: EnvOption = None,
-    command: CommandOption = None,
+    command: Annotated[str | None, typer.Option(help="Command line to run.")] = None,
     stop_command: StopCommandOption = None,
     restart: Annotated[bool | None, typer.Option(help="Restart after a crash.")] = None,
     max_restarts: MaxRestartsOption = None,
@@ -205,7 +207,7 @@ def delete(
     yes: YesOption = False,
     json_: JsonOption = False,
 ) -> None:
-    """Delete a stopped server (its folder too with --purge; backups are kept)."""
+    """Delete a stopped server (its folder too with --purge). Backup archives stay on disk."""
     from gsm_cli.services import lifecycle, servers
 
     fmt = output_format(None, json_) if json_ else None
@@ -319,7 +321,7 @@ def restart(
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
-    """Stop (if running) and start again."""
+    """Stop and start again (a stopped server is just started; --all restarts running ones)."""
     from gsm_cli.services import lifecycle, servers
 
     fmt = output_format(output_, json_)
@@ -328,7 +330,10 @@ def restart(
 
         def run(target: str) -> dict[str, Any]:
             server = servers.get(store, target)
-            if lifecycle.game_alive(server) or lifecycle.supervisor(paths(), server):
+            running = lifecycle.game_alive(server) or lifecycle.supervisor(paths(), server)
+            if all_ and not running:  # --all restarts what runs; it starts nothing new
+                return {**servers.to_dict(server), "action": "not running"}
+            if running:
                 lifecycle.stop(store, paths(), target, timeout=seconds)
             server = lifecycle.start(store, paths(), target)
             output.message(f"restarted {server.name} (pid {server.process_id})")
@@ -504,14 +509,18 @@ def restore(
     fmt = output_format(output_, json_)
     with open_store() as store:
         server = servers.get(store, name)
-        confirm(f"Replace the files of {server.name} with backup {backup_ref}?", yes)
+        found = backups.find_backup(store, name, backup_ref)
+        confirm(f"Replace the files of {server.name} with backup {found.id[:8]}?", yes)
         was_running = lifecycle.game_alive(server)
         if was_running and stop_first:
+            # Check the archive before taking the server down, so a bad one costs no downtime.
+            with output.Progress(f"verifying backup {found.id[:8]}", in_bytes=True) as bar:
+                backups.verify_backup(store, name, found.id, report=bar.report)
             timeout = _stop_timeout(store, None)
             lifecycle.stop(store, paths(), name, timeout=timeout)
         with output.Progress(f"restoring {server.name}", in_bytes=True) as bar:
             restored = backups.restore_backup(
-                store, name, backup_ref, is_running=lifecycle.game_alive, report=bar.report
+                store, name, found.id, is_running=lifecycle.game_alive, report=bar.report
             )
         output.message(f"restored {server.name} from {restored.path}")
         if was_running and stop_first:

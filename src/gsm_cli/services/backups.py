@@ -598,29 +598,18 @@ def _swap(install: Path, new: Path) -> None:
             log.warning("could not remove all of the previous files in %s", old)
 
 
-def restore_backup(
-    store: Store,
-    server_name: str,
-    backup_ref: str,
-    *,
-    is_running: Callable[[LocalServer], bool],
-    report: Report | None = None,
-) -> Backup:
-    """Replace the server's folder with the backup's contents, verified first."""
+def _find(store: Store, server_name: str, backup_ref: str) -> tuple[LocalServer, Backup]:
     with store.read() as session:
         server = servers.find(session, server_name)
-        row = _resolve(session, server, backup_ref)
-        backup = _to_backup(row, server.name)
-    if is_running(server):
-        raise ConflictError(
-            f"server {server.name} is running", hint=f"gsm server stop {server.name}"
-        )
-    if not server.install_path:
-        raise NotFoundError(f"server {server.name} has no folder to restore into")
-    # The real folder, so that a linked install path is restored where its files live.
-    install = Path(os.path.realpath(server.install_path))
-    if install.exists() and not install.is_dir():
-        raise InvalidInputError(f"the path of server {server.name} is not a folder: {install}")
+        return server, _to_backup(_resolve(session, server, backup_ref), server.name)
+
+
+def find_backup(store: Store, server_name: str, backup_ref: str) -> Backup:
+    """A server's backup by id, unique id prefix or archive file name (NotFoundError if none)."""
+    return _find(store, server_name, backup_ref)[1]
+
+
+def _verified_archive(backup: Backup, report: Report | None) -> Path:
     archive = Path(backup.path)
     if not archive.is_file():
         raise VerificationError(
@@ -634,6 +623,40 @@ def restore_backup(
             f"expected {backup.sha256[:12]}...)",
             code="checksum_mismatch",
         )
+    return archive
+
+
+def verify_backup(
+    store: Store, server_name: str, backup_ref: str, *, report: Report | None = None
+) -> Backup:
+    """Check that a backup's archive is there and unchanged (VerificationError otherwise)."""
+    backup = find_backup(store, server_name, backup_ref)
+    _verified_archive(backup, report)
+    return backup
+
+
+def restore_backup(
+    store: Store,
+    server_name: str,
+    backup_ref: str,
+    *,
+    is_running: Callable[[LocalServer], bool],
+    report: Report | None = None,
+) -> Backup:
+    """Replace the server's folder with the backup's contents, verified first."""
+    server, backup = _find(store, server_name, backup_ref)
+    if is_running(server):
+        raise ConflictError(
+            f"server {server.name} is running", hint=f"gsm server stop {server.name}"
+        )
+    if not server.install_path:
+        raise NotFoundError(f"server {server.name} has no folder to restore into")
+    # The real folder, so that a linked install path is restored where its files live.
+    install = Path(os.path.realpath(server.install_path))
+    if install.exists() and not install.is_dir():
+        raise InvalidInputError(f"the path of server {server.name} is not a folder: {install}")
+    archive = _verified_archive(backup, report)
+    size = archive.stat().st_size
 
     install.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{install.name}.gsm-restore-", dir=install.parent))

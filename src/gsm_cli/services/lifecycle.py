@@ -6,6 +6,7 @@ module starts supervisors, talks to them over the control channel, and reads the
 processes from the OS (pid + create time), never from the stored status alone.
 """
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gsm_cli.errors import ConflictError, ExitCode, GsmError, NotFoundError
+from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
 from gsm_cli.services import control, processes, servers
 from gsm_cli.store import Store, outbox
@@ -133,6 +134,10 @@ def start(store: Store, paths: Paths, name: str, *, timeout: float = 30.0) -> Lo
         )
 
     if not wait_until(settled, timeout):
+        # Do not leave a half-started server behind a failed command: its supervisor stops it.
+        child.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=60)
         raise GsmError(
             f"server {server.name} did not start within {timeout:.0f}s",
             hint=f"gsm server logs {server.name}",
@@ -150,7 +155,9 @@ def _raise_supervisor_failure(server: LocalServer, code: int, runtime: RuntimeFi
     reason = last[-1] if last else f"supervisor exited with code {code}"
     error = NotFoundError if code == ExitCode.NOT_FOUND else GsmError
     raise error(
-        f"server {server.name} failed to start: {reason}", hint=f"gsm server logs {server.name}"
+        f"server {server.name} failed to start: {reason}",
+        hint=f"gsm server logs {server.name}",
+        code="start_failed",
     )
 
 
@@ -193,10 +200,15 @@ def send(
     if state is None:
         raise ConflictError(f"server {server.name} is not running", code="not_running")
     if "\n" in line or "\r" in line:
-        raise GsmError("a console line must not contain line breaks", code="invalid_input")
+        raise InvalidInputError("a console line must not contain line breaks")
     message: dict[str, Any] = {"op": "send", "line": line}
     if wait_for:
-        re.compile(wait_for)
+        try:
+            re.compile(wait_for)
+        except re.error as exc:
+            raise InvalidInputError(
+                f"--wait-for is not a valid regular expression: {exc}"
+            ) from None
         message |= {"wait_for": wait_for, "timeout": timeout}
     reply = control.request(state, message, timeout=timeout + 10)
     return {"name": server.name, "sent": line, "matched": reply.get("matched")}
