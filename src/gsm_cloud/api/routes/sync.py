@@ -1,0 +1,103 @@
+"""Sync: push queued local operations, pull the changes since a cursor.
+
+The protocol is documented in docs/sync-protocol.md.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from gsm_cloud.api.deps import CurrentUser, SessionDep
+from gsm_cloud.api.errors import responses
+from gsm_cloud.api.schemas.servers import ServerOut
+from gsm_cloud.api.schemas.sync import (
+    MAX_BATCH,
+    ChangeOut,
+    InstallationData,
+    MembershipData,
+    PluginData,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    PushResult,
+)
+from gsm_cloud.db.models import GameServer, Plugin, PluginInstallation
+from gsm_cloud.services import sync
+
+router = APIRouter(prefix="/v1/sync", tags=["sync"])
+
+MAX_CURSOR = 2**63 - 1
+
+
+@router.post(
+    "/push",
+    response_model=PushResponse,
+    response_model_exclude_none=True,
+    responses=responses(401, 422),
+)
+def push(body: PushRequest, user: CurrentUser, session: SessionDep) -> PushResponse:
+    """Apply 1 to 1000 queued operations in order, each at most once (keyed by its id).
+
+    Every operation gets an answer, in request order: ``applied``; ``duplicate`` (this id was
+    seen before: nothing applied again; ``previous_status`` tells the first answer);
+    ``conflict`` (the cloud's state disagrees: e.g. an update of a server deleted in the cloud);
+    ``rejected`` (it can never apply: invalid payload, someone else's entity, unknown plugin).
+    One bad operation never spoils the others. A 4xx for the whole request means the request
+    itself is malformed; a 5xx means nothing was applied: push the same operations again.
+    """
+    results = sync.push(session, user.id, body.operations)
+    session.commit()
+    return PushResponse(
+        results=[
+            PushResult(id=r.id, status=r.status, reason=r.reason, previous_status=r.previous_status)
+            for r in results
+        ]
+    )
+
+
+@router.get("/pull", response_model=PullResponse, responses=responses(401, 422))
+def pull(
+    user: CurrentUser,
+    session: SessionDep,
+    cursor: Annotated[
+        int, Query(ge=0, le=MAX_CURSOR, description="next_cursor of the previous pull; 0 first")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_BATCH, description="Changes at most")] = 500,
+) -> PullResponse:
+    """The changes after ``cursor`` that the caller may see, in feed order, each with its
+    entity's current state (``delete`` and null data when the entity is gone). Several changes
+    of one entity within a page come as one, the latest. Pull again while ``has_more``."""
+    page = sync.pull(session, user.id, cursor=cursor, limit=limit)
+    return PullResponse(
+        changes=[
+            ChangeOut(
+                seq=change.seq,
+                entity_type=change.entity_type,  # type: ignore[arg-type]
+                entity_id=change.entity_id,
+                operation=change.operation,  # type: ignore[arg-type]
+                data=_data(change.entity),
+            )
+            for change in page.changes
+        ],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
+
+
+def _data(
+    entity: object,
+) -> ServerOut | InstallationData | MembershipData | PluginData | None:
+    if isinstance(entity, GameServer):
+        return ServerOut.model_validate(entity)
+    if isinstance(entity, PluginInstallation):
+        return InstallationData.model_validate(entity)
+    if isinstance(entity, Plugin):
+        return PluginData.model_validate(entity)
+    if isinstance(entity, sync.Membership):
+        return MembershipData(
+            community_id=entity.community_id,
+            community_name=entity.community_name,
+            role=entity.role,
+            joined_at=entity.joined_at,
+        )
+    return None

@@ -1,0 +1,31 @@
+"""Response models of the caller's game servers (rows of the seed's ``game_servers``).
+
+JSON keys are the seed's column names. The local ``port`` and ``install_path`` of a server
+travel inside ``configuration`` (see docs/sync-protocol.md).
+"""
+
+import uuid
+from typing import Any
+
+from pydantic import Field
+
+from gsm_cloud.api.schemas.common import Out, UtcDateTime
+
+
+class ServerOut(Out):
+    id: uuid.UUID
+    name: str
+    game_type: str
+    status: str
+    configuration: dict[str, Any] | None = Field(
+        description="The local configuration object, with the local port and install_path in it"
+    )
+    performance_metrics: Any = None
+    player_count: int | None
+    max_players: int | None
+    uptime_seconds: int | None
+    last_backup: UtcDateTime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
+    owner_id: uuid.UUID | None
+    community_id: uuid.UUID | None

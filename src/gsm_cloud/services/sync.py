@@ -1,0 +1,844 @@
+"""Sync: apply the operations a client pushes, and hand out the change feed on pull.
+
+The protocol, with every rule, is in docs/sync-protocol.md. How a push works:
+
+1. On PostgreSQL it takes the change feed's lock first (every writer of the feed takes it before
+   it commits), so pushes apply one after another and never deadlock on each other's rows.
+2. It claims every new operation id of the batch with ``INSERT INTO sync_operations ...
+   ON CONFLICT (id) DO NOTHING RETURNING id``. An id it could not claim was seen before:
+   ``duplicate`` when it is the caller's (with the first answer), ``rejected`` when another
+   account used it. A concurrent push of the same id waits on the unique index until the first
+   commits and then finds the row, so an id is applied once whatever the timing.
+3. It reads, in a handful of queries, every row the batch can touch (servers, installations,
+   plugins), then decides each operation in order against that in-memory view: all that the
+   database would refuse (types, lengths, NUL characters, owners, foreign keys, the unique
+   installation per server and plugin) is checked first, so a bad operation changes nothing
+   and the operations after it see the state as it really is.
+4. It writes the net effect of the whole batch with a few bulk statements inside one SAVEPOINT:
+   upserts of servers, deletes and upserts of installations, deletes of servers, the change
+   feed rows. Should the database still refuse something (a case the checks did not foresee,
+   or a concurrent change by another endpoint), that SAVEPOINT is rolled back and the batch is
+   applied again one operation at a time, each in its own SAVEPOINT: the operation the
+   database refuses is answered ``rejected`` or ``conflict`` and the others apply.
+5. The answers are stored in sync_operations (status, completed_at, detail); the route commits
+   the whole batch at once.
+
+Pull reads the change feed after a cursor and answers with each entity's current state.
+"""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import JSON, bindparam, delete, null, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
+
+from gsm_cloud.api.schemas.common import INT32_MAX, MAX_JSON_BYTES
+from gsm_cloud.api.schemas.sync import GameServerPayload, InstallationPayload
+from gsm_cloud.clock import utcnow
+from gsm_cloud.db.models import (
+    Change,
+    Community,
+    CommunityMember,
+    GameServer,
+    Plugin,
+    PluginInstallation,
+    SyncOperation,
+)
+from gsm_cloud.services import changes
+
+OPERATION_TYPES = ("create", "update", "delete")
+ENTITY_TYPES = ("game_server", "plugin_installation")
+DEFAULT_MAX_PLAYERS = 10  # the seed's default of game_servers.max_players
+CHUNK = 500  # rows per statement with a list of values: well under every parameter limit
+MAX_DETAIL = 1000
+MAX_JSON_DEPTH = 32
+DELETED_IN_CLOUD = "deleted in the cloud (or never created there)"
+NOT_YOURS = "not yours: it belongs to another account"
+
+# Columns a push writes. A server created (or re-created) by the batch also gets the seed's
+# defaults back in the columns that only the cloud fills.
+SERVER_COLUMNS = (
+    "id",
+    "owner_id",
+    "name",
+    "game_type",
+    "status",
+    "configuration",
+    "max_players",
+    "last_backup",
+    "created_at",
+    "updated_at",
+)
+SERVER_UPDATED = (
+    "name",
+    "game_type",
+    "status",
+    "configuration",
+    "max_players",
+    "last_backup",
+    "updated_at",
+)
+SERVER_RESET = {"player_count": 0, "uptime_seconds": 0}
+INSTALLATION_COLUMNS = (
+    "id",
+    "server_id",
+    "plugin_id",
+    "installed_version",
+    "installed_at",
+    "configuration",
+)
+# A bound JSON None is SQL NULL (the column type would write the JSON literal null).
+_JSON_OR_NULL = JSON(none_as_null=True).with_variant(
+    postgresql.JSONB(none_as_null=True), "postgresql"
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class OperationLike(Protocol):
+    id: uuid.UUID
+    operation_type: str
+    entity_type: str
+    entity_id: uuid.UUID
+    data_payload: dict[str, Any] | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Result:
+    id: uuid.UUID
+    status: str  # applied | duplicate | conflict | rejected
+    reason: str | None = None
+    previous_status: str | None = None  # of a duplicate: the first answer
+
+
+Outcome = tuple[str, str | None]  # (status, reason) of one applied-or-not operation
+
+
+# --- push -----------------------------------------------------------------------------------
+
+
+def push(session: Session, user_id: uuid.UUID, operations: Sequence[OperationLike]) -> list[Result]:
+    """Apply a batch in order; one result per operation, in request order."""
+    now = utcnow()
+    if _is_postgres(session):
+        _lock_feed(session)
+    first: dict[uuid.UUID, int] = {}
+    for index, op in enumerate(operations):
+        first.setdefault(op.id, index)
+    unique = [_prepare(operations[index]) for index in sorted(first.values())]
+    claimed = _claim(session, user_id, unique, now)
+    earlier = _earlier(session, [item.op.id for item in unique if item.op.id not in claimed])
+    outcomes = _apply_batch(session, user_id, [i for i in unique if i.op.id in claimed], now)
+
+    answers: dict[uuid.UUID, Result] = {}
+    updates: list[dict[str, Any]] = []
+    for item in unique:
+        op_id = item.op.id
+        if op_id not in claimed:
+            answers[op_id] = _answer_seen(op_id, user_id, earlier.get(op_id))
+            continue
+        status, reason = outcomes[op_id]
+        reason = _clean_detail(reason)
+        answers[op_id] = Result(op_id, status, reason)
+        updates.append({"id": op_id, "sync_status": status, "completed_at": now, "detail": reason})
+    if updates:
+        session.execute(update(SyncOperation), updates)
+
+    results = []
+    for index, op in enumerate(operations):
+        answer = answers[op.id]
+        if first[op.id] != index:  # the same id again in this batch
+            previous = answer.previous_status if answer.status == "duplicate" else answer.status
+            answer = Result(op.id, "duplicate", answer.reason, previous)
+        results.append(answer)
+    return results
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _lock_feed(session: Session) -> None:
+    # The lock changes.record takes at a transaction's first change, taken before any write.
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": changes._FEED_LOCK})
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if _is_postgres(session) else sqlite.insert
+
+
+# --- one operation, checked on its own ------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    """An operation with its payload parsed; ``problem`` rejects it before anything else."""
+
+    op: OperationLike
+    problem: str | None = None
+    storable: bool = True  # whether sync_operations can keep the payload as it is
+    payload: Any = None  # GameServerPayload | InstallationPayload for create and update
+    max_players: int | None = None
+
+
+def _prepare(op: OperationLike) -> _Prepared:
+    item = _Prepared(op)
+    problem = _payload_problem(op.data_payload)
+    if problem is not None:
+        item.problem, item.storable = f"invalid payload: data_payload {problem}", False
+    elif op.entity_type not in ENTITY_TYPES:
+        item.problem = (
+            f"unknown entity_type {op.entity_type!r}: expected {' or '.join(ENTITY_TYPES)}"
+        )
+    elif op.operation_type not in OPERATION_TYPES:
+        item.problem = (
+            f"unknown operation_type {op.operation_type!r}: expected create, update or delete"
+        )
+    else:
+        try:
+            _parse_payload(item)
+        except _Refused as refused:
+            item.problem = refused.reason
+    return item
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, status: str = "rejected") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def _parse_payload(item: _Prepared) -> None:
+    op = item.op
+    if op.operation_type == "delete":
+        if op.data_payload is not None:
+            _check_payload_id(op.data_payload.get("id"), op.entity_id)
+        return
+    model: type[BaseModel] = (
+        GameServerPayload if op.entity_type == "game_server" else InstallationPayload
+    )
+    item.payload = _validate(model, op)
+    _check_payload_id(item.payload.id, op.entity_id)
+    if isinstance(item.payload, GameServerPayload):
+        max_players = (item.payload.configuration or {}).get("max_players")
+        if max_players is not None and (
+            type(max_players) is not int or not 0 <= max_players <= INT32_MAX
+        ):
+            raise _Refused(
+                "invalid payload: configuration.max_players must be a whole number "
+                f"from 0 to {INT32_MAX}"
+            )
+        item.max_players = max_players
+
+
+def _validate(model: type[M], op: OperationLike) -> M:
+    if op.data_payload is None:
+        raise _Refused(f"invalid payload: a {op.operation_type} needs the row in data_payload")
+    try:
+        return model.model_validate(op.data_payload)
+    except ValidationError as exc:
+        parts = []
+        for error in exc.errors(include_url=False, include_input=False)[:5]:
+            where = ".".join(str(part) for part in error["loc"]) or "data_payload"
+            parts.append(f"{where}: {error['msg']}")
+        raise _Refused("invalid payload: " + "; ".join(parts)) from None
+
+
+def _check_payload_id(value: Any, entity_id: uuid.UUID) -> None:
+    if value is None:
+        return
+    try:
+        same = uuid.UUID(str(value)) == entity_id
+    except ValueError:
+        same = False
+    if not same:
+        raise _Refused("invalid payload: id does not match entity_id")
+
+
+def _payload_problem(payload: Any) -> str | None:
+    """Why the database could not hold this payload as JSON, or None."""
+    if payload is None:
+        return None
+    size = 0
+
+    def walk(item: Any, depth: int) -> str | None:
+        nonlocal size
+        if depth > MAX_JSON_DEPTH:
+            return "is nested too deeply"
+        if isinstance(item, str):
+            size += len(item)
+            return _text_problem(item)
+        if isinstance(item, dict):
+            for key, child in item.items():
+                size += len(key)
+                problem = _text_problem(key) or walk(child, depth + 1)
+                if problem:
+                    return problem
+        elif isinstance(item, list):
+            for child in item:
+                problem = walk(child, depth + 1)
+                if problem:
+                    return problem
+        elif isinstance(item, bool) or item is None:
+            return None
+        elif isinstance(item, int):
+            return "holds a number too large" if abs(item) > 2**63 - 1 else None
+        elif isinstance(item, float):
+            return "holds NaN or Infinity" if item != item or item in (_INF, -_INF) else None
+        return None
+
+    problem = walk(payload, 0)
+    if problem is None and size > MAX_JSON_BYTES:
+        problem = f"is larger than {MAX_JSON_BYTES} bytes"
+    return problem
+
+
+_INF = float("inf")
+
+
+def _text_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains text that is not valid Unicode"
+    return None
+
+
+def _clean_detail(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    reason = reason.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return reason if len(reason) <= MAX_DETAIL else reason[: MAX_DETAIL - 3] + "..."
+
+
+# --- claiming ids ---------------------------------------------------------------------------
+
+
+def _claim(
+    session: Session, user_id: uuid.UUID, items: Sequence[_Prepared], now: datetime
+) -> set[uuid.UUID]:
+    """Insert a pending sync_operations row per new id; the ids inserted by this call."""
+    rows = [
+        {
+            "id": item.op.id,
+            "operation_type": item.op.operation_type,
+            "entity_type": item.op.entity_type,
+            "entity_id": item.op.entity_id,
+            "user_id": user_id,
+            # A payload the database cannot hold (NUL characters, ...) is kept as NULL.
+            "data_payload": item.op.data_payload
+            if item.storable and item.op.data_payload is not None
+            else null(),
+            "sync_status": "pending",
+            "created_at": item.op.created_at or now,  # naive UTC (the schema sees to it)
+        }
+        for item in sorted(items, key=lambda item: item.op.id)  # one lock order for all
+    ]
+    claimed: set[uuid.UUID] = set()
+    for start in range(0, len(rows), CHUNK):
+        statement = (
+            _insert(session)(SyncOperation)
+            .values(rows[start : start + CHUNK])
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(SyncOperation.id)
+        )
+        claimed.update(session.scalars(statement))
+    return claimed
+
+
+@dataclass(frozen=True)
+class _Seen:
+    user_id: uuid.UUID | None
+    status: str | None
+    detail: str | None
+
+
+def _earlier(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, _Seen]:
+    seen: dict[uuid.UUID, _Seen] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(
+                SyncOperation.id,
+                SyncOperation.user_id,
+                SyncOperation.sync_status,
+                SyncOperation.detail,
+            ).where(SyncOperation.id.in_(ids[start : start + CHUNK]))
+        )
+        for row in rows:
+            seen[row.id] = _Seen(row.user_id, row.sync_status, row.detail)
+    return seen
+
+
+def _answer_seen(op_id: uuid.UUID, user_id: uuid.UUID, seen: _Seen | None) -> Result:
+    if seen is None:  # sync_operations rows are never deleted; this cannot happen
+        raise RuntimeError(f"operation {op_id} was neither claimed nor found")
+    if seen.user_id != user_id:
+        return Result(op_id, "rejected", "this operation id was already used by another account")
+    return Result(op_id, "duplicate", seen.detail, seen.status)
+
+
+# --- applying -------------------------------------------------------------------------------
+
+
+def _apply_batch(
+    session: Session, user_id: uuid.UUID, items: list[_Prepared], now: datetime
+) -> dict[uuid.UUID, Outcome]:
+    """Decide every operation against the batch's view of the rows, then write the net effect
+    at once; when the database refuses that, apply the operations one at a time."""
+    if not items:
+        return {}
+    state = _State.load(session, user_id, items, now)
+    outcomes = {item.op.id: state.apply(item) for item in items}
+    try:
+        with session.begin_nested():
+            state.write()
+        return outcomes
+    except (IntegrityError, DataError):
+        pass  # something the checks did not foresee: find the operation it belongs to
+    return _apply_one_by_one(session, user_id, items, now)
+
+
+def _apply_one_by_one(
+    session: Session, user_id: uuid.UUID, items: list[_Prepared], now: datetime
+) -> dict[uuid.UUID, Outcome]:
+    state = _State.load(session, user_id, items, now)
+    outcomes: dict[uuid.UUID, Outcome] = {}
+    for item in items:
+        outcome = state.apply(item)
+        if state.dirty:
+            try:
+                with session.begin_nested():
+                    state.write()
+            except (IntegrityError, DataError) as exc:
+                outcome = _refused_by_database(exc)
+                state = _State.load(session, user_id, items, now)
+        outcomes[item.op.id] = outcome
+    return outcomes
+
+
+def _refused_by_database(exc: IntegrityError | DataError) -> Outcome:
+    orig = exc.orig
+    message = (str(orig).strip().splitlines() or ["unknown error"])[0][:300]
+    sqlstate = getattr(orig, "sqlstate", None)
+    unique = sqlstate == "23505" if sqlstate else "UNIQUE constraint failed" in str(orig)
+    if unique:
+        return "conflict", f"clashes with a row already in the cloud: {message}"
+    return "rejected", f"the database refused it: {message}"
+
+
+@dataclass
+class _State:
+    """The rows a batch can touch, as the operations decided so far leave them, and what is
+    still to be written. Rows are dicts of column values; a missing key means no such row."""
+
+    session: Session
+    user_id: uuid.UUID
+    now: datetime
+    servers: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    installations: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    by_server: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+    plugins: set[uuid.UUID] = field(default_factory=set)
+    # What the database holds (as of the last write), and what changed since.
+    stored_servers: set[uuid.UUID] = field(default_factory=set)
+    stored_installations: set[uuid.UUID] = field(default_factory=set)
+    touched_servers: dict[uuid.UUID, None] = field(default_factory=dict)
+    touched_installations: dict[uuid.UUID, None] = field(default_factory=dict)
+    fresh_servers: set[uuid.UUID] = field(default_factory=set)
+    feed: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(
+        cls, session: Session, user_id: uuid.UUID, items: list[_Prepared], now: datetime
+    ) -> "_State":
+        state = cls(session, user_id, now)
+        server_ids: set[uuid.UUID] = set()
+        installation_ids: set[uuid.UUID] = set()
+        plugin_ids: set[uuid.UUID] = set()
+        for item in items:
+            if item.op.entity_type == "game_server":
+                server_ids.add(item.op.entity_id)
+            elif item.op.entity_type == "plugin_installation":
+                installation_ids.add(item.op.entity_id)
+                if isinstance(item.payload, InstallationPayload):
+                    if item.payload.server_id is not None:
+                        server_ids.add(item.payload.server_id)
+                    if item.payload.plugin_id is not None:
+                        plugin_ids.add(item.payload.plugin_id)
+        installation = PluginInstallation.__table__
+        for row in _select_in(session, select(installation), installation.c.id, installation_ids):
+            state._add_installation(dict(row))
+            if row["server_id"] is not None:
+                server_ids.add(row["server_id"])
+        columns = (GameServer.id, GameServer.owner_id, GameServer.created_at)
+        for row in _select_in(session, select(*columns), GameServer.id, server_ids):
+            state.servers[row["id"]] = dict(row)
+        on_servers = _select_in(
+            session, select(installation), installation.c.server_id, set(state.servers)
+        )
+        for row in on_servers:
+            state._add_installation(dict(row))
+        found = _select_in(session, select(Plugin.id), Plugin.id, plugin_ids)
+        state.plugins = {row["id"] for row in found}
+        state.stored_servers = set(state.servers)
+        state.stored_installations = set(state.installations)
+        return state
+
+    def _add_installation(self, row: dict[str, Any]) -> None:
+        self.installations[row["id"]] = row
+        if row["server_id"] is not None:
+            self.by_server.setdefault(row["server_id"], set()).add(row["id"])
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.touched_servers or self.touched_installations or self.feed)
+
+    def _record(self, entity_type: str, entity_id: uuid.UUID, operation: str) -> None:
+        self.feed.append(
+            {
+                "audience_user_id": self.user_id,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "operation": operation,
+            }
+        )
+
+    # --- deciding ---------------------------------------------------------------------------
+
+    def apply(self, item: _Prepared) -> Outcome:
+        """Decide one operation; when applied, change the rows here (written later)."""
+        if item.problem is not None:
+            return "rejected", item.problem
+        try:
+            if item.op.entity_type == "game_server":
+                note = self._game_server(item)
+            else:
+                note = self._plugin_installation(item)
+        except _Refused as refused:
+            return refused.status, refused.reason
+        return "applied", note
+
+    def _game_server(self, item: _Prepared) -> str | None:
+        op = item.op
+        server = self.servers.get(op.entity_id)
+        if server is not None and server["owner_id"] != self.user_id:
+            raise _Refused(NOT_YOURS)
+        if op.operation_type == "delete":
+            if server is None:
+                return "already deleted"
+            self._delete_server(op.entity_id)
+            return None
+        if server is None and op.operation_type == "update":
+            raise _Refused(DELETED_IN_CLOUD, "conflict")
+        payload: GameServerPayload = item.payload
+        configuration = dict(payload.configuration or {})
+        configuration["port"] = payload.port
+        configuration["install_path"] = payload.install_path
+        if server is None:
+            server = {"id": op.entity_id, "owner_id": self.user_id}
+            server["created_at"] = payload.created_at or self.now
+            self.servers[op.entity_id] = server
+            self.fresh_servers.add(op.entity_id)
+        server.update(
+            name=payload.name,
+            game_type=payload.game_type,
+            status=payload.status,
+            configuration=configuration,
+            max_players=DEFAULT_MAX_PLAYERS if item.max_players is None else item.max_players,
+            last_backup=payload.last_backup,
+            updated_at=self.now,
+        )
+        self.touched_servers[op.entity_id] = None
+        self._record("game_server", op.entity_id, "upsert")
+        return None
+
+    def _delete_server(self, server_id: uuid.UUID) -> None:
+        for installation_id in sorted(self.by_server.pop(server_id, set())):
+            self._delete_installation(installation_id)
+        del self.servers[server_id]
+        self.fresh_servers.discard(server_id)
+        self.touched_servers[server_id] = None
+        self._record("game_server", server_id, "delete")
+
+    def _owns_installation(self, row: dict[str, Any]) -> bool:
+        server = self.servers.get(row["server_id"]) if row["server_id"] is not None else None
+        return server is not None and server["owner_id"] == self.user_id
+
+    def _plugin_installation(self, item: _Prepared) -> str | None:
+        op = item.op
+        row = self.installations.get(op.entity_id)
+        if row is not None and not self._owns_installation(row):
+            raise _Refused(NOT_YOURS)
+        if op.operation_type == "delete":
+            if row is None:
+                return "already deleted"
+            self._delete_installation(op.entity_id)
+            return None
+        if row is None and op.operation_type == "update":
+            raise _Refused(DELETED_IN_CLOUD, "conflict")
+        payload: InstallationPayload = item.payload
+        if payload.server_id is None:
+            raise _Refused("invalid payload: server_id is missing")
+        server = self.servers.get(payload.server_id)
+        if server is None:
+            raise _Refused(f"server {payload.server_id} is not in the cloud: push it first")
+        if server["owner_id"] != self.user_id:
+            raise _Refused(f"server {payload.server_id} is {NOT_YOURS}")
+        if payload.plugin_id is None:
+            raise _Refused(
+                "installed by hand (plugin_id is null): only marketplace plugins are synced"
+            )
+        if payload.plugin_id not in self.plugins:
+            raise _Refused(f"unknown plugin {payload.plugin_id}")
+        for other in self.by_server.get(payload.server_id, set()):
+            if other != op.entity_id and self.installations[other]["plugin_id"] == (
+                payload.plugin_id
+            ):
+                raise _Refused(
+                    f"the server already has this plugin, as installation {other}", "conflict"
+                )
+        if row is None:
+            row = {"id": op.entity_id, "installed_at": payload.installed_at or self.now}
+        else:
+            self.by_server.get(row["server_id"], set()).discard(op.entity_id)
+            if payload.installed_at is not None:
+                row["installed_at"] = payload.installed_at
+        row.update(
+            server_id=payload.server_id,
+            plugin_id=payload.plugin_id,
+            installed_version=payload.version,
+            configuration=payload.configuration,
+        )
+        self._add_installation(row)
+        self.touched_installations[op.entity_id] = None
+        self._record("plugin_installation", op.entity_id, "upsert")
+        return None
+
+    def _delete_installation(self, installation_id: uuid.UUID) -> None:
+        row = self.installations.pop(installation_id)
+        if row["server_id"] is not None:
+            self.by_server.get(row["server_id"], set()).discard(installation_id)
+        self.touched_installations[installation_id] = None
+        self._record("plugin_installation", installation_id, "delete")
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write(self) -> None:
+        """Write what changed since the last write, in an order every foreign key accepts:
+        servers in, installations out, installations in, servers out, then the feed."""
+        session = self.session
+        kept = [i for i in self.touched_servers if i in self.servers]
+        fresh = [self.servers[i] for i in kept if i in self.fresh_servers]
+        changed = [self.servers[i] for i in kept if i not in self.fresh_servers]
+        _upsert(session, GameServer.__table__, fresh, SERVER_COLUMNS, reset=SERVER_RESET)
+        _upsert(session, GameServer.__table__, changed, SERVER_COLUMNS, SERVER_UPDATED)
+        gone = [
+            i
+            for i in self.touched_installations
+            if i not in self.installations and i in self.stored_installations
+        ]
+        _delete_in(session, PluginInstallation.__table__, gone)
+        installations = [
+            self.installations[i] for i in self.touched_installations if i in self.installations
+        ]
+        _upsert(session, PluginInstallation.__table__, installations, INSTALLATION_COLUMNS)
+        servers_gone = [
+            i for i in self.touched_servers if i not in self.servers and i in self.stored_servers
+        ]
+        _delete_in(session, GameServer.__table__, servers_gone)
+        if self.feed:
+            session.execute(Change.__table__.insert(), self.feed)
+
+        self.stored_servers = (self.stored_servers - set(servers_gone)) | set(kept)
+        self.stored_installations = (self.stored_installations - set(gone)) | {
+            row["id"] for row in installations
+        }
+        self.touched_servers, self.touched_installations = {}, {}
+        self.fresh_servers, self.feed = set(), []
+
+
+def _select_in(session: Session, query, column, ids: set[uuid.UUID]) -> list[Any]:  # type: ignore[no-untyped-def]
+    rows: list[Any] = []
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows.extend(session.execute(query.where(column.in_(chunk))).mappings())
+    return rows
+
+
+def _delete_in(session: Session, table: Any, ids: list[uuid.UUID]) -> None:
+    for start in range(0, len(ids), CHUNK):
+        session.execute(delete(table).where(table.c.id.in_(ids[start : start + CHUNK])))
+
+
+def _upsert(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    updated: tuple[str, ...] | None = None,
+    reset: dict[str, Any] | None = None,
+) -> None:
+    """INSERT ... ON CONFLICT (id) DO UPDATE for many rows. ``updated``: the columns an
+    existing row takes (default: all but id); ``reset``: constants written into both."""
+    if not rows:
+        return
+    values: dict[str, Any] = {
+        column: bindparam(
+            f"p_{column}",
+            type_=_JSON_OR_NULL if isinstance(table.c[column].type, JSON) else table.c[column].type,
+        )
+        for column in columns
+    }
+    values.update(reset or {})
+    statement = _insert(session)(table).values(values)
+    if updated is None:
+        updated = tuple(column for column in columns if column != "id")
+        if reset is not None:
+            updated += tuple(reset)
+            # a re-created row also loses what only the cloud wrote into it
+            statement = statement.values(performance_metrics=null(), community_id=null())
+            updated += ("performance_metrics", "community_id")
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"], set_={column: statement.excluded[column] for column in updated}
+    )
+    params = [{f"p_{column}": row[column] for column in columns} for row in rows]
+    session.execute(statement, params)
+
+
+# --- pull -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Membership:
+    community_id: uuid.UUID
+    community_name: str
+    role: str | None
+    joined_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Pulled:
+    seq: int
+    entity_type: str
+    entity_id: uuid.UUID
+    operation: str  # upsert | delete
+    entity: GameServer | PluginInstallation | Membership | Plugin | None
+
+
+@dataclass(frozen=True)
+class PullPage:
+    changes: list[Pulled]
+    next_cursor: int
+    has_more: bool
+
+
+def pull(session: Session, user_id: uuid.UUID, *, cursor: int, limit: int) -> PullPage:
+    """The changes after ``cursor`` that the user may see, each with its entity's current
+    state; several changes of one entity in the page collapse into the latest."""
+    rows = session.scalars(
+        select(Change)
+        .where(
+            Change.seq > cursor,
+            or_(Change.audience_user_id == user_id, Change.audience_user_id.is_(None)),
+        )
+        .order_by(Change.seq)
+        .limit(limit + 1)
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = rows[-1].seq if rows else cursor
+    latest: dict[tuple[str, uuid.UUID], Change] = {}
+    for row in rows:
+        latest.pop((row.entity_type, row.entity_id), None)
+        latest[(row.entity_type, row.entity_id)] = row  # re-inserted: dict order = seq order
+    ids: dict[str, list[uuid.UUID]] = {}
+    for entity_type, entity_id in latest:
+        ids.setdefault(entity_type, []).append(entity_id)
+    states: dict[tuple[str, uuid.UUID], Any] = {}
+    for entity_type, entity_ids in ids.items():
+        loader = _LOADERS.get(entity_type)
+        if loader is not None:
+            for entity_id, state in loader(session, user_id, entity_ids).items():
+                states[(entity_type, entity_id)] = state
+    pulled = []
+    for key, row in latest.items():
+        state = states.get(key)
+        pulled.append(
+            Pulled(
+                seq=row.seq,
+                entity_type=row.entity_type,
+                entity_id=row.entity_id,
+                operation="delete" if state is None else "upsert",
+                entity=state,
+            )
+        )
+    return PullPage(pulled, next_cursor, has_more)
+
+
+def _load_servers(
+    session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, GameServer]:
+    found = session.scalars(
+        select(GameServer).where(GameServer.id.in_(ids), GameServer.owner_id == user_id)
+    )
+    return {server.id: server for server in found}
+
+
+def _load_installations(
+    session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, PluginInstallation]:
+    found = session.scalars(
+        select(PluginInstallation)
+        .join(GameServer, GameServer.id == PluginInstallation.server_id)
+        .where(PluginInstallation.id.in_(ids), GameServer.owner_id == user_id)
+    )
+    return {row.id: row for row in found}
+
+
+def _load_memberships(
+    session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Membership]:
+    """Keyed by community id (what the feed names); a membership row's own id also works."""
+    found = session.execute(
+        select(CommunityMember, Community.name)
+        .join(Community, Community.id == CommunityMember.community_id)
+        .where(
+            CommunityMember.user_id == user_id,
+            or_(CommunityMember.community_id.in_(ids), CommunityMember.id.in_(ids)),
+        )
+    )
+    wanted = set(ids)
+    states: dict[uuid.UUID, Membership] = {}
+    for member, name in found:
+        assert member.community_id is not None  # joined on it
+        state = Membership(member.community_id, name, member.role, member.joined_at)
+        for key in (member.community_id, member.id):
+            if key in wanted:
+                states[key] = state
+    return states
+
+
+def _load_plugins(
+    session: Session, _user_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Plugin]:
+    return {
+        plugin.id: plugin for plugin in session.scalars(select(Plugin).where(Plugin.id.in_(ids)))
+    }
+
+
+_LOADERS: dict[str, Callable[[Session, uuid.UUID, list[uuid.UUID]], dict[uuid.UUID, Any]]] = {
+    "game_server": _load_servers,
+    "plugin_installation": _load_installations,
+    "community_membership": _load_memberships,
+    "plugin": _load_plugins,
+}
