@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import JSON, bindparam, delete, null, or_, select, text, update
+from sqlalchemy import JSON, bindparam, delete, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
@@ -128,7 +128,7 @@ def push(session: Session, user_id: uuid.UUID, operations: Sequence[OperationLik
     """Apply a batch in order; one result per operation, in request order."""
     now = utcnow()
     if _is_postgres(session):
-        _lock_feed(session)
+        changes.lock_feed(session)
     first: dict[uuid.UUID, int] = {}
     for index, op in enumerate(operations):
         first.setdefault(op.id, index)
@@ -163,11 +163,6 @@ def push(session: Session, user_id: uuid.UUID, operations: Sequence[OperationLik
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def _lock_feed(session: Session) -> None:
-    # The lock changes.record takes at a transaction's first change, taken before any write.
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": changes._FEED_LOCK})
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
@@ -656,7 +651,7 @@ class _State:
         ]
         _delete_in(session, GameServer.__table__, servers_gone)
         if self.feed:
-            session.execute(Change.__table__.insert(), self.feed)
+            changes.record_many(session, self.feed)
 
         self.stored_servers = (self.stored_servers - set(servers_gone)) | set(kept)
         self.stored_installations = (self.stored_installations - set(gone)) | {

@@ -6,6 +6,7 @@ input with an error, and the API must answer every input with a 4xx, never a 500
 """
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -23,8 +24,13 @@ INT32_MAX = 2**31 - 1
 
 
 def _no_nul(value: str) -> str:
+    """Text PostgreSQL can store: no NUL character, no lone UTF-16 surrogate."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
     return value
 
 
@@ -43,8 +49,8 @@ def _clean_json(value: Any) -> Any:
                 walk(child, depth + 1)
         elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > 2**63 - 1:
             raise ValueError("holds a number too large")
-        elif isinstance(item, float) and item != item:  # NaN
-            raise ValueError("holds NaN")
+        elif isinstance(item, float) and not math.isfinite(item):  # JSON has no NaN/Infinity
+            raise ValueError("holds a number that is not finite")
 
     walk(value, 0)
     if len(json.dumps(value, default=str)) > MAX_JSON_BYTES:
