@@ -1,0 +1,197 @@
+"""/v1/communities: communities and their members.
+
+A private community is invisible (404) to everyone but its members, on every endpoint; a visible
+community where the caller lacks the role answers 403. The rules live in services.communities.
+"""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from gsm_cloud.api.deps import CurrentUser, PagingDep, SessionDep
+from gsm_cloud.api.errors import responses
+from gsm_cloud.api.schemas.common import Page, Text
+from gsm_cloud.api.schemas.communities import (
+    CommunityCreate,
+    CommunityOut,
+    CommunityUpdate,
+    MemberOut,
+    MemberRoleUpdate,
+)
+from gsm_cloud.db.models import Community
+from gsm_cloud.services import communities
+
+router = APIRouter(prefix="/v1/communities", tags=["communities"])
+
+
+def _out(community: Community, my_role: str | None) -> CommunityOut:
+    return CommunityOut(
+        id=community.id,
+        name=community.name,
+        description=community.description,
+        logo_url=community.logo_url,
+        banner_url=community.banner_url,
+        is_public=community.is_public is True,
+        member_count=community.member_count or 0,
+        settings=community.settings,
+        created_at=community.created_at,
+        owner_id=community.owner_id,
+        my_role=my_role,
+    )
+
+
+@router.post(
+    "",
+    response_model=CommunityOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 422),
+)
+def create_community(body: CommunityCreate, user: CurrentUser, session: SessionDep) -> CommunityOut:
+    """Create a community; the caller becomes its Owner and first member."""
+    community = communities.create(session, user, body.model_dump())
+    session.commit()
+    return _out(community, communities.OWNER)
+
+
+@router.get("", response_model=Page[CommunityOut], responses=responses(401, 422))
+def list_communities(
+    user: CurrentUser,
+    session: SessionDep,
+    paging: PagingDep,
+    q: Annotated[
+        Text(max_length=200) | None,
+        Query(description="Only communities whose name contains this (any case)"),
+    ] = None,
+    is_public: Annotated[bool | None, Query(description="Only public (true) or private")] = None,
+    member: Annotated[
+        bool | None,
+        Query(description="true: only those the caller is a member of; false: only the others"),
+    ] = None,
+) -> Page[CommunityOut]:
+    """Communities the caller can see: public ones and private ones the caller belongs to."""
+    listing = communities.list_visible(
+        session,
+        user,
+        q=q,
+        is_public=is_public,
+        member=member,
+        offset=paging.offset,
+        limit=paging.per_page,
+    )
+    return Page[CommunityOut](
+        items=[_out(c, role) for c, role in listing.items],
+        page=paging.page,
+        per_page=paging.per_page,
+        total=listing.total,
+    )
+
+
+@router.get("/{community_id}", response_model=CommunityOut, responses=responses(401, 404, 422))
+def get_community(community_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CommunityOut:
+    """One community, with the caller's role in it."""
+    return _out(*communities.get(session, user, community_id))
+
+
+@router.patch(
+    "/{community_id}", response_model=CommunityOut, responses=responses(401, 403, 404, 422)
+)
+def update_community(
+    community_id: uuid.UUID, body: CommunityUpdate, user: CurrentUser, session: SessionDep
+) -> CommunityOut:
+    """Change a community's details (its Owners and Admins only)."""
+    fields = body.model_dump(exclude_unset=True)
+    community, role = communities.update_details(session, user, community_id, fields)
+    session.commit()
+    return _out(community, role)
+
+
+@router.delete(
+    "/{community_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(401, 403, 404, 422),
+)
+def delete_community(community_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
+    """Delete a community and its memberships (an Owner only). Its game servers and revenue
+    transactions stay, with community_id set to null."""
+    communities.delete_community(session, user, community_id)
+    session.commit()
+
+
+@router.post(
+    "/{community_id}/join",
+    response_model=CommunityOut,
+    responses=responses(401, 404, 409, 422),
+)
+def join_community(community_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CommunityOut:
+    """Join a public community as a Member."""
+    community, role = communities.join(session, user, community_id)
+    session.commit()
+    return _out(community, role)
+
+
+@router.post(
+    "/{community_id}/leave",
+    response_model=CommunityOut,
+    responses=responses(401, 404, 409, 422),
+)
+def leave_community(
+    community_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> CommunityOut:
+    """Leave a community. The last Owner cannot leave (409): make someone else Owner first."""
+    community = communities.leave(session, user, community_id)
+    session.commit()
+    return _out(community, None)
+
+
+@router.get(
+    "/{community_id}/members",
+    response_model=Page[MemberOut],
+    responses=responses(401, 404, 422),
+)
+def list_members(
+    community_id: uuid.UUID, user: CurrentUser, session: SessionDep, paging: PagingDep
+) -> Page[MemberOut]:
+    """The members of a community, in the order they joined."""
+    rows, total = communities.members(
+        session, user, community_id, offset=paging.offset, limit=paging.per_page
+    )
+    return Page[MemberOut](
+        items=[MemberOut.model_validate(m) for m in rows],
+        page=paging.page,
+        per_page=paging.per_page,
+        total=total,
+    )
+
+
+@router.patch(
+    "/{community_id}/members/{user_id}",
+    response_model=MemberOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def change_member_role(
+    community_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: MemberRoleUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+) -> MemberOut:
+    """Change a member's role (Owners and Admins; only an Owner makes or unmakes Owners and
+    Admins; a community always keeps an Owner)."""
+    membership = communities.change_role(session, user, community_id, user_id, body.role)
+    session.commit()
+    return MemberOut.model_validate(membership)
+
+
+@router.delete(
+    "/{community_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def remove_member(
+    community_id: uuid.UUID, user_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> None:
+    """Remove a member (Owners and Admins; an Admin cannot remove an Owner or an Admin).
+    Removing yourself is leaving."""
+    communities.remove_member(session, user, community_id, user_id)
+    session.commit()
