@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gsm_cli.commands.server",
         "Create, start, stop, supervise, back up and restore game servers.",
     ),
+    "auth": ("gsm_cli.commands.auth", "Log in to gsm-cloud and out again."),
     "config": ("gsm_cli.commands.config", "Show and change gsm's settings."),
     "doctor": ("gsm_cli.commands.doctor", "Check the store, folders, cloud and tools."),
     "game": ("gsm_cli.commands.game", "List games; install, update and validate game files."),

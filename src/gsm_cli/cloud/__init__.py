@@ -1,0 +1,1 @@
+"""Talking to gsm-cloud: credentials and the HTTP client."""

@@ -1,0 +1,108 @@
+"""A real gsm-cloud for end-to-end tests: `gsm-cloud serve` in a child process on a free
+loopback port, on PostgreSQL when GSM_TEST_DATABASE_URL is set (CI), else an SQLite file."""
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import free_port
+
+
+@dataclass
+class CloudAccount:
+    email: str
+    password: str
+    token: str
+
+
+@dataclass
+class LiveCloud:
+    url: str
+    database_url: str
+
+    def account(self, role: str = "Basic", password: str = "correct horse") -> CloudAccount:
+        from gsm_cloud.db.engine import make_engine, session_factory, transaction
+        from gsm_cloud.services import accounts
+
+        engine = make_engine(self.database_url)
+        email = f"e2e-{uuid.uuid4().hex[:10]}@example.com"
+        try:
+            with transaction(session_factory(engine)) as session:
+                user = accounts.create_user(
+                    session, email=email, display_name=email[:12], role=role, password=password
+                )
+                issued = accounts.issue_token(
+                    session, user, name="e2e", kind="personal", expires_at=None
+                )
+                token = issued.token
+        finally:
+            engine.dispose()
+        return CloudAccount(email, password, token)
+
+
+@contextlib.contextmanager
+def _database(tmp: Path) -> Iterator[str]:
+    from gsm_cloud.config import normalise_database_url
+
+    given = os.environ.get("GSM_TEST_DATABASE_URL")
+    if not given:
+        yield f"sqlite:///{tmp / 'cloud.db'}"
+        return
+    base = make_url(normalise_database_url(given))
+    name = f"gsm_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
+    tmp = tmp_path_factory.mktemp("live-cloud")
+    exe = Path(sys.executable).parent / "gsm-cloud"
+    with _database(tmp) as database_url:
+        env = {
+            **os.environ,
+            "GSM_CLOUD_DATABASE_URL": database_url,
+            "GSM_CLOUD_HOME": str(tmp),
+        }
+        subprocess.run([str(exe), "migrate"], env=env, check=True, capture_output=True)
+        port = free_port()
+        log = (tmp / "serve.log").open("wb")
+        proc = subprocess.Popen(
+            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"gsm-cloud did not start: {(tmp / 'serve.log').read_text()[-2000:]}"
+                    )
+                time.sleep(0.05)
+            yield LiveCloud(url, database_url)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            log.close()
