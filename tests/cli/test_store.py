@@ -121,10 +121,11 @@ def test_an_older_store_is_upgraded_in_place_with_every_row_intact(tmp_path: Pat
             if table == "local_servers":  # one new column, empty
                 assert [row[:-1] for row in after] == rows
                 assert all(row[-1] is None for row in after)
-            elif table == "pending_sync_operations":  # one new column, filled in
-                assert [row[:-1] for row in after] == rows
-                ids = [row[-1] for row in after]
+            elif table == "pending_sync_operations":  # operation_id filled in; still queued
+                assert [row[:-3] for row in after] == rows
+                ids = [row[-3] for row in after]
                 assert all(len(i) == 36 for i in ids) and len(set(ids)) == 2
+                assert [row[-2:] for row in after] == [("queued", None)] * 2
             else:
                 assert after == rows, table
 

@@ -80,7 +80,11 @@ SEED_FOREIGN_KEYS = {
 }
 # Documented in docs/architecture.md, "Additions to the seed schema".
 ADDED_COLUMNS = {
-    "pending_sync_operations": [("operation_id", "TEXT", 0, None, 0)],
+    "pending_sync_operations": [
+        ("operation_id", "TEXT", 0, None, 0),
+        ("state", "TEXT", 1, "'queued'", 0),
+        ("last_error", "TEXT", 0, None, 0),
+    ],
     "local_servers": [("process_create_time", "REAL", 0, None, 0)],
 }
 ADDED_INDEXES = {
@@ -102,6 +106,39 @@ ADDED_TABLE_COLUMNS = {
         ("sha256", "TEXT", 1, None, 0),
         ("size_bytes", "INTEGER", 1, None, 0),
         ("created_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "sync_state": [
+        ("id", "INTEGER", 0, None, 1),
+        ("cursor", "INTEGER", 1, "0", 0),
+        ("last_push_at", "TEXT", 0, None, 0),
+        ("last_push_result", "TEXT", 0, None, 0),
+        ("last_pull_at", "TEXT", 0, None, 0),
+        ("last_pull_result", "TEXT", 0, None, 0),
+    ],
+    "sync_conflicts": [
+        ("id", "INTEGER", 0, None, 1),
+        ("entity_type", "TEXT", 1, None, 0),
+        ("entity_id", "TEXT", 1, None, 0),
+        ("cloud_operation", "TEXT", 1, None, 0),
+        ("cloud_data", "TEXT", 0, None, 0),
+        ("reason", "TEXT", 0, None, 0),
+        ("detected_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "plugin_catalog": [
+        ("id", "TEXT", 0, None, 1),
+        ("name", "TEXT", 1, None, 0),
+        ("description", "TEXT", 0, None, 0),
+        ("category", "TEXT", 0, None, 0),
+        ("version", "TEXT", 0, None, 0),
+        ("data", "TEXT", 0, None, 0),
+        ("updated_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "community_memberships": [
+        ("community_id", "TEXT", 0, None, 1),
+        ("community_name", "TEXT", 0, None, 0),
+        ("role", "TEXT", 0, None, 0),
+        ("joined_at", "TEXT", 0, None, 0),
+        ("updated_at", "TEXT", 0, "datetime('now')", 0),
     ],
 }
 ADDED_TABLES = {"alembic_version", "sqlite_sequence", *ADDED_TABLE_COLUMNS}

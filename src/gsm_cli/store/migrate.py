@@ -12,7 +12,12 @@ from gsm_cli.errors import ConflictError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # In order, oldest first; tests check this matches the Alembic scripts.
-REVISIONS: tuple[str, ...] = ("0001_seed", "0002_outbox_ids", "0003_server_runtime")
+REVISIONS: tuple[str, ...] = (
+    "0001_seed",
+    "0002_outbox_ids",
+    "0003_server_runtime",
+    "0004_sync_state",
+)
 HEAD = REVISIONS[-1]
 SEED_TABLES = frozenset(
     {

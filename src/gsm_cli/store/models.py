@@ -90,6 +90,9 @@ class PendingSyncOperation(Base):
     created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
     # Addition (migration 0002): the client-generated UUID the cloud deduplicates on.
     operation_id: Mapped[str | None] = mapped_column(Text)
+    # Additions (migration 0004): 'queued' or 'rejected' (kept aside), and the cloud's reason.
+    state: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'queued'"))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class UserSetting(Base):
@@ -139,3 +142,56 @@ class ServerBackup(Base):
     sha256: Mapped[str] = mapped_column(Text, nullable=False)
     size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class SyncState(Base):
+    """Addition (migration 0004): one row (id 1): the pull cursor and the last push and pull."""
+
+    __tablename__ = "sync_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cursor: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    last_push_at: Mapped[str | None] = mapped_column(Text)
+    last_push_result: Mapped[Any] = mapped_column(JSONText)
+    last_pull_at: Mapped[str | None] = mapped_column(Text)
+    last_pull_result: Mapped[Any] = mapped_column(JSONText)
+
+
+class SyncConflict(Base):
+    """Addition (migration 0004): a cloud change not applied over unpushed local changes."""
+
+    __tablename__ = "sync_conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity_type: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_id: Mapped[str] = mapped_column(Text, nullable=False)
+    cloud_operation: Mapped[str] = mapped_column(Text, nullable=False)
+    cloud_data: Mapped[Any] = mapped_column(JSONText)
+    reason: Mapped[str | None] = mapped_column(Text)
+    detected_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class CatalogPlugin(Base):
+    """Addition (migration 0004): the cloud's plugin catalog, cached for offline search."""
+
+    __tablename__ = "plugin_catalog"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[Any] = mapped_column(JSONText)
+    updated_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class CommunityMembership(Base):
+    """Addition (migration 0004): the user's community memberships, as the cloud last said."""
+
+    __tablename__ = "community_memberships"
+
+    community_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    community_name: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    joined_at: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
