@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("gsm_cli.commands.config", "Show and change gsm's settings."),
     "doctor": ("gsm_cli.commands.doctor", "Check the store, folders, cloud and tools."),
     "game": ("gsm_cli.commands.game", "List games; install, update and validate game files."),
+    "sync": ("gsm_cli.commands.sync", "Push queued changes to gsm-cloud and pull others' changes."),
 }
 
 log = logging.getLogger("gsm")

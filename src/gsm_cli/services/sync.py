@@ -1,0 +1,669 @@
+"""`gsm sync`: push the outbox to gsm-cloud, pull the cloud's change feed, and manage what is
+kept aside (rejected operations) and what conflicts (docs/sync.md, docs/sync-protocol.md).
+
+The rules that make a push safe to interrupt at any moment:
+
+- an operation leaves the queue only in the local transaction that records the cloud's answer
+  for it, and the cloud applies each operation id at most once;
+- on a transport failure or a 5xx nothing is deleted: the operations not answered stay queued
+  with ``retry_count`` raised and are sent again, with the same ids, by the next push.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from gsm_cli.cloud.client import CloudClient
+from gsm_cli.errors import CloudUnreachableError, InvalidInputError, NotFoundError
+from gsm_cli.store import Store, outbox
+from gsm_cli.store.models import (
+    CatalogPlugin,
+    CommunityMembership,
+    LocalPlugin,
+    LocalServer,
+    PendingSyncOperation,
+    SyncConflict,
+    SyncState,
+)
+from gsm_cli.timeutil import iso_utc, utc_now_sql
+
+Report = Callable[[float, float | None, str | None], None]
+QUEUED, REJECTED = "queued", "rejected"
+ACTIVE_STATUSES = ("starting", "running", "stopping")
+MAX_BATCH = 1000  # the cloud's limit per request
+
+
+def _no_report(done: float, total: float | None = None, label: str | None = None) -> None:
+    return None
+
+
+# -- sync_state ---------------------------------------------------------------------------
+
+
+def _state(session: Session) -> SyncState:
+    state = session.get(SyncState, 1)
+    if state is None:
+        state = SyncState(id=1, cursor=0)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _record_push(store: Store, summary: dict[str, Any]) -> None:
+    with store.write() as session:
+        state = _state(session)
+        state.last_push_at = utc_now_sql()
+        state.last_push_result = summary
+
+
+# -- push -----------------------------------------------------------------------------------
+
+
+def wire_operation(op: PendingSyncOperation) -> dict[str, Any]:
+    """One queued operation as POST /v1/sync/push wants it."""
+    return {
+        "id": op.operation_id,
+        "operation_type": op.operation_type,
+        "entity_type": op.entity_type,
+        "entity_id": op.entity_id,
+        "data_payload": op.data_payload,
+        "created_at": op.created_at,
+    }
+
+
+def queued_count(session: Session) -> int:
+    query = select(func.count()).where(PendingSyncOperation.state == QUEUED)
+    return session.scalar(query.select_from(PendingSyncOperation)) or 0
+
+
+def _next_batch(session: Session, after_id: int, size: int) -> list[PendingSyncOperation]:
+    query = (
+        select(PendingSyncOperation)
+        .where(PendingSyncOperation.state == QUEUED, PendingSyncOperation.id > after_id)
+        .order_by(PendingSyncOperation.id)
+        .limit(size)
+    )
+    return list(session.scalars(query))
+
+
+@dataclass
+class PushSummary:
+    sent: int = 0
+    applied: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    conflict: int = 0
+    unanswered: int = 0
+    batches: int = 0
+    left: int = 0
+    rejected_reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "applied": self.applied,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "conflict": self.conflict,
+            "unanswered": self.unanswered,
+            "batches": self.batches,
+            "left": self.left,
+            "kept_aside": self.rejected_reasons,
+        }
+
+
+def _apply_answers(
+    session: Session,
+    batch: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    summary: PushSummary,
+) -> None:
+    """Record the cloud's answers for one batch (the caller's one transaction)."""
+    done_ids: list[int] = []
+    done_entities: set[str] = set()
+    aside: dict[str, str] = {}  # entity id -> 'rejected' | 'conflict'
+    for sent, result in zip(batch, results, strict=False):
+        if result.get("id") != sent["wire"]["id"]:
+            summary.unanswered += 1  # out of step: leave it queued, ask again next time
+            continue
+        status = result.get("status")
+        reason = result.get("reason")
+        if status == "duplicate":
+            summary.duplicate += 1
+            status = result.get("previous_status") or "applied"
+        elif status in ("applied", "rejected", "conflict"):
+            setattr(summary, status, getattr(summary, status) + 1)
+        else:
+            summary.unanswered += 1
+            continue
+        if status == "applied":
+            done_ids.append(sent["row_id"])
+            if sent["wire"]["entity_type"] == "game_server":
+                done_entities.add(sent["wire"]["entity_id"])
+        else:
+            error = reason or status
+            if status == "conflict":
+                error = f"conflict: {error}"
+            session.execute(
+                update(PendingSyncOperation)
+                .where(PendingSyncOperation.id == sent["row_id"])
+                .values(state=REJECTED, last_error=error)
+            )
+            summary.rejected_reasons.append(
+                {
+                    "operation_id": sent["wire"]["id"],
+                    "entity_type": sent["wire"]["entity_type"],
+                    "entity_id": sent["wire"]["entity_id"],
+                    "status": status,
+                    "reason": error,
+                }
+            )
+            if sent["wire"]["entity_type"] == "game_server":
+                aside[sent["wire"]["entity_id"]] = status
+    summary.unanswered += max(0, len(batch) - len(results))
+    if done_ids:
+        session.execute(delete(PendingSyncOperation).where(PendingSyncOperation.id.in_(done_ids)))
+    for entity_id, status in aside.items():
+        session.execute(
+            update(LocalServer).where(LocalServer.id == entity_id).values(cloud_sync_status=status)
+        )
+    candidates = done_entities - set(aside)
+    if candidates:
+        still = set(
+            session.scalars(
+                select(PendingSyncOperation.entity_id)
+                .where(PendingSyncOperation.entity_id.in_(candidates))
+                .distinct()
+            )
+        )
+        synced = candidates - still
+        if synced:
+            session.execute(
+                update(LocalServer)
+                .where(LocalServer.id.in_(synced))
+                .values(cloud_sync_status="synced")
+            )
+
+
+def push(
+    store: Store, client: CloudClient, *, batch_size: int, report: Report = _no_report
+) -> dict[str, Any]:
+    """Send every queued operation, oldest first, ``batch_size`` per request."""
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise InvalidInputError(f"--batch-size must be between 1 and {MAX_BATCH}")
+    summary = PushSummary()
+    with store.read() as session:
+        total = queued_count(session)
+    report(0, total, "pushing")
+    after_id = 0
+    while True:
+        with store.read() as session:
+            rows = _next_batch(session, after_id, batch_size)
+        if not rows:
+            break
+        batch = [{"row_id": row.id, "wire": wire_operation(row)} for row in rows]
+        try:
+            results = client.push([b["wire"] for b in batch])
+        except CloudUnreachableError as exc:
+            with store.write() as session:
+                session.execute(
+                    update(PendingSyncOperation)
+                    .where(
+                        PendingSyncOperation.state == QUEUED,
+                        PendingSyncOperation.id >= rows[0].id,
+                    )
+                    .values(retry_count=func.coalesce(PendingSyncOperation.retry_count, 0) + 1)
+                )
+                summary.left = queued_count(session)
+            result = summary.to_dict() | {"error": exc.message}
+            _record_push(store, result)
+            raise type(exc)(
+                f"{exc.message}; {summary.left} operation(s) are still queued",
+                hint="run gsm sync push again when the cloud answers",
+                code=exc.code,
+            ) from None
+        with store.write() as session:
+            _apply_answers(session, batch, results, summary)
+        summary.sent += len(batch)
+        summary.batches += 1
+        after_id = rows[-1].id
+        report(summary.sent, total, None)
+    with store.read() as session:
+        summary.left = queued_count(session)
+    result = summary.to_dict()
+    _record_push(store, result)
+    return result
+
+
+def dry_run(store: Store, *, batch_size: int) -> dict[str, Any]:
+    with store.read() as session:
+        rows = session.execute(
+            select(
+                PendingSyncOperation.entity_type,
+                PendingSyncOperation.operation_type,
+                func.count(),
+            )
+            .where(PendingSyncOperation.state == QUEUED)
+            .group_by(PendingSyncOperation.entity_type, PendingSyncOperation.operation_type)
+        ).all()
+    total = sum(n for *_k, n in rows)
+    return {
+        "dry_run": True,
+        "would_send": total,
+        "batches": -(-total // batch_size),
+        "by_kind": [
+            {"entity_type": e, "operation_type": o, "count": n} for e, o, n in sorted(rows)
+        ],
+    }
+
+
+# -- pull -----------------------------------------------------------------------------------
+
+
+def _local_time(value: Any) -> str | None:
+    """The cloud's ISO 8601 time as the store keeps times (SQLite's UTC text)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _set_server_from_cloud(server: LocalServer, data: dict[str, Any], *, new: bool) -> None:
+    config = dict(data.get("configuration") or {})
+    port = config.pop("port", None)
+    install_path = config.pop("install_path", None)
+    if data.get("max_players") is not None:
+        config["max_players"] = data["max_players"]
+    server.name = data["name"]
+    server.game_type = data["game_type"]
+    server.port = port if isinstance(port, int) else None
+    server.install_path = install_path
+    server.configuration = config
+    server.last_backup = _local_time(data.get("last_backup"))
+    if data.get("created_at"):
+        server.created_at = _local_time(data.get("created_at"))
+    if new:
+        # A server made on another machine does not run here until it is started here.
+        server.status = "stopped"
+    server.cloud_sync_status = "synced"
+
+
+def _set_plugin_from_cloud(session: Session, plugin: LocalPlugin, data: dict[str, Any]) -> None:
+    plugin.server_id = data.get("server_id")
+    plugin.plugin_id = data.get("plugin_id")
+    plugin.version = data.get("installed_version")
+    plugin.configuration = data.get("configuration")
+    if data.get("installed_at"):
+        plugin.installed_at = _local_time(data["installed_at"])
+    entry = session.get(CatalogPlugin, plugin.plugin_id) if plugin.plugin_id else None
+    plugin.name = entry.name if entry else (plugin.name or plugin.plugin_id or "plugin")
+
+
+@dataclass
+class PullSummary:
+    pages: int = 0
+    changes: int = 0
+    applied: int = 0
+    deleted: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+    cursor: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pages": self.pages,
+            "changes": self.changes,
+            "applied": self.applied,
+            "deleted": self.deleted,
+            "conflicts": self.conflicts,
+            "skipped": self.skipped,
+            "cursor": self.cursor,
+        }
+
+
+def _add_conflict(
+    session: Session,
+    entity_type: str,
+    entity_id: str,
+    operation: str,
+    data: Any,
+    reason: str,
+) -> dict[str, Any]:
+    conflict = session.scalars(
+        select(SyncConflict).where(
+            SyncConflict.entity_type == entity_type, SyncConflict.entity_id == entity_id
+        )
+    ).first()
+    if conflict is None:
+        conflict = SyncConflict(entity_type=entity_type, entity_id=entity_id)
+        session.add(conflict)
+    conflict.cloud_operation = operation
+    conflict.cloud_data = data
+    conflict.reason = reason
+    conflict.detected_at = utc_now_sql()
+    session.flush()
+    if entity_type == "game_server":
+        session.execute(
+            update(LocalServer)
+            .where(LocalServer.id == entity_id)
+            .values(cloud_sync_status="conflict")
+        )
+    return {"entity_type": entity_type, "entity_id": entity_id, "reason": reason}
+
+
+def apply_change(session: Session, change: dict[str, Any], pending: set[str]) -> str:
+    """Apply one change of the feed; 'applied', 'deleted', 'skipped' or 'conflict:<reason>'."""
+    kind, entity_id = change["entity_type"], str(change["entity_id"])
+    operation, data = change["operation"], change.get("data")
+    if kind in ("game_server", "plugin_installation"):
+        model = LocalServer if kind == "game_server" else LocalPlugin
+        local = session.get(model, entity_id)
+        if entity_id in pending:
+            return "conflict:local changes not pushed yet"
+        if operation == "delete" or data is None:
+            if local is None:
+                return "skipped"
+            if kind == "game_server":
+                if local.status in ACTIVE_STATUSES:
+                    return "conflict:deleted in the cloud but running here"
+                session.execute(delete(LocalPlugin).where(LocalPlugin.server_id == entity_id))
+            session.delete(local)
+            session.flush()
+            return "deleted"
+        if kind == "game_server":
+            clash = session.scalars(
+                select(LocalServer).where(
+                    func.lower(LocalServer.name) == str(data["name"]).lower(),
+                    LocalServer.id != entity_id,
+                )
+            ).first()
+            if clash is not None:
+                return f"conflict:another local server is named {clash.name!r}"
+            if local is None:
+                local = LocalServer(id=entity_id)
+                session.add(local)
+                _set_server_from_cloud(local, data, new=True)
+            else:
+                _set_server_from_cloud(local, data, new=False)
+        else:
+            if session.get(LocalServer, str(data.get("server_id"))) is None:
+                return "skipped"  # its server is not on this machine
+            if local is None:
+                local = LocalPlugin(id=entity_id, name="")
+                session.add(local)
+            _set_plugin_from_cloud(session, local, data)
+        session.flush()
+        return "applied"
+    if kind == "plugin":
+        entry = session.get(CatalogPlugin, entity_id)
+        if operation == "delete" or data is None:
+            if entry is not None:
+                session.delete(entry)
+            return "deleted"
+        if entry is None:
+            entry = CatalogPlugin(id=entity_id)
+            session.add(entry)
+        entry.name = data.get("name") or entity_id
+        entry.description = data.get("description")
+        entry.category = data.get("category")
+        entry.version = data.get("version")
+        entry.data = data
+        entry.updated_at = utc_now_sql()
+        return "applied"
+    if kind == "community_membership":
+        member = session.get(CommunityMembership, entity_id)
+        if operation == "delete" or data is None:
+            if member is not None:
+                session.delete(member)
+            return "deleted"
+        if member is None:
+            member = CommunityMembership(community_id=entity_id)
+            session.add(member)
+        member.community_name = data.get("community_name")
+        member.role = data.get("role")
+        member.joined_at = _local_time(data.get("joined_at"))
+        member.updated_at = utc_now_sql()
+        return "applied"
+    return "skipped"
+
+
+def _pending_entities(session: Session) -> set[str]:
+    return set(session.scalars(select(PendingSyncOperation.entity_id).distinct()))
+
+
+def pull(
+    store: Store, client: CloudClient, *, limit: int = 500, report: Report = _no_report
+) -> dict[str, Any]:
+    """Apply the change feed page by page; each page and its cursor in one transaction."""
+    summary = PullSummary()
+    with store.read() as session:
+        state = session.get(SyncState, 1)
+        cursor = state.cursor if state else 0
+    while True:
+        page = client.pull(cursor, limit)
+        with store.write() as session:
+            pending = _pending_entities(session)
+            for change in page["changes"]:
+                outcome = apply_change(session, change, pending)
+                summary.changes += 1
+                if outcome.startswith("conflict:"):
+                    summary.conflicts.append(
+                        _add_conflict(
+                            session,
+                            change["entity_type"],
+                            str(change["entity_id"]),
+                            change["operation"],
+                            change.get("data"),
+                            outcome.split(":", 1)[1],
+                        )
+                    )
+                else:
+                    setattr(summary, outcome, getattr(summary, outcome) + 1)
+            state = _state(session)
+            state.cursor = cursor = int(page["next_cursor"])
+            state.last_pull_at = utc_now_sql()
+            summary.pages += 1
+            summary.cursor = cursor
+            state.last_pull_result = summary.to_dict()
+        report(summary.changes, None, None)
+        if not page.get("has_more"):
+            break
+    return summary.to_dict()
+
+
+# -- status, retry, drop, resolve --------------------------------------------------------------
+
+
+def _op_dict(op: PendingSyncOperation) -> dict[str, Any]:
+    return {
+        "operation_id": op.operation_id,
+        "operation_type": op.operation_type,
+        "entity_type": op.entity_type,
+        "entity_id": op.entity_id,
+        "name": (op.data_payload or {}).get("name"),
+        "retry_count": op.retry_count or 0,
+        "reason": op.last_error,
+        "created_at": iso_utc(op.created_at),
+    }
+
+
+def _conflict_dict(session: Session, conflict: SyncConflict) -> dict[str, Any]:
+    name = None
+    if conflict.entity_type == "game_server":
+        local = session.get(LocalServer, conflict.entity_id)
+        name = local.name if local else (conflict.cloud_data or {}).get("name")
+    return {
+        "entity_type": conflict.entity_type,
+        "entity_id": conflict.entity_id,
+        "name": name,
+        "cloud_operation": conflict.cloud_operation,
+        "reason": conflict.reason,
+        "detected_at": iso_utc(conflict.detected_at),
+    }
+
+
+def status(store: Store) -> dict[str, Any]:
+    with store.read() as session:
+        queued = queued_count(session)
+        retrying = (
+            session.scalar(
+                select(func.count())
+                .select_from(PendingSyncOperation)
+                .where(
+                    PendingSyncOperation.state == QUEUED,
+                    func.coalesce(PendingSyncOperation.retry_count, 0) > 0,
+                )
+            )
+            or 0
+        )
+        rejected = session.scalars(
+            select(PendingSyncOperation)
+            .where(PendingSyncOperation.state == REJECTED)
+            .order_by(PendingSyncOperation.id)
+        ).all()
+        conflicts = session.scalars(select(SyncConflict).order_by(SyncConflict.id)).all()
+        state = session.get(SyncState, 1)
+        return {
+            "queued": queued,
+            "retrying": retrying,
+            "rejected": [_op_dict(op) for op in rejected],
+            "conflicts": [_conflict_dict(session, c) for c in conflicts],
+            "cursor": state.cursor if state else 0,
+            "last_push_at": iso_utc(state.last_push_at) if state else None,
+            "last_push": state.last_push_result if state else None,
+            "last_pull_at": iso_utc(state.last_pull_at) if state else None,
+            "last_pull": state.last_pull_result if state else None,
+        }
+
+
+def _find_rejected(session: Session, op_id: str) -> PendingSyncOperation:
+    query = select(PendingSyncOperation).where(PendingSyncOperation.state == REJECTED)
+    if op_id.isdigit():
+        query = query.where(PendingSyncOperation.id == int(op_id))
+    else:
+        query = query.where(PendingSyncOperation.operation_id.like(f"{op_id.lower()}%"))
+    found = session.scalars(query.limit(2)).all()
+    if len(found) != 1:
+        problem = "no rejected operation" if not found else "more than one rejected operation"
+        raise NotFoundError(
+            f"{problem} matches {op_id!r}",
+            hint="see gsm sync status",
+            code="operation_not_found",
+        )
+    return found[0]
+
+
+def _rejected(session: Session, op_id: str | None) -> list[PendingSyncOperation]:
+    if op_id is not None:
+        return [_find_rejected(session, op_id)]
+    return list(
+        session.scalars(
+            select(PendingSyncOperation)
+            .where(PendingSyncOperation.state == REJECTED)
+            .order_by(PendingSyncOperation.id)
+        )
+    )
+
+
+def _requeue(session: Session, entity_type: str, entity_id: str) -> PendingSyncOperation:
+    """A new operation (new id) from the entity's current local row: an upsert, or a delete."""
+    model = LocalServer if entity_type == "game_server" else LocalPlugin
+    local = session.get(model, entity_id)
+    if local is None:
+        return outbox.enqueue(
+            session,
+            operation_type="delete",
+            entity_type=entity_type,
+            entity_id=entity_id,
+            payload={"id": entity_id},
+        )
+    # "create" upserts in the cloud, so it also brings back a row deleted there.
+    return outbox.record(session, local, "create")
+
+
+def retry(store: Store, op_id: str | None) -> list[dict[str, Any]]:
+    """Queue kept-aside operations again, each as a new operation from the current local row."""
+    with store.write() as session:
+        done = []
+        for op in _rejected(session, op_id):
+            info = _op_dict(op)
+            session.delete(op)
+            session.flush()
+            new = _requeue(session, op.entity_type, op.entity_id)
+            session.flush()
+            done.append(info | {"new_operation_id": new.operation_id})
+        return done
+
+
+def drop(store: Store, op_id: str | None) -> list[dict[str, Any]]:
+    """Forget kept-aside operations: the cloud will not learn of them."""
+    with store.write() as session:
+        ops = _rejected(session, op_id)
+        done = [_op_dict(op) for op in ops]
+        for op in ops:
+            session.delete(op)
+        return done
+
+
+def _find_conflict(session: Session, name: str) -> SyncConflict:
+    for conflict in session.scalars(select(SyncConflict).order_by(SyncConflict.id)):
+        local = (
+            session.get(LocalServer, conflict.entity_id)
+            if conflict.entity_type == "game_server"
+            else None
+        )
+        names: Iterable[str | None] = (
+            conflict.entity_id,
+            local.name if local else None,
+            (conflict.cloud_data or {}).get("name"),
+        )
+        if any(n is not None and n.lower() == name.lower() for n in names):
+            return conflict
+    raise NotFoundError(
+        f"no conflict for {name!r}", hint="see gsm sync status", code="conflict_not_found"
+    )
+
+
+def resolve(store: Store, name: str, keep: str) -> dict[str, Any]:
+    if keep not in ("local", "cloud"):
+        raise InvalidInputError("--keep must be local or cloud")
+    with store.write() as session:
+        conflict = _find_conflict(session, name)
+        info = _conflict_dict(session, conflict)
+        kind, entity_id = conflict.entity_type, conflict.entity_id
+        if keep == "local":
+            model = LocalServer if kind == "game_server" else LocalPlugin
+            local = session.get(model, entity_id)
+            if local is None:
+                _requeue(session, kind, entity_id)
+            else:
+                operation = "create" if conflict.cloud_operation == "delete" else "update"
+                outbox.record(session, local, operation)  # type: ignore[arg-type]
+            session.delete(conflict)
+        else:
+            session.execute(
+                delete(PendingSyncOperation).where(PendingSyncOperation.entity_id == entity_id)
+            )
+            change = {
+                "entity_type": kind,
+                "entity_id": entity_id,
+                "operation": conflict.cloud_operation,
+                "data": conflict.cloud_data,
+            }
+            session.delete(conflict)
+            session.flush()
+            outcome = apply_change(session, change, set())
+            if outcome.startswith("conflict:"):
+                raise InvalidInputError(
+                    f"cannot take the cloud's version: {outcome.split(':', 1)[1]}"
+                )
+        return info | {"kept": keep}
