@@ -1,0 +1,330 @@
+"""gsm sync against a real gsm-cloud: push, two machines converging, conflicts, a cloud that
+fails in every way, and a push killed (SIGKILL) at random moments that still applies every
+operation exactly once."""
+
+import contextlib
+import http.server
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from gsm_cli.store import Store, outbox
+from gsm_cli.store.models import LocalServer
+from tests.conftest import GsmRunner, gsm_executable, wait_for
+from tests.e2e.conftest import LiveCloud
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL and POSIX shells")
+
+
+def _login(gsm: GsmRunner, cloud: LiveCloud, token: str, home: Path | None = None) -> None:
+    env = {"GSM_HOME": str(home)} if home else None
+    result = gsm("auth", "login", "--with-token", "--api-url", cloud.url, input=token, env=env)
+    assert result.exit_code == 0, result.stderr
+
+
+def _create(gsm: GsmRunner, name: str, port: int, home: Path | None = None) -> None:
+    env = {"GSM_HOME": str(home)} if home else None
+    result = gsm(
+        "server", "create", name, "--game", "valheim",
+        "--port", str(port), "--query-port", str(port + 1), env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+
+
+def _cloud_servers(cloud: LiveCloud, token: str) -> dict[str, dict]:
+    response = httpx.get(
+        f"{cloud.url}/v1/servers",
+        params={"per_page": 100},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    response.raise_for_status()
+    return {s["name"]: s for s in response.json()["items"]}
+
+
+def _queue(home: Path) -> list[tuple]:
+    with contextlib.closing(sqlite3.connect(home / "gsm.db")) as conn:
+        return conn.execute(
+            "SELECT operation_id, state, retry_count FROM pending_sync_operations ORDER BY id"
+        ).fetchall()
+
+
+def test_push_sends_queued_servers_to_the_cloud(
+    gsm: GsmRunner, gsm_home: Path, live_cloud: LiveCloud
+) -> None:
+    account = live_cloud.account()
+    _login(gsm, live_cloud, account.token)
+    for i in range(5):
+        _create(gsm, f"push-{i}", 26000 + 10 * i)
+    assert gsm("server", "update", "push-0", "--max-players", "42").exit_code == 0
+    result = gsm("sync", "push", "--batch-size", "2", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = result.json()
+    assert summary["applied"] == 6 and summary["batches"] == 3 and summary["left"] == 0
+    assert "6 applied" in result.stderr
+    assert _queue(gsm_home) == []
+    cloud = _cloud_servers(live_cloud, account.token)
+    assert set(cloud) == {f"push-{i}" for i in range(5)}
+    assert cloud["push-0"]["max_players"] == 42
+    shown = gsm("server", "show", "push-0", "--json").json()
+    assert shown["cloud_sync_status"] == "synced"
+    status = gsm("sync", "status", "--json").json()
+    assert status["queued"] == 0 and status["last_push_at"] is not None
+    # Nothing left: a second push sends nothing.
+    assert gsm("sync", "push", "--json").json()["sent"] == 0
+
+
+def test_two_stores_on_one_account_converge(
+    gsm: GsmRunner, gsm_home: Path, tmp_path: Path, live_cloud: LiveCloud
+) -> None:
+    account = live_cloud.account()
+    home_b = tmp_path / "home-b"
+    _login(gsm, live_cloud, account.token)
+    _login(gsm, live_cloud, account.token, home_b)
+    _create(gsm, "alpha", 27000)
+    _create(gsm, "beta", 27010, home_b)
+    b = {"GSM_HOME": str(home_b)}
+    assert gsm("sync", "push").exit_code == 0
+    assert gsm("sync", "push", env=b).exit_code == 0
+    pulled_a = gsm("sync", "pull", "--json")
+    pulled_b = gsm("sync", "pull", "--json", env=b)
+    assert pulled_a.exit_code == 0 and pulled_b.exit_code == 0, pulled_a.stderr + pulled_b.stderr
+    assert pulled_a.json()["conflicts"] == [] and pulled_b.json()["conflicts"] == []
+
+    def servers(env: dict | None = None) -> dict[str, dict]:
+        listed = gsm("server", "list", "--json", env=env).json()
+        return {s["name"]: s for s in listed}
+
+    on_a, on_b = servers(), servers(b)
+    assert set(on_a) == set(on_b) == {"alpha", "beta"}
+    assert on_a["beta"]["id"] == on_b["beta"]["id"]
+    assert on_a["beta"]["status"] == "stopped" and on_a["beta"]["port"] == 27010
+    assert on_b["alpha"]["install_path"] == on_a["alpha"]["install_path"]
+
+    # A deletion travels too.
+    assert gsm("server", "delete", "beta", "--yes", env=b).exit_code == 0
+    assert gsm("sync", "push", env=b).exit_code == 0
+    assert gsm("sync", "pull").exit_code == 0
+    assert set(servers()) == {"alpha"}
+    # Pulling again from the stored cursor brings nothing new.
+    assert gsm("sync", "pull", "--json").json()["changes"] == 0
+
+
+def test_a_change_on_both_sides_is_a_conflict_until_resolved(
+    gsm: GsmRunner, gsm_home: Path, tmp_path: Path, live_cloud: LiveCloud
+) -> None:
+    account = live_cloud.account()
+    home_b = tmp_path / "home-b"
+    b = {"GSM_HOME": str(home_b)}
+    _login(gsm, live_cloud, account.token)
+    _login(gsm, live_cloud, account.token, home_b)
+    _create(gsm, "shared", 28000)
+    assert gsm("sync", "push").exit_code == 0
+    assert gsm("sync", "pull", env=b).exit_code == 0
+
+    assert gsm("server", "update", "shared", "--max-players", "20").exit_code == 0
+    assert gsm("sync", "push").exit_code == 0
+    assert gsm("server", "update", "shared", "--max-players", "30", env=b).exit_code == 0
+
+    pulled = gsm("sync", "pull", "--json", env=b)
+    assert pulled.exit_code == 0, pulled.stderr
+    [conflict] = pulled.json()["conflicts"]
+    assert conflict["entity_type"] == "game_server"
+    assert "conflict" in pulled.stderr
+    # Not overwritten: B keeps its own change until the user decides.
+    assert gsm("server", "show", "shared", "--json", env=b).json()["max_players"] == 30
+    status = gsm("sync", "status", "--json", env=b).json()
+    assert [c["name"] for c in status["conflicts"]] == ["shared"]
+
+    # Keep the local version: it is queued and pushed, and the other machine gets it.
+    assert gsm("sync", "resolve", "shared", "--keep", "local", env=b).exit_code == 0
+    assert gsm("sync", "push", env=b).exit_code == 0
+    assert _cloud_servers(live_cloud, account.token)["shared"]["max_players"] == 30
+    assert gsm("sync", "pull").exit_code == 0
+    assert gsm("server", "show", "shared", "--json").json()["max_players"] == 30
+
+    # Both change again; this time B takes the cloud's version.
+    assert gsm("server", "update", "shared", "--max-players", "50").exit_code == 0
+    assert gsm("sync", "push").exit_code == 0
+    assert gsm("server", "update", "shared", "--max-players", "60", env=b).exit_code == 0
+    assert len(gsm("sync", "pull", "--json", env=b).json()["conflicts"]) == 1
+    assert gsm("sync", "resolve", "shared", "--keep", "cloud", env=b).exit_code == 0
+    assert gsm("server", "show", "shared", "--json", env=b).json()["max_players"] == 50
+    status = gsm("sync", "status", "--json", env=b).json()
+    assert status["conflicts"] == [] and status["queued"] == 0
+
+
+# -- a cloud that fails ----------------------------------------------------------------------
+
+
+class _FaultHandler(http.server.BaseHTTPRequestHandler):
+    mode = "500"
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        if self.mode == "500":
+            body = b'{"error": {"code": "internal", "message": "boom"}}'
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.mode == "hang":
+            self.server.release.wait(10)  # type: ignore[attr-defined]
+        else:  # drop: close the connection without an answer
+            self.close_connection = True
+            self.connection.shutdown(2)
+
+    do_GET = do_POST
+
+
+@contextlib.contextmanager
+def _fault_server(mode: str) -> Iterator[str]:
+    handler = type("Handler", (_FaultHandler,), {"mode": mode})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.release = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.release.set()  # type: ignore[attr-defined]
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("mode", ["500", "hang", "drop"])
+def test_a_failing_cloud_keeps_everything_queued(gsm: GsmRunner, gsm_home: Path, mode: str) -> None:
+    for i in range(3):
+        _create(gsm, f"fault-{i}", 29000 + 10 * i)
+    assert gsm("config", "set", "cloud.timeout", "0.5").exit_code == 0
+    before = _queue(gsm_home)
+    with _fault_server(mode) as url:
+        env = {"GSM_API_URL": url, "GSM_TOKEN": "fake"}
+        started = time.monotonic()
+        result = gsm("sync", "push", "--batch-size", "2", env=env)
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 7, result.stderr
+    assert "3 operation(s) are still queued" in result.stderr
+    assert elapsed < 5
+    after = _queue(gsm_home)
+    assert [row[0] for row in after] == [row[0] for row in before]
+    assert all(state == "queued" and retries == 1 for _id, state, retries in after)
+    if mode == "500":
+        assert "HTTP 500" in result.stderr
+    elif mode == "hang":
+        assert "did not answer in time" in result.stderr
+
+
+# -- kill -9 at any moment ------------------------------------------------------------------
+
+
+def _queue_ops(home: Path, servers: int, updates: int) -> list[str]:
+    ids = []
+    with Store.open(home / "gsm.db") as store, store.write() as session:
+        made = []
+        for i in range(servers):
+            server = LocalServer(
+                id=str(uuid.uuid4()),
+                name=f"kill-{i:04d}",
+                game_type="valheim",
+                status="stopped",
+                configuration={"max_players": 10},
+                port=30000 + i,
+            )
+            ids.append(outbox.record(session, server, "create").operation_id)
+            made.append(server)
+        for i in range(updates):
+            server = made[i % len(made)]
+            server.configuration = {"max_players": 11 + i}
+            ids.append(outbox.record(session, server, "update").operation_id)
+    return ids
+
+
+def test_push_killed_at_random_moments_applies_everything_exactly_once(
+    gsm: GsmRunner, gsm_home: Path, live_cloud: LiveCloud
+) -> None:
+    account = live_cloud.account()
+    assert gsm("sync", "status").exit_code == 0  # creates the store
+    op_ids = _queue_ops(gsm_home, servers=200, updates=100)
+    env = {
+        **os.environ,
+        "GSM_HOME": str(gsm_home),
+        "GSM_API_URL": live_cloud.url,
+        "GSM_TOKEN": account.token,
+    }
+    rng = random.Random()
+    kills = 0
+    for _round in range(5):
+        left = len(_queue(gsm_home))
+        if left == 0:
+            break
+        proc = subprocess.Popen(
+            [str(gsm_executable()), "sync", "push", "--batch-size", "20"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            # Synchronise on progress (some operations answered and gone), then kill at a
+            # random moment after it: mid-request, mid-transaction or between batches.
+            wait_for(lambda p=proc, n=left: len(_queue(gsm_home)) < n or p.poll() is not None, 60)
+            time.sleep(rng.uniform(0, 0.15))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+        finally:
+            proc.wait(timeout=30)
+            if proc.stderr:
+                proc.stderr.close()
+    assert kills >= 1
+
+    final = gsm(
+        "sync", "push", "--json", env={"GSM_API_URL": live_cloud.url, "GSM_TOKEN": account.token}
+    )
+    assert final.exit_code == 0, final.stderr
+    assert final.json()["rejected"] == 0 and final.json()["conflict"] == 0
+    assert _queue(gsm_home) == []
+
+    engine = create_engine(live_cloud.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, sync_status FROM sync_operations WHERE user_id = :u"),
+                {"u": _user_id(conn, account.email)},
+            ).all()
+            servers = conn.execute(
+                text(
+                    "SELECT count(*) FROM game_servers WHERE owner_id = :u AND name LIKE 'kill-%'"
+                ),
+                {"u": _user_id(conn, account.email)},
+            ).scalar()
+    finally:
+        engine.dispose()
+    recorded = [str(uuid.UUID(str(row[0]))) for row in rows]
+    assert len(recorded) == len(set(recorded))  # the primary key, but say it
+    assert sorted(recorded) == sorted(op_ids)  # every operation, exactly once
+    assert {row[1] for row in rows} == {"applied"}
+    assert servers == 200
+
+
+def _user_id(conn: object, email: str) -> object:
+    return conn.execute(  # type: ignore[attr-defined]
+        text("SELECT id FROM users WHERE email = :e"), {"e": email}
+    ).scalar()
