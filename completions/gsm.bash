@@ -7,17 +7,23 @@
 # _gsm_opts_<command> or _gsm_opts_<command>_<sub-command> (dashes in names become "_").
 # An option that takes a value goes in _gsm_value_opts too, so that its value is not taken
 # for an argument.
-_gsm_commands="server config doctor game"
+_gsm_commands="server auth config doctor game sync"
 _gsm_sub_server="create list show update delete start stop restart status send logs monitor backup backups restore"
+_gsm_sub_auth="login status logout"
 _gsm_sub_config="list get set unset path"
 _gsm_sub_game="list info install update validate installations"
+_gsm_sub_sync="push pull status retry drop resolve"
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
 _gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout metrics.interval metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
 _gsm_server_statuses="stopped starting running stopping crashed failed"
+_gsm_sync_sides="local cloud"
 _gsm_formats="table json csv"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
-_gsm_value_opts="--output -o --path --game -g --port --query-port --max-players --arg --env --command --stop-command --max-restarts --status --name --timeout --wait-for --lines -n --interval --keep"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --max-players --arg --env --command --stop-command --max-restarts --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size"
+_gsm_opts_auth_login="--api-url --with-token --no-with-token --email --json --help"
+_gsm_opts_auth_status="--json --help"
+_gsm_opts_auth_logout="--json --help"
 _gsm_opts_config_get="--json --help"
 _gsm_opts_config_set="--json --help"
 _gsm_opts_config_unset="--json --help"
@@ -37,6 +43,12 @@ _gsm_opts_server_logs="--follow -f --lines -n --help"
 _gsm_opts_server_monitor="--once --no-once --interval --json --output -o --help"
 _gsm_opts_server_backup="--keep --json --output -o --help"
 _gsm_opts_server_restore="--stop --yes -y --json --output -o --help"
+_gsm_opts_sync_push="--batch-size --dry-run --no-dry-run --json --help"
+_gsm_opts_sync_pull="--json --help"
+_gsm_opts_sync_status="--json --help"
+_gsm_opts_sync_retry="--all --json --help"
+_gsm_opts_sync_drop="--all-rejected --yes -y --json --help"
+_gsm_opts_sync_resolve="--keep --json --help"
 
 # True when $1 is an option followed by a value (--output json, --game valheim).
 _gsm_takes_value() {
@@ -57,20 +69,6 @@ _gsm() {
         _gsm_takes_value "${COMP_WORDS[COMP_CWORD - 2]}"; then
         prev="${COMP_WORDS[COMP_CWORD - 2]}"
     fi
-    # The value of an option: formats, game ids, statuses, a folder; nothing for numbers,
-    # names and command lines.
-    if _gsm_takes_value "$prev"; then
-        case "$prev" in
-        --output | -o) COMPREPLY=($(compgen -W "$_gsm_formats" -- "$cur")) ;;
-        --game | -g) COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur")) ;;
-        --status) COMPREPLY=($(compgen -W "$_gsm_server_statuses" -- "$cur")) ;;
-        --path)
-            compopt -o filenames 2>/dev/null
-            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
-            ;;
-        esac
-        return 0
-    fi
 
     # The words typed before the cursor that are not options (nor an option's value).
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -86,6 +84,27 @@ _gsm() {
     done
 
     local cmd="${args[0]}" sub="${args[1]}"
+
+    # The value of an option: formats, game ids, statuses, a folder, the side that wins a
+    # sync conflict; nothing for numbers, names, URLs and command lines.
+    if _gsm_takes_value "$prev"; then
+        case "$prev" in
+        --output | -o) COMPREPLY=($(compgen -W "$_gsm_formats" -- "$cur")) ;;
+        --game | -g) COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur")) ;;
+        --status) COMPREPLY=($(compgen -W "$_gsm_server_statuses" -- "$cur")) ;;
+        --keep) # gsm sync resolve NAME --keep local|cloud (gsm server backup's is a number)
+            if [[ "$cmd $sub" == "sync resolve" ]]; then
+                COMPREPLY=($(compgen -W "$_gsm_sync_sides" -- "$cur"))
+            fi
+            ;;
+        --path)
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+            ;;
+        esac
+        return 0
+    fi
+
     local subs=""
     if [[ -n $cmd ]]; then
         var="_gsm_sub_${cmd//-/_}"

@@ -7,11 +7,13 @@
 # --json (no --output) go in __gsm_json_only as "command sub-command"; commands that take
 # neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
 # so that its value is not taken for an argument.
-set -g __gsm_commands server config doctor game
+set -g __gsm_commands server auth config doctor game sync
 set -g __gsm_sub_server create list show update delete start stop restart status send logs \
     monitor backup backups restore
+set -g __gsm_sub_auth login status logout
 set -g __gsm_sub_config list get set unset path
 set -g __gsm_sub_game list info install update validate installations
+set -g __gsm_sub_sync push pull status retry drop resolve
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
@@ -19,12 +21,14 @@ set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_u
     server.stop_timeout steamcmd.path sync.batch_size
 set -g __gsm_server_statuses stopped starting running stopping crashed failed
 set -g __gsm_formats table json csv
+set -g __gsm_sync_sides local cloud
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
-    "game validate" "server delete" "server send"
+    "game validate" "server delete" "server send" "auth login" "auth status" "auth logout" \
+    "sync push" "sync pull" "sync status" "sync retry" "sync drop" "sync resolve"
 set -g __gsm_no_data_opts "server logs"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
     --env --command --stop-command --max-restarts --status --name --timeout --wait-for -n \
-    --lines --interval --keep
+    --lines --interval --keep --api-url --email --batch-size
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -89,9 +93,11 @@ complete -c gsm -s h -l help -d "Show help and exit"
 
 # Commands and sub-commands.
 complete -c gsm -n "__gsm_args_are" -a "$__gsm_commands"
+complete -c gsm -n "__gsm_args_are auth" -a "$__gsm_sub_auth"
 complete -c gsm -n "__gsm_args_are config" -a "$__gsm_sub_config"
 complete -c gsm -n "__gsm_args_are game" -a "$__gsm_sub_game"
 complete -c gsm -n "__gsm_args_are server" -a "$__gsm_sub_server"
+complete -c gsm -n "__gsm_args_are sync" -a "$__gsm_sub_sync"
 
 # Options of the commands.
 complete -c gsm -n "__gsm_takes_json" -l json -d "Same as --output json"
@@ -161,3 +167,28 @@ complete -c gsm -n "__gsm_server_sub monitor" -l interval -x -d "Seconds between
 complete -c gsm -n "__gsm_server_sub backup" -l keep -x -d "Backups to keep"
 complete -c gsm -n "__gsm_server_sub restore" -l stop \
     -d "Stop the server first, and start it again after"
+
+# The options of gsm auth login. The URL and the email are not completed.
+function __gsm_auth_sub
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = auth; and contains -- $args[2] $argv
+end
+complete -c gsm -n "__gsm_auth_sub login" -l api-url -x -d "The cloud API (default: configured)"
+complete -c gsm -n "__gsm_auth_sub login" -l with-token -d "Read a token from stdin (for CI)"
+complete -c gsm -n "__gsm_auth_sub login" -l no-with-token -d "Log in with email and password"
+complete -c gsm -n "__gsm_auth_sub login" -l email -x -d "Email (asked for when not given)"
+
+# The options of gsm sync's sub-commands, and the side that wins after --keep. Operation ids
+# and server names are not completed.
+function __gsm_sync_sub
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = sync; and contains -- $args[2] $argv
+end
+complete -c gsm -n "__gsm_sync_sub push" -l batch-size -x -d "Operations per request"
+complete -c gsm -n "__gsm_sync_sub push" -l dry-run -d "Only say what would be sent"
+complete -c gsm -n "__gsm_sync_sub push" -l no-dry-run -d "Send the operations"
+complete -c gsm -n "__gsm_sync_sub retry" -l all -d "Every rejected operation"
+complete -c gsm -n "__gsm_sync_sub drop" -l all-rejected -d "Every rejected operation"
+complete -c gsm -n "__gsm_sync_sub drop" -s y -l yes -d "Do it without asking"
+complete -c gsm -n "__gsm_sync_sub resolve" -l keep -x -a "$__gsm_sync_sides" \
+    -d "local: push this machine's version; cloud: take the cloud's"

@@ -9,12 +9,14 @@
 Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
-    $gsmCommands = @('server', 'config', 'doctor', 'game')
+    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync')
     $gsmSubCommands = @{
         'server' = @('create', 'list', 'show', 'update', 'delete', 'start', 'stop', 'restart',
             'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
+        'auth' = @('login', 'status', 'logout')
         'config' = @('list', 'get', 'set', 'unset', 'path')
         'game' = @('list', 'info', 'install', 'update', 'validate', 'installations')
+        'sync' = @('push', 'pull', 'status', 'retry', 'drop', 'resolve')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout',
@@ -28,14 +30,17 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     )
     $gsmServerStatuses = @('stopped', 'starting', 'running', 'stopping', 'crashed', 'failed')
     $gsmFormats = @('table', 'json', 'csv')
+    $gsmSyncSides = @('local', 'cloud')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
-    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate')
+    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'auth status',
+        'auth logout', 'sync pull', 'sync status')
     # Options that take a value, so that the value is not taken for an argument.
     $gsmValueOptions = @(
         '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--max-players',
         '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--status', '--name',
-        '--timeout', '--wait-for', '-n', '--lines', '--interval', '--keep'
+        '--timeout', '--wait-for', '-n', '--lines', '--interval', '--keep', '--api-url', '--email',
+        '--batch-size'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--max-players', '--arg', '--env', '--command',
@@ -56,6 +61,12 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'server monitor' = @('--once', '--no-once', '--interval') + $gsmDataOptions
         'server backup' = @('--keep') + $gsmDataOptions
         'server restore' = @('--stop', '--yes', '-y') + $gsmDataOptions
+        'auth login' = @('--api-url', '--with-token', '--no-with-token', '--email', '--json',
+            '--help')
+        'sync push' = @('--batch-size', '--dry-run', '--no-dry-run', '--json', '--help')
+        'sync retry' = @('--all', '--json', '--help')
+        'sync drop' = @('--all-rejected', '--yes', '-y', '--json', '--help')
+        'sync resolve' = @('--keep', '--json', '--help')
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -81,7 +92,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--path)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--path|--keep)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
@@ -97,6 +108,11 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     }
     elseif ($previous -eq '--status') {
         $candidates = $gsmServerStatuses
+    }
+    elseif ($previous -eq '--keep' -and $words.Count -ge 2 -and $words[0] -eq 'sync' -and
+        $words[1] -eq 'resolve') {
+        # gsm sync resolve NAME --keep local|cloud (gsm server backup's --keep is a number).
+        $candidates = $gsmSyncSides
     }
     elseif ($previous -ne '') {
         # A number, a name or a command line: nothing to offer.

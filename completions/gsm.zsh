@@ -6,12 +6,14 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(server config doctor game)
+_gsm_commands=(server auth config doctor game sync)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
   server 'create list show update delete start stop restart status send logs monitor backup backups restore'
+  auth 'login status logout'
   config 'list get set unset path'
   game 'list info install update validate installations'
+  sync 'push pull status retry drop resolve'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout metrics.interval
@@ -24,7 +26,10 @@ _gsm_game_ids=(
   7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust
   satisfactory terraria tf2 unturned valheim vrising
 )
-_gsm_json_only=('config get' 'config set' 'config unset')
+_gsm_json_only=(
+  'config get' 'config set' 'config unset' 'auth status' 'auth logout' 'sync pull' 'sync status'
+)
+_gsm_sync_sides=(local cloud)
 
 _gsm() {
   local curcontext="$curcontext" state state_descr line ret=1
@@ -180,6 +185,36 @@ _gsm() {
               '--stop[stop the server first, and start it again after]' \
               '(-y --yes)'{-y,--yes}'[do it without asking]' \
               '1:server name:' '2:backup (id or file name):' && ret=0
+            ;;
+          'auth login')
+            _arguments $json_opts \
+              '--api-url=[the cloud API (default: configured)]:URL:_urls' \
+              '(--with-token --no-with-token)--with-token[read a token from stdin (for CI)]' \
+              '(--with-token --no-with-token)--no-with-token[log in with email and password]' \
+              '--email=[email (asked for when not given)]:email:' && ret=0
+            ;;
+          # Operation ids and server names are not completed.
+          'sync push')
+            _arguments $json_opts \
+              '--batch-size=[operations per request]:number:' \
+              '(--dry-run --no-dry-run)--dry-run[only say what would be sent]' \
+              '(--dry-run --no-dry-run)--no-dry-run[send the operations]' && ret=0
+            ;;
+          'sync retry')
+            _arguments $json_opts \
+              '(1)--all[every rejected operation]' \
+              '(--all)1:operation id:' && ret=0
+            ;;
+          'sync drop')
+            _arguments $json_opts \
+              '(1)--all-rejected[every rejected operation]' \
+              '(-y --yes)'{-y,--yes}'[do it without asking]' \
+              '(--all-rejected)1:operation id:' && ret=0
+            ;;
+          'sync resolve')
+            _arguments $json_opts \
+              '--keep=[the version that wins: local or cloud]:side:($_gsm_sync_sides)' \
+              '1:server name:' && ret=0
             ;;
           *)
             if (( ${_gsm_json_only[(Ie)$cmd $sub]} )); then

@@ -235,3 +235,57 @@ def test_fish_completes_server_options() -> None:
 def test_every_setting_key_after_config_get_in_fish() -> None:
     assert set(fish_complete("gsm config get ")) == set(SPECS)
     assert fish_complete("gsm config set server.l") == ["server.log_max_bytes"]
+
+
+# gsm auth and gsm sync: their sub-commands, their options, and local|cloud after --keep.
+AUTH_SUBCOMMANDS = ("login", "status", "logout")
+AUTH_OPTIONS = ("--api-url", "--with-token", "--no-with-token", "--email")
+SYNC_SUBCOMMANDS = ("push", "pull", "status", "retry", "drop", "resolve")
+SYNC_OPTIONS = ("--batch-size", "--dry-run", "--all", "--all-rejected", "--yes", "--keep")
+
+
+def test_every_auth_and_sync_subcommand_and_option_is_completed(script_text: str) -> None:
+    words = ("auth", "sync", *AUTH_SUBCOMMANDS, *AUTH_OPTIONS, *SYNC_SUBCOMMANDS, *SYNC_OPTIONS,
+             "local", "cloud")  # fmt: skip
+    missing = [word for word in words if not has_word(script_text, word)]
+    assert not missing
+
+
+def test_bash_completes_auth() -> None:
+    assert bash_complete("gsm", "au") == ["auth"]
+    assert bash_complete("gsm", "auth", "") == list(AUTH_SUBCOMMANDS)
+    assert bash_complete("gsm", "auth", "l") == ["login", "logout"]
+    assert set(bash_complete("gsm", "auth", "login", "--")) == {
+        "--api-url", "--with-token", "--no-with-token", "--email", "--json", "--help",
+    }  # fmt: skip
+    assert set(bash_complete("gsm", "auth", "status", "--")) == {"--json", "--help"}
+    # A URL is not completed, and is not taken for an argument.
+    assert bash_complete("gsm", "auth", "login", "--api-url", "") == []
+    assert bash_complete("gsm", "auth", "login", "--api-url", "http://x", "--e") == ["--email"]
+
+
+def test_bash_completes_sync() -> None:
+    assert bash_complete("gsm", "sync", "") == list(SYNC_SUBCOMMANDS)
+    assert set(bash_complete("gsm", "sync", "push", "--")) == {
+        "--batch-size", "--dry-run", "--no-dry-run", "--json", "--help",
+    }  # fmt: skip
+    assert "--all-rejected" in bash_complete("gsm", "sync", "drop", "--")
+    assert bash_complete("gsm", "sync", "resolve", "mc", "--keep", "") == ["local", "cloud"]
+    assert bash_complete("gsm", "sync", "resolve", "mc", "--keep", "=", "c") == ["cloud"]
+    # gsm server backup's --keep is a number: nothing to offer.
+    assert bash_complete("gsm", "server", "backup", "mc", "--keep", "") == []
+
+
+def test_fish_completes_auth() -> None:
+    assert set(fish_complete("gsm auth ")) == set(AUTH_SUBCOMMANDS)
+    assert set(fish_complete("gsm auth l")) == {"login", "logout"}
+    login = set(fish_complete("gsm auth login --"))
+    assert login == {"--api-url", "--with-token", "--no-with-token", "--email", "--json", "--help"}
+    assert "--output" not in fish_complete("gsm auth status --")
+
+
+def test_fish_completes_sync() -> None:
+    assert set(fish_complete("gsm sync ")) == set(SYNC_SUBCOMMANDS)
+    assert {"--batch-size", "--dry-run", "--json"} <= set(fish_complete("gsm sync push --"))
+    assert set(fish_complete("gsm sync resolve mc --keep ")) == {"local", "cloud"}
+    assert fish_complete("gsm server backup mc --keep ") == []
