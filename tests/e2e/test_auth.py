@@ -113,3 +113,11 @@ def test_password_login_on_a_terminal(gsm_home: Path, live_cloud: LiveCloud) -> 
             proc.kill()
     creds = (gsm_home / "config" / "credentials.json").read_text()
     assert account.email in creds and "s3cret" not in creds
+
+
+def test_a_new_login_reuses_the_last_cloud(gsm: GsmRunner, live_cloud: LiveCloud) -> None:
+    first, second = live_cloud.account(), live_cloud.account()
+    gsm("auth", "login", "--api-url", live_cloud.url, "--with-token", input=first.token)
+    again = gsm("auth", "login", "--with-token", "--json", input=second.token)
+    assert again.exit_code == 0, again.stderr
+    assert again.json()["email"] == second.email

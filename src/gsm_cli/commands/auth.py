@@ -34,7 +34,7 @@ def login(
     if json_:
         output_format(None, True)
     with open_store() as store:
-        url = auth.resolve_api_url(store, env.vars, api_url)
+        url = auth.resolve_api_url(store, env.vars, api_url, paths())
         if with_token:
             who = auth.login_with_token(
                 store, paths(), env.vars, api_url=url, token=env.stdin.read()

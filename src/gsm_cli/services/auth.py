@@ -12,8 +12,12 @@ from gsm_cli.services.settings import validate
 from gsm_cli.store import Store
 
 
-def resolve_api_url(store: Store, env: Mapping[str, str], given: str | None) -> str:
-    url = given or configured_url(store, env)
+def resolve_api_url(
+    store: Store, env: Mapping[str, str], given: str | None, paths: Paths | None = None
+) -> str:
+    """--api-url, then GSM_API_URL / cloud.api_url, then the cloud of the last login."""
+    stored = credentials.load_stored(paths) if paths is not None else None
+    url = given or configured_url(store, env) or (stored.api_url if stored else None)
     if not url:
         raise InvalidInputError(
             "no cloud API URL to log in to",
