@@ -771,7 +771,7 @@ def test_rating_locks_the_plugin_row(
         assert rate(client, rater, plugin["id"], 4).status_code == 200
     finally:
         event.remove(app.state.engine, "before_cursor_execute", seen)
-    assert any("FROM plugins" in s and "FOR UPDATE" in s for s in statements), statements
+    assert any("FROM plugins" in s and "FOR NO KEY UPDATE" in s for s in statements), statements
 
 
 # --- the change feed ------------------------------------------------------------------------

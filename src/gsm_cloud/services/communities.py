@@ -85,7 +85,8 @@ def _visible(
     changes of one community's members run one after another."""
     query = select(Community).where(Community.id == community_id)
     if lock:
-        query = query.with_for_update()
+        # NO KEY: foreign-key checks of other writers (which may hold the feed lock) pass.
+        query = query.with_for_update(key_share=True)
         # A row read earlier in this session must be read again under the lock.
         query = query.execution_options(populate_existing=True)
     community = session.scalars(query).first()

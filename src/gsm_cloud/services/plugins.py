@@ -79,12 +79,14 @@ def get(session: Session, plugin_id: uuid.UUID) -> Plugin:
 
 
 def _locked(session: Session, plugin_id: uuid.UUID) -> Plugin:
-    """The plugin, its row locked until the transaction ends (SELECT ... FOR UPDATE on
-    PostgreSQL; SQLite serialises writers anyway and ignores the clause)."""
+    """The plugin, its row locked until the transaction ends (SELECT ... FOR NO KEY UPDATE on
+    PostgreSQL; SQLite serialises writers anyway and ignores the clause). NO KEY: a foreign-key
+    check of another transaction (sync push installing this plugin, which holds the change
+    feed's lock) must not wait on us while we wait on the feed: that was a deadlock."""
     plugin = session.scalars(
         select(Plugin)
         .where(Plugin.id == plugin_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).first()
     if plugin is None:
