@@ -119,10 +119,16 @@ def users_create(
     ] = False,
 ) -> None:
     """Create a user; prints the new user's id."""
+    import re
+
     from gsm_cloud.api.errors import ApiError
     from gsm_cloud.db.engine import transaction
     from gsm_cloud.services import accounts
 
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 255:
+        _fail(f"{email!r} is not an email address", 4)
+    if not name.strip() or len(name) > 100:
+        _fail("--name must be 1 to 100 characters", 4)
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     if password_stdin and not password:
         _fail("no password on stdin", 4)
@@ -146,6 +152,8 @@ def tokens_create(
     days: Annotated[int | None, typer.Option(help="Expire after this many days.", min=1)] = None,
 ) -> None:
     """Create a personal access token; prints the token (shown only this once)."""
+    if not name.strip() or len(name) > 100:
+        _fail("--name must be 1 to 100 characters", 4)
     from datetime import timedelta
 
     from gsm_cloud.api.errors import ApiError
@@ -168,4 +176,28 @@ def tokens_create(
 
 
 def main() -> None:
-    app(prog_name="gsm-cloud")
+    """Entry point: known failures become one line and an exit code, never a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    from gsm_cloud.config import SettingsError
+
+    try:
+        result = app(prog_name="gsm-cloud", standalone_mode=False)
+    except SettingsError as exc:
+        _report(str(exc), 4)
+    except OperationalError as exc:
+        _report(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}", 7)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        _report("aborted", 130)
+    except typer.TyperException as exc:  # usage errors
+        exc.show()
+        sys.exit(exc.exit_code)
+    # Without standalone mode, an exit inside a command comes back as its return value.
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _report(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(code)

@@ -42,6 +42,23 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         database_url=normalise_database_url(url),
         storage_dir=storage,
-        session_token_days=int(env.get("GSM_CLOUD_SESSION_DAYS", "30")),
-        max_upload_bytes=int(env.get("GSM_CLOUD_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))),
+        session_token_days=_positive_int(env, "GSM_CLOUD_SESSION_DAYS", 30),
+        max_upload_bytes=_positive_int(env, "GSM_CLOUD_MAX_UPLOAD_BYTES", 100 * 1024 * 1024),
     )
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
