@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -26,26 +24,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def scratch_database() -> Iterator[str]:
-    from gsm_cloud.config import normalise_database_url
-    from gsm_cloud.db.engine import make_engine, migrate
+    from gsm_cloud.db.scratch import scratch_database as scratch
 
-    base = make_url(
-        normalise_database_url(os.environ.get("GSM_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL))
-    )
-    name = f"gsm_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    try:
+    with scratch(os.environ.get("GSM_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL), "gsm_bench") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextlib.contextmanager

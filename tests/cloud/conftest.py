@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from gsm_cloud.app import create_app
-from gsm_cloud.config import Settings, normalise_database_url
+from gsm_cloud.config import Settings
 from gsm_cloud.db.engine import make_engine, migrate, transaction
 from gsm_cloud.db.models import Base
+from gsm_cloud.db.scratch import scratch_database
 from gsm_cloud.services import accounts
 
 ON_POSTGRES = bool(os.environ.get("GSM_TEST_DATABASE_URL"))
@@ -34,21 +34,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         engine.dispose()
         yield url
         return
-    base = make_url(normalise_database_url(given))
-    name = f"gsm_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    try:
+    with scratch_database(given, "gsm_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def empty_all_tables(url: str) -> None:

@@ -1,15 +1,16 @@
 """gsm-cloud's migrations produce the seed's PostgreSQL schema exactly, plus the documented
 additions. Compared on PostgreSQL's own catalog, table by table, column by column."""
 
+import os
 import re
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from gsm_cloud.config import normalise_database_url
+from gsm_cloud.db.scratch import scratch_database
 from tests.cloud.conftest import ON_POSTGRES
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "src" / "gsm_cloud" / "db" / "seed_postgres.sql"
@@ -51,24 +52,14 @@ def catalog(url: str) -> dict[str, set]:
 
 
 @pytest.fixture(scope="module")
-def seed_only_url() -> str:
+def seed_only_url() -> Iterator[str]:
     """A database made by running the seed's statements directly, nothing else."""
-    import os
-
-    base = make_url(normalise_database_url(os.environ["GSM_TEST_DATABASE_URL"]))
-    name = f"gsm_seed_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(SEED_FILE.read_text())
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(os.environ["GSM_TEST_DATABASE_URL"], "gsm_seed", migrated=False) as url:
+        engine = create_engine(normalise_database_url(url))
+        with engine.begin() as conn:
+            conn.exec_driver_sql(SEED_FILE.read_text())
+        engine.dispose()
+        yield url
 
 
 def test_seed_tables_are_exactly_the_seed(database_url: str, seed_only_url: str) -> None:

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.conftest import free_port
 
@@ -53,23 +51,14 @@ class LiveCloud:
 
 @contextlib.contextmanager
 def _database(tmp: Path) -> Iterator[str]:
-    from gsm_cloud.config import normalise_database_url
+    from gsm_cloud.db.scratch import scratch_database
 
     given = os.environ.get("GSM_TEST_DATABASE_URL")
     if not given:
         yield f"sqlite:///{tmp / 'cloud.db'}"
         return
-    base = make_url(normalise_database_url(given))
-    name = f"gsm_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(given, "gsm_e2e", migrated=False) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
