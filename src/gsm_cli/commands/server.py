@@ -303,7 +303,7 @@ def stop(
 
         def run(target: str) -> dict[str, Any]:
             server = servers.get(store, target)
-            if all_ and not (lifecycle.game_alive(server) or lifecycle.supervisor(paths(), server)):
+            if all_ and not lifecycle.is_up(paths(), server):
                 return {"name": server.name, "how": "not running", "exit_code": None}
             result = lifecycle.stop(store, paths(), target, timeout=seconds, force=force)
             output.message(f"stopped {result['name']} ({result['how']})")
@@ -330,7 +330,7 @@ def restart(
 
         def run(target: str) -> dict[str, Any]:
             server = servers.get(store, target)
-            running = lifecycle.game_alive(server) or lifecycle.supervisor(paths(), server)
+            running = lifecycle.is_up(paths(), server)
             if all_ and not running:  # --all restarts what runs; it starts nothing new
                 return {**servers.to_dict(server), "action": "not running"}
             if running:

@@ -60,6 +60,11 @@ def supervisor(paths: Paths, server: LocalServer) -> control.SupervisorState | N
     return None
 
 
+def is_up(paths: Paths, server: LocalServer) -> bool:
+    """Running, or being run: its game lives, or its supervisor does (between restarts)."""
+    return game_alive(server) or supervisor(paths, server) is not None
+
+
 def record(
     store: Store,
     server_id: str,
@@ -107,7 +112,7 @@ def _tail(path: Path, lines: int) -> list[str]:
 def start(store: Store, paths: Paths, name: str, *, timeout: float = 30.0) -> LocalServer:
     """Start a server under a new supervisor and wait until its game process runs."""
     server = servers.get(store, name)
-    if game_alive(server) or supervisor(paths, server):
+    if is_up(paths, server):
         raise ConflictError(f"server {server.name} is already running", code="already_running")
     processes.launch_plan(server)  # fail here, with a clear error, on a missing program
     runtime = files(paths, server.id)
