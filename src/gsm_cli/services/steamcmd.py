@@ -411,6 +411,27 @@ def _mark_invalid(store: Store, game: games.Game) -> None:
             row.is_valid = False
 
 
+def _app_update(
+    steamcmd: Path,
+    game: games.Game,
+    folder: Path,
+    env: Mapping[str, str],
+    *,
+    validate: bool,
+    report: Report | None,
+) -> "RunResult":
+    """One `+app_update` run of SteamCMD for this game into ``folder``."""
+    assert game.steam_app_id is not None
+    command = build_command(
+        steamcmd,
+        game.steam_app_id,
+        folder,
+        validate=validate,
+        platform=_platform_flag(game),
+    )
+    return run(command, env, report)
+
+
 def install(
     store: Store,
     game_id: str,
@@ -422,13 +443,11 @@ def install(
 ) -> Installation:
     """Install (or bring up to date) a game's files in ``path`` and record the installation."""
     game = steam_game(game_id)
-    assert game.steam_app_id is not None
-    steamcmd = steamcmd_for(store, env)
+    steamcmd = steamcmd_for(
+        store, env
+    )  # before creating any folder: a missing tool changes nothing
     folder = _install_dir(path)
-    command = build_command(
-        steamcmd, game.steam_app_id, folder, validate=validate, platform=_platform_flag(game)
-    )
-    result = run(command, env, report)
+    result = _app_update(steamcmd, game, folder, env, validate=validate, report=report)
     if not result.ok:
         raise _failure(game, result, "install")
     return _record(store, game, folder)
@@ -444,14 +463,10 @@ def update(
 ) -> Installation:
     """Update an installed game where it was installed."""
     game = steam_game(game_id)
-    assert game.steam_app_id is not None
     installation = _recorded(store, game)
     steamcmd = steamcmd_for(store, env)
     folder = _install_dir(Path(installation.install_path))
-    command = build_command(
-        steamcmd, game.steam_app_id, folder, validate=validate, platform=_platform_flag(game)
-    )
-    result = run(command, env, report)
+    result = _app_update(steamcmd, game, folder, env, validate=validate, report=report)
     if not result.ok:
         raise _failure(game, result, "update")
     return _record(store, game, folder)
@@ -466,14 +481,10 @@ def validate(
     a VerificationError (exit 8) says so.
     """
     game = steam_game(game_id)
-    assert game.steam_app_id is not None
     installation = _recorded(store, game)
     steamcmd = steamcmd_for(store, env)
     folder = _install_dir(Path(installation.install_path))
-    command = build_command(
-        steamcmd, game.steam_app_id, folder, validate=True, platform=_platform_flag(game)
-    )
-    result = run(command, env, report)
+    result = _app_update(steamcmd, game, folder, env, validate=True, report=report)
     if not result.ok:
         _mark_invalid(store, game)
         failure = _failure(game, result, "validate")
