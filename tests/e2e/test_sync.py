@@ -328,3 +328,40 @@ def _user_id(conn: object, email: str) -> object:
     return conn.execute(  # type: ignore[attr-defined]
         text("SELECT id FROM users WHERE email = :e"), {"e": email}
     ).scalar()
+
+
+def test_pull_keeps_the_plugin_catalog_and_memberships_for_offline_use(
+    gsm: GsmRunner, gsm_home: Path, live_cloud: LiveCloud
+) -> None:
+    developer, operator = live_cloud.account("Developer"), live_cloud.account()
+
+    def bearer(account) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        return {"Authorization": f"Bearer {account.token}"}
+
+    plugin = httpx.post(f"{live_cloud.url}/v1/plugins", headers=bearer(developer),
+                        json={"name": "Backups Plus", "category": "utility"}).json()  # fmt: skip
+    community = httpx.post(f"{live_cloud.url}/v1/communities", headers=bearer(developer),
+                           json={"name": "Vikings", "is_public": True}).json()  # fmt: skip
+    joined = httpx.post(f"{live_cloud.url}/v1/communities/{community['id']}/join",
+                        headers=bearer(operator))  # fmt: skip
+    assert joined.status_code == 200, joined.text
+
+    _login(gsm, live_cloud, operator.token)
+    pulled = gsm("sync", "pull", "--json")
+    assert pulled.exit_code == 0, pulled.stderr
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        catalog = dict(conn.execute("SELECT id, name FROM plugin_catalog").fetchall())
+        memberships = conn.execute(
+            "SELECT community_id, community_name, role FROM community_memberships"
+        ).fetchall()
+    conn.close()
+    assert catalog[plugin["id"]] == "Backups Plus"
+    assert memberships == [(community["id"], "Vikings", "Member")]
+
+    left = httpx.post(f"{live_cloud.url}/v1/communities/{community['id']}/leave",
+                      headers=bearer(operator))  # fmt: skip
+    assert left.status_code == 200, left.text
+    assert gsm("sync", "pull").exit_code == 0
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        assert conn.execute("SELECT count(*) FROM community_memberships").fetchone() == (0,)
+    conn.close()

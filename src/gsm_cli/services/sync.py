@@ -264,6 +264,25 @@ def dry_run(store: Store, *, batch_size: int) -> dict[str, Any]:
 # -- pull -----------------------------------------------------------------------------------
 
 
+def _apply_cached(
+    session: Session, model: Any, key: dict[str, str], values: dict[str, Any] | None
+) -> str:
+    """A pulled cache row (catalog entry, membership): delete it (``values`` None), or create
+    or update it with ``values``."""
+    row = session.get(model, next(iter(key.values())))
+    if values is None:
+        if row is not None:
+            session.delete(row)
+        return "deleted"
+    if row is None:
+        row = model(**key)
+        session.add(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_at = utc_now_sql()
+    return "applied"
+
+
 def _local_time(value: Any) -> str | None:
     """The cloud's ISO 8601 time as the store keeps times (SQLite's UTC text)."""
     if not value:
@@ -403,36 +422,23 @@ def apply_change(session: Session, change: dict[str, Any], pending: set[str]) ->
             _set_plugin_from_cloud(session, local, data)
         session.flush()
         return "applied"
+    gone = operation == "delete" or data is None
     if kind == "plugin":
-        entry = session.get(CatalogPlugin, entity_id)
-        if operation == "delete" or data is None:
-            if entry is not None:
-                session.delete(entry)
-            return "deleted"
-        if entry is None:
-            entry = CatalogPlugin(id=entity_id)
-            session.add(entry)
-        entry.name = data.get("name") or entity_id
-        entry.description = data.get("description")
-        entry.category = data.get("category")
-        entry.version = data.get("version")
-        entry.data = data
-        entry.updated_at = utc_now_sql()
-        return "applied"
+        catalog_entry = None if gone else {
+            "name": data.get("name") or entity_id,
+            "description": data.get("description"),
+            "category": data.get("category"),
+            "version": data.get("version"),
+            "data": data,
+        }  # fmt: skip
+        return _apply_cached(session, CatalogPlugin, {"id": entity_id}, catalog_entry)
     if kind == "community_membership":
-        member = session.get(CommunityMembership, entity_id)
-        if operation == "delete" or data is None:
-            if member is not None:
-                session.delete(member)
-            return "deleted"
-        if member is None:
-            member = CommunityMembership(community_id=entity_id)
-            session.add(member)
-        member.community_name = data.get("community_name")
-        member.role = data.get("role")
-        member.joined_at = _local_time(data.get("joined_at"))
-        member.updated_at = utc_now_sql()
-        return "applied"
+        membership = None if gone else {
+            "community_name": data.get("community_name"),
+            "role": data.get("role"),
+            "joined_at": _local_time(data.get("joined_at")),
+        }  # fmt: skip
+        return _apply_cached(session, CommunityMembership, {"community_id": entity_id}, membership)
     return "skipped"
 
 
