@@ -17,7 +17,7 @@ set -g __gsm_sub_sync push pull status retry drop resolve
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
-    metrics.interval metrics.retention_days output.format server.log_max_bytes \
+    device.name metrics.interval metrics.retention_days output.format server.log_max_bytes \
     server.stop_timeout steamcmd.path sync.batch_size
 set -g __gsm_server_statuses stopped starting running stopping crashed failed
 set -g __gsm_formats table json csv

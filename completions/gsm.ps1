@@ -19,7 +19,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'sync' = @('push', 'pull', 'status', 'retry', 'drop', 'resolve')
     }
     $gsmSettingKeys = @(
-        'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout',
+        'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
         'metrics.interval', 'metrics.retention_days', 'output.format', 'server.log_max_bytes',
         'server.stop_timeout', 'steamcmd.path', 'sync.batch_size'
     )

@@ -16,7 +16,7 @@ _gsm_subcommands=(
   sync 'push pull status retry drop resolve'
 )
 _gsm_setting_keys=(
-  backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout metrics.interval
+  backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
   metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path
   sync.batch_size
 )

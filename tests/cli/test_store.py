@@ -5,6 +5,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -118,9 +119,10 @@ def test_an_older_store_is_upgraded_in_place_with_every_row_intact(tmp_path: Pat
     with sqlite3.connect(path) as conn:
         for table, rows in before.items():
             after = conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-            if table == "local_servers":  # one new column, empty
-                assert [row[:-1] for row in after] == rows
-                assert all(row[-1] is None for row in after)
+            if table == "local_servers":  # new columns: pid create time, this device's id
+                assert [row[:-3] for row in after] == rows
+                device_id = conn.execute("SELECT device_id FROM local_device").fetchone()[0]
+                assert [row[-3:] for row in after] == [(None, device_id, None)]
             elif table == "pending_sync_operations":  # operation_id filled in; still queued
                 assert [row[:-3] for row in after] == rows
                 ids = [row[-3] for row in after]
@@ -304,3 +306,17 @@ def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
     path.touch()
     with Store.open(path) as store:
         assert store.schema_version() == migrate.HEAD
+
+
+def test_each_new_store_gets_its_own_lasting_device_id(tmp_path: Path) -> None:
+    from gsm_cli.services import device, settings
+
+    with Store.open(tmp_path / "a" / "gsm.db") as first:
+        one = device.identity(first, {})
+    with Store.open(tmp_path / "a" / "gsm.db") as again:
+        assert device.identity(again, {}) == one
+        settings.set_setting(again, "device.name", "rack-2")
+        assert device.identity(again, {}).name == "rack-2"
+    with Store.open(tmp_path / "b" / "gsm.db") as second:
+        assert device.identity(second, {}).id != one.id
+    assert str(uuid.UUID(one.id)) == one.id

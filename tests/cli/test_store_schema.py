@@ -85,7 +85,11 @@ ADDED_COLUMNS = {
         ("state", "TEXT", 1, "'queued'", 0),
         ("last_error", "TEXT", 0, None, 0),
     ],
-    "local_servers": [("process_create_time", "REAL", 0, None, 0)],
+    "local_servers": [
+        ("process_create_time", "REAL", 0, None, 0),
+        ("device_id", "TEXT", 0, None, 0),
+        ("device_name", "TEXT", 0, None, 0),
+    ],
 }
 ADDED_INDEXES = {
     "idx_pending_sync_operations_operation_id": ("pending_sync_operations", ["operation_id"]),
@@ -105,6 +109,11 @@ ADDED_TABLE_COLUMNS = {
         ("path", "TEXT", 1, None, 0),
         ("sha256", "TEXT", 1, None, 0),
         ("size_bytes", "INTEGER", 1, None, 0),
+        ("created_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "local_device": [
+        ("id", "INTEGER", 0, None, 1),
+        ("device_id", "TEXT", 1, None, 0),
         ("created_at", "TEXT", 0, "datetime('now')", 0),
     ],
     "sync_state": [

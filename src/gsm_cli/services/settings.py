@@ -85,6 +85,13 @@ def _program(raw: str) -> str:
     return str(path)
 
 
+def _device_name(raw: str) -> str:
+    name = raw.strip()
+    if not 1 <= len(name) <= 100 or any(not ch.isprintable() for ch in name):
+        raise ValueError("expected 1 to 100 printable characters")
+    return name
+
+
 def _patterns(raw: str) -> str:
     patterns = [p.strip() for p in raw.split(",")]
     if any(not p for p in patterns):
@@ -108,6 +115,9 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("cloud.timeout", "Seconds to wait for the cloud API", _number(0.5, 300), "10"),
         SettingSpec(
             "output.format", "Default output format", _choice(*FORMATS), "table", "GSM_OUTPUT"
+        ),
+        SettingSpec(
+            "device.name", "This machine's name in the cloud (default: host name)", _device_name
         ),
         SettingSpec("backup.dir", "Folder for server backups (default: <data>/backups)", _folder),
         SettingSpec("backup.retention", "Backups kept per server", _integer(1, 1000), "5"),

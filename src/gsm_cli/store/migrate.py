@@ -17,6 +17,7 @@ REVISIONS: tuple[str, ...] = (
     "0002_outbox_ids",
     "0003_server_runtime",
     "0004_sync_state",
+    "0005_devices",
 )
 HEAD = REVISIONS[-1]
 SEED_TABLES = frozenset(

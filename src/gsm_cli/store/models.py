@@ -49,6 +49,9 @@ class LocalServer(Base):
     cloud_sync_status: Mapped[str | None] = mapped_column(Text, server_default=text("'pending'"))
     # Addition (migration 0003): psutil create time of process_id, to tell a reused pid apart.
     process_create_time: Mapped[float | None] = mapped_column(Float)
+    # Additions (migration 0005): the device (machine) the server belongs to and runs on.
+    device_id: Mapped[str | None] = mapped_column(Text)
+    device_name: Mapped[str | None] = mapped_column(Text)
 
 
 class LocalPlugin(Base):
@@ -195,3 +198,13 @@ class CommunityMembership(Base):
     role: Mapped[str | None] = mapped_column(Text)
     joined_at: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class LocalDevice(Base):
+    """Addition (migration 0005): one row (id 1): this store's device id, made at creation."""
+
+    __tablename__ = "local_device"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
