@@ -104,9 +104,11 @@ def translate_db_error(path: Path, exc: DatabaseError) -> Exception:
 class Store:
     """One local store file. Use ``Store.open(path)``; then ``read()`` / ``write()`` sessions."""
 
-    def __init__(self, path: Path, engine: Engine) -> None:
+    def __init__(self, path: Path, engine: Engine, *, read_only: bool = False) -> None:
         self.path = path
         self.engine = engine
+        # True when the file or its folder cannot be written: reads work, write() refuses.
+        self.read_only = read_only
         self._write_engine = engine.execution_options(gsm_begin="IMMEDIATE")
 
     @classmethod
