@@ -73,9 +73,22 @@ class VerificationError(GsmError):
 
 
 class StoreError(InvalidInputError):
-    """The local store file cannot be used (not SQLite, corrupt)."""
+    """The local store file cannot be used (not SQLite, corrupt, cannot be read)."""
 
     code = "store_unusable"
+
+
+class StoreReadOnlyError(InvalidInputError):
+    """The store can be read but not written (its file or folder is not writable)."""
+
+    code = "store_read_only"
+
+
+class HomeUnusableError(InvalidInputError):
+    """gsm cannot make or use one of its own folders (GSM_HOME is a file, its parent is
+    read-only, a folder gsm needs cannot be created)."""
+
+    code = "home_unusable"
 
 
 class ConfirmationRequired(GsmError):

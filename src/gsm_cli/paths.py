@@ -1,11 +1,18 @@
 """Where gsm keeps its files: platformdirs by default, everything under GSM_HOME when set."""
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gsm_cli.errors import HomeUnusableError
+
 APP_NAME = "gsm"
 STORE_FILENAME = "gsm.db"
+FOLDER_HINT = (
+    "make it a folder this user can write (check its owner and permissions), "
+    "or point GSM_HOME at another folder"
+)
 
 
 @dataclass(frozen=True)
@@ -53,3 +60,47 @@ def resolve_paths(env: Mapping[str, str]) -> Paths:
         log_dir=Path(dirs.user_log_dir),
         backup_dir=data_dir / "backups",
     )
+
+
+def nearest_existing(path: Path) -> Path:
+    """``path`` itself or its closest ancestor that exists (whatever it is)."""
+    while True:
+        try:
+            path.stat()
+            return path
+        except (FileNotFoundError, NotADirectoryError):
+            if path == path.parent:
+                return path
+            path = path.parent
+        except OSError:  # cannot even look (a folder on the way is not searchable)
+            return path
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why gsm could not make or write ``folder``, or None when it can (as far as the OS says).
+
+    Only looks; creates nothing. Permission bits do not stop root, so they are checked with
+    os.access (which knows about root, ACLs and read-only file systems), not read by hand.
+    """
+    existing = nearest_existing(folder)
+    if existing.exists() and not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
+def ensure_folder(folder: Path, role: str) -> Path:
+    """Create one of gsm's own folders (with its parents) if needed.
+
+    ``role`` names it in the error ("data", "log", "backup"...). A folder that cannot be made
+    (GSM_HOME is a file, its parent is read-only) is a HomeUnusableError (exit 4), not a crash.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = folder_problem(folder) or exc.strerror or str(exc)
+        raise HomeUnusableError(
+            f"gsm cannot create its {role} folder {folder}: {reason}", hint=FOLDER_HINT
+        ) from exc
+    return folder

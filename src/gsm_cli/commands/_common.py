@@ -7,7 +7,7 @@ import typer
 from gsm_cli import environment
 from gsm_cli.errors import ConfirmationRequired
 from gsm_cli.output import check_format
-from gsm_cli.paths import Paths, resolve_paths
+from gsm_cli.paths import Paths, ensure_folder, resolve_paths
 
 if TYPE_CHECKING:
     from gsm_cli.store import Store
@@ -55,10 +55,17 @@ def paths() -> Paths:
 
 
 def open_store() -> "Store":
+    """The store, upgraded to this gsm's schema; read-only when this user cannot write it.
+
+    GSM_HOME that is a file or cannot be created is a HomeUnusableError (exit 4) naming it.
+    """
     # Imported here so that `gsm CMD --help` does not load SQLAlchemy.
     from gsm_cli.store import Store
 
-    return Store.open(paths().store_file)
+    where = paths()
+    if where.home is not None:
+        ensure_folder(where.home, "GSM_HOME")
+    return Store.open(where.store_file)
 
 
 def output_format(

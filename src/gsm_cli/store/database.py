@@ -3,10 +3,16 @@
 Write transactions start with ``BEGIN IMMEDIATE``: a deferred transaction that later tries
 to write can fail at once with "database is locked" whatever the busy timeout, which is the
 classic way several SQLite processes trip over each other.
+
+A store this user cannot write (its file, its folder, or SQLite's -wal/-shm files beside it)
+is opened read-only: reads work, ``Store.write()`` raises ``StoreReadOnlyError``. See
+``read_only_uri`` for how SQLite is made to read a WAL database without writing anything.
 """
 
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,28 +22,97 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session
 
-from gsm_cli.errors import ConflictError, StoreError
+from gsm_cli.errors import ConflictError, HomeUnusableError, StoreError, StoreReadOnlyError
+from gsm_cli.paths import FOLDER_HINT, ensure_folder, folder_problem
 from gsm_cli.store import migrate
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("gsm.store")
 _STORE_HINT = "move the file aside (gsm then creates a new store) or restore it from a backup"
+_ACCESS_HINT = (
+    "check that this user may read the store and its folder (owner and permissions), "
+    "or point GSM_HOME at another folder"
+)
+READ_ONLY_HINT = (
+    "gsm can read this store but not change it: let this user write the store file and its "
+    "folder (check their owner and permissions), or point GSM_HOME at a folder you can write"
+)
+# SQLite's primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 3, 8, 11, 14, 26
+
+
+def sidecars(path: Path) -> tuple[Path, Path]:
+    """SQLite's write-ahead log and shared-memory index beside a WAL database."""
+    return path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")
+
+
+def write_problems(path: Path) -> list[str]:
+    """Why this user cannot write the existing store at ``path`` (empty: it can). Only looks.
+
+    os.access, not the permission bits: it knows about root, ACLs and read-only mounts.
+    """
+    problems = []
+    if not os.access(path, os.W_OK):
+        problems.append("the file is not writable")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        problems.append(f"its folder {path.parent} is not writable")
+    for extra in sidecars(path):
+        if extra.exists() and not os.access(extra, os.W_OK):
+            problems.append(f"SQLite's {extra.name} beside it is not writable")
+    return problems
+
+
+def read_only_uri(path: Path, *, writable: bool = False) -> str:
+    """An SQLite URI that reads the store at ``path`` without writing or creating any file.
+
+    A WAL database opened with ``mode=ro`` needs its -wal and -shm files: when they exist,
+    SQLite reads through them (and sees what other connections committed); when they do not,
+    it creates them, which fails in a folder it cannot write (SQLITE_READONLY_DIRECTORY) and,
+    in one it can, leaves files with the store's read-only mode that later keep even the owner
+    from writing. So without them gsm opens the file ``immutable=1``: no -wal file means no
+    connection has the database open and everything is in the file itself. A non-empty -wal
+    without its -shm cannot be read without creating one, and is refused.
+    ``writable``: the store can be written, so SQLite may make its files as usual.
+    """
+    uri = path.resolve().as_uri()
+    wal, shm = sidecars(path)
+    if writable or (wal.exists() and shm.exists()):
+        return f"{uri}?mode=ro"
+    if not wal.exists() or wal.stat().st_size == 0:
+        return f"{uri}?mode=ro&immutable=1"
+    raise StoreReadOnlyError(
+        f"the store {path} cannot be read: it is read-only, and its write-ahead log {wal.name} "
+        f"holds changes that SQLite reads only through a {shm.name} file, which is missing",
+        hint="run gsm once as a user who can write the store (that folds the log into it), "
+        "or make the store and its folder writable",
+    )
 
 
 def check_store_file(path: Path) -> None:
     """Refuse, without writing a byte, a file that is not a gsm store (or an empty new one)."""
-    if not path.exists():
-        return
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return  # no store yet (or a file where its folder should be: Store.open says so)
+    except OSError as exc:
+        raise HomeUnusableError(
+            f"gsm cannot reach its store {path}: {exc.strerror or exc}", hint=FOLDER_HINT
+        ) from exc
+    if stat.S_ISDIR(info.st_mode):
         raise StoreError(f"the store path {path} is a folder, not a file")
-    with path.open("rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(
+            f"the store {path} cannot be read: {exc.strerror or exc}", hint=_ACCESS_HINT
+        ) from exc
     if not header:
         return
     if header != SQLITE_HEADER:
         raise StoreError(f"{path} is not a gsm store (not an SQLite database)", hint=_STORE_HINT)
-    tables = _read_only_table_names(path)
+    tables = _read_only_table_names(path, writable=not write_problems(path))
     foreign = {name for name in tables if not name.startswith("sqlite_")}
     if foreign and "alembic_version" not in foreign and not foreign >= migrate.SEED_TABLES:
         raise StoreError(
@@ -46,19 +121,29 @@ def check_store_file(path: Path) -> None:
         )
 
 
-def _read_only_table_names(path: Path) -> set[str]:
+def _read_only_table_names(path: Path, *, writable: bool) -> set[str]:
+    uri = read_only_uri(path, writable=writable)
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(uri, uri=True)
         try:
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"the store {path} is corrupt ({exc})", hint=_STORE_HINT) from exc
+        raise _driver_error(path, exc) or _unreadable(path, str(exc)) from exc
     return {name for (name,) in rows}
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    _set_up(dbapi_conn, wal=True)
+
+
+def _on_connect_read_only(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    # No journal_mode pragma: switching to WAL is a write; a gsm store is in WAL mode already.
+    _set_up(dbapi_conn, wal=False)
+
+
+def _set_up(dbapi_conn: sqlite3.Connection, *, wal: bool) -> None:
     # We issue BEGIN ourselves (see _on_begin); pysqlite's implicit transactions get in the way.
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
@@ -66,7 +151,8 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         # Reading the schema first fails fast on a corrupt file, before anything is written.
         cursor.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+        if wal:
+            cursor.execute("PRAGMA journal_mode = WAL").fetchone()
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
@@ -78,18 +164,51 @@ def _on_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(path: Path) -> Engine:
-    engine = create_engine(
-        f"sqlite:///{path}",
-        connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-    )
-    event.listen(engine, "connect", _on_connect)
+def make_engine(path: Path, *, read_only_uri: str | None = None) -> Engine:
+    """The engine of the store at ``path``; with ``read_only_uri``, one that never writes."""
+    connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+    if read_only_uri is None:
+        engine = create_engine(f"sqlite:///{path}", connect_args=connect_args)
+        event.listen(engine, "connect", _on_connect)
+    else:
+        uri = read_only_uri
+        engine = create_engine(
+            f"sqlite:///{path}",  # for the dialect and the pool; connections come from creator
+            creator=lambda: sqlite3.connect(uri, uri=True, **connect_args),
+        )
+        event.listen(engine, "connect", _on_connect_read_only)
     event.listen(engine, "begin", _on_begin)
     return engine
 
 
+def _driver_error(path: Path, exc: sqlite3.Error) -> Exception | None:
+    """One of our errors for an sqlite3 error about the file itself, by SQLite's result code."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StoreError(f"the store {path} is corrupt ({exc})", hint=_STORE_HINT)
+    if primary == _SQLITE_READONLY:
+        return StoreReadOnlyError(
+            f"cannot change the store {path}: SQLite finds it read-only ({exc})",
+            hint=READ_ONLY_HINT,
+        )
+    if primary in (_SQLITE_CANTOPEN, _SQLITE_PERM):
+        return StoreError(f"the store {path} cannot be opened ({exc})", hint=_ACCESS_HINT)
+    return None
+
+
+def _unreadable(path: Path, message: str) -> StoreError:
+    if "not a database" in message or "malformed" in message or "corrupt" in message:
+        return StoreError(f"the store {path} is corrupt ({message})", hint=_STORE_HINT)
+    return StoreError(f"the store {path} cannot be read ({message})", hint=_ACCESS_HINT)
+
+
 def translate_db_error(path: Path, exc: DatabaseError) -> Exception:
     """Turn a driver error into one of ours when it says something about the file itself."""
+    if isinstance(exc.orig, sqlite3.Error):
+        ours = _driver_error(path, exc.orig)
+        if ours is not None:
+            return ours
     message = str(exc.orig) if exc.orig is not None else str(exc)
     if "not a database" in message or "malformed" in message or "corrupt" in message:
         return StoreError(f"the store {path} is corrupt ({message})", hint=_STORE_HINT)
@@ -104,23 +223,51 @@ def translate_db_error(path: Path, exc: DatabaseError) -> Exception:
 class Store:
     """One local store file. Use ``Store.open(path)``; then ``read()`` / ``write()`` sessions."""
 
-    def __init__(self, path: Path, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        read_only_reason: str | None = None,
+    ) -> None:
         self.path = path
         self.engine = engine
         # True when the file or its folder cannot be written: reads work, write() refuses.
         self.read_only = read_only
+        self.read_only_reason = read_only_reason
         self._write_engine = engine.execution_options(gsm_begin="IMMEDIATE")
 
     @classmethod
     def open(cls, path: Path, *, upgrade: bool = True) -> "Store":
-        """Open (creating if needed) and, unless told not to, bring the schema up to date."""
+        """Open (creating if needed) and, unless told not to, bring the schema up to date.
+
+        A store this user cannot write opens read-only (``read_only``); one that would need
+        creating or upgrading then is refused with StoreReadOnlyError, the file untouched.
+        """
         check_store_file(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        store = cls(path, make_engine(path))
+        ensure_folder(path.parent, "data")
+        exists = path.exists()
+        if not exists and (problem := folder_problem(path.parent)):
+            raise HomeUnusableError(
+                f"gsm cannot create its store {path}: {problem}", hint=FOLDER_HINT
+            )
+        problems = write_problems(path) if exists else []
+        if problems:
+            reason = ", ".join(problems)
+            engine = make_engine(path, read_only_uri=read_only_uri(path))
+            store = cls(path, engine, read_only=True, read_only_reason=reason)
+        else:
+            store = cls(path, make_engine(path))
         try:
             version = store.schema_version()
             migrate.check_known(version)
             if upgrade and version != migrate.HEAD:
+                if store.read_only:
+                    start = f"from schema {version} " if version else ""
+                    raise store.read_only_error(
+                        f"and needs an upgrade {start}to {migrate.HEAD} before this gsm can use it"
+                    )
                 old = migrate.upgrade(store.engine)
                 if old is None:
                     log.info("created the store %s (schema %s)", path, migrate.HEAD)
@@ -145,9 +292,28 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose work commits as one transaction, or not at all."""
+        """A session whose work commits as one transaction, or not at all.
+
+        On a read-only store it raises StoreReadOnlyError before anything is done.
+        """
+        self.check_writable()
         with self._session(self._write_engine) as session, session.begin():
             yield session
+
+    def check_writable(self) -> None:
+        """Raise StoreReadOnlyError on a read-only store: for work that must not even begin
+        (files written before the store is) when its result cannot be recorded."""
+        if self.read_only:
+            raise self.read_only_error()
+
+    def read_only_error(self, detail: str | None = None) -> StoreReadOnlyError:
+        """The error for a change this read-only store cannot take; ``detail`` ends the message
+        instead of "gsm cannot change it" ("and needs an upgrade ...")."""
+        why = self.read_only_reason or "it cannot be written"
+        ending = f" {detail}" if detail else "; gsm cannot change it"
+        return StoreReadOnlyError(
+            f"the store {self.path} is read-only ({why}){ending}", hint=READ_ONLY_HINT
+        )
 
     @contextmanager
     def _session(self, bind: Engine) -> Iterator[Session]:
