@@ -4,12 +4,18 @@ from typing import Annotated, Any
 
 import typer
 
-from gsm_cli import output
+from gsm_cli import environment, output
 from gsm_cli.commands._common import (
+    SERVER_STATUSES,
     JsonOption,
     OutputOption,
     YesOption,
     confirm,
+    fillable,
+    known_game,
+    like_setting,
+    number_in_range,
+    one_of,
     open_store,
     output_format,
     paths,
@@ -28,9 +34,14 @@ TargetArgument = Annotated[
     str | None, typer.Argument(metavar="[NAME]", help="Server name; or use --all.")
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every server.")]
+SECONDS = number_in_range(0, above=True, what="a number of seconds")
 TimeoutOption = Annotated[
     float | None,
-    typer.Option("--timeout", help="Seconds to wait at each step (default: server.stop_timeout)."),
+    typer.Option(
+        "--timeout",
+        help="Seconds to wait at each step (default: server.stop_timeout).",
+        callback=SECONDS,
+    ),
 ]
 
 SERVER_COLUMNS = (
@@ -40,6 +51,7 @@ SERVER_COLUMNS = (
     Column("port"),
     Column("process_id", "PID"),
     Column("install_path", "PATH"),
+    Column("device_name", "DEVICE"),
 )
 DETAIL_COLUMNS = (
     Column("id"),
@@ -54,17 +66,36 @@ DETAIL_COLUMNS = (
     Column("last_backup"),
     Column("created_at"),
     Column("cloud_sync_status"),
+    Column("device_id"),
+    Column("device_name"),
+    Column("remote"),
     Column("configuration"),
 )
 STATUS_COLUMNS = (
     Column("name"),
     Column("status"),
     Column("process_id", "PID"),
-    Column("uptime_seconds", "UPTIME S"),
+    Column("uptime_seconds", "UPTIME"),
     Column("memory_bytes", "MEMORY"),
+    Column("cpu_percent", "CPU"),
     Column("crashes"),
     Column("last_exit_code", "LAST EXIT"),
     Column("last_crash_at", "LAST CRASH"),
+)
+STATUS_DETAIL_COLUMNS = (
+    *STATUS_COLUMNS,
+    Column("crash_window_seconds"),
+    Column("supervised"),
+    Column("console"),
+    Column("supervisor_pid"),
+    Column("port"),
+    Column("message"),
+)
+EVENT_COLUMNS = (
+    Column("occurred_at", "WHEN"),
+    Column("event"),
+    Column("exit_code", "EXIT"),
+    Column("detail"),
 )
 BACKUP_COLUMNS = (
     Column("id"),
@@ -79,20 +110,37 @@ BACKUP_COLUMNS = (
 PortOption = Annotated[int | None, typer.Option(help="Game port (default: the game's).")]
 QueryPortOption = Annotated[int | None, typer.Option(help="Query port.")]
 MaxPlayersOption = Annotated[int | None, typer.Option(help="Player slots.")]
-ArgOption = Annotated[list[str] | None, typer.Option(help="Extra argument (repeatable).")]
+ArgOption = Annotated[
+    list[str] | None, typer.Option(help="Extra argument (repeatable).", callback=fillable)
+]
 EnvOption = Annotated[list[str] | None, typer.Option(help="Environment K=V (repeatable).")]
 CommandOption = Annotated[
-    str | None, typer.Option(help="Command line to run (required for --game custom).")
+    str | None,
+    typer.Option(help="Command line to run (required for --game custom).", callback=fillable),
 ]
 StopCommandOption = Annotated[
     str | None, typer.Option(help="Console line(s) that stop it, ';'-separated.")
 ]
 MaxRestartsOption = Annotated[int | None, typer.Option(help="Restarts allowed per 10 minutes.")]
+ReadyPatternOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="REGEX",
+        help="Regex of the console line that says the game is up ('' for the game's own).",
+    ),
+]
+SettleSecondsOption = Annotated[
+    float | None,
+    typer.Option(
+        metavar="N",
+        help="Seconds the game must stay up to count as started, 0-600 (default: the game's).",
+    ),
+]
 
 
 CHANGE_OPTIONS = (
     "path", "port", "query_port", "max_players", "command", "stop_command", "restart",
-    "max_restarts",
+    "max_restarts", "ready_pattern", "settle_seconds",
 )  # fmt: skip
 
 
@@ -118,7 +166,10 @@ def _warn(warnings: list[str]) -> None:
 @app.command()
 def create(
     name: NameArgument,
-    game: Annotated[str, typer.Option("--game", "-g", help="Game id (see gsm game list).")],
+    game: Annotated[
+        str,
+        typer.Option("--game", "-g", help="Game id (see gsm game list).", callback=known_game),
+    ],
     path: Annotated[str | None, typer.Option(help="Server folder (default: data folder).")] = None,
     port: PortOption = None,
     query_port: QueryPortOption = None,
@@ -129,6 +180,8 @@ def create(
     stop_command: StopCommandOption = None,
     restart: Annotated[bool, typer.Option(help="Restart after a crash.")] = True,
     max_restarts: MaxRestartsOption = None,
+    ready_pattern: ReadyPatternOption = None,
+    settle_seconds: SettleSecondsOption = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -138,7 +191,7 @@ def create(
     fmt = output_format(output_, json_)
     changes = _changes(name, locals())
     with open_store() as store:
-        server = servers.create(store, paths(), game, changes)
+        server = servers.create(store, paths(), game, changes, env=environment.current().vars)
     _warn(changes.warnings)
     output.message(f"created server {server.name} ({server.game_type}) in {server.install_path}")
     _emit_server(server, fmt)
@@ -146,19 +199,28 @@ def create(
 
 @app.command("list")
 def list_(
-    status: Annotated[str | None, typer.Option(help="Only servers in this status.")] = None,
-    game: Annotated[str | None, typer.Option(help="Only servers of this game.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only servers in this status.", callback=one_of(SERVER_STATUSES)),
+    ] = None,
+    game: Annotated[
+        str | None, typer.Option(help="Only servers of this game.", callback=known_game)
+    ] = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
     """List servers."""
-    from gsm_cli.services import games, servers
+    from gsm_cli.services import games, lifecycle, servers
 
     fmt = output_format(output_, json_)
     if game:
         game = games.get_game(game).id
     with open_store() as store:
-        rows = [servers.to_dict(s) for s in servers.list_all(store, status=status, game=game)]
+        # The truth, as `status` tells it: pid and create time, supervisor alive.
+        seen = lifecycle.observe_all(store, paths(), status=status, game=game)
+    rows = [{**servers.to_dict(s.server), "process_id": s.process_id} for s in seen]
+    if fmt == "table":
+        rows = [{**row, "status": s.shown_status} for row, s in zip(rows, seen, strict=True)]
     output.emit(rows, fmt, SERVER_COLUMNS)
 
 
@@ -182,10 +244,14 @@ def update(
     max_players: MaxPlayersOption = None,
     arg: ArgOption = None,
     env: EnvOption = None,
-    command: Annotated[str | None, typer.Option(help="Command line to run.")] = None,
+    command: Annotated[
+        str | None, typer.Option(help="Command line to run.", callback=fillable)
+    ] = None,
     stop_command: StopCommandOption = None,
     restart: Annotated[bool | None, typer.Option(help="Restart after a crash.")] = None,
     max_restarts: MaxRestartsOption = None,
+    ready_pattern: ReadyPatternOption = None,
+    settle_seconds: SettleSecondsOption = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -195,7 +261,7 @@ def update(
     fmt = output_format(output_, json_)
     changes = _changes(new_name, locals())
     with open_store() as store:
-        server = servers.update(store, name, changes)
+        server = servers.update(store, name, changes, paths=paths(), env=environment.current().vars)
     _warn(changes.warnings)
     _emit_server(server, fmt)
 
@@ -207,18 +273,129 @@ def delete(
     yes: YesOption = False,
     json_: JsonOption = False,
 ) -> None:
-    """Delete a stopped server (its folder too with --purge). Backup archives stay on disk."""
+    """Delete a stopped server (its folder too with --purge). Backup archives stay on disk.
+
+    --purge deletes only what is inside the server's own folder: it refuses a folder that is
+    gsm's or another server's, never follows a link, never enters another file system, and
+    lists what it will delete before asking.
+    """
     from gsm_cli.services import lifecycle, servers
 
     fmt = output_format(None, json_) if json_ else None
+    env = environment.current().vars
     with open_store() as store:
-        server = servers.get(store, name)
         if purge:
+            server, plan = servers.purge_plan(
+                store, paths(), env, name, is_running=lifecycle.game_alive
+            )
+            _show_purge_plan(server.name, plan)
             confirm(f"Delete server {server.name} AND its folder {server.install_path}?", yes)
-        deleted = servers.delete(store, name, purge=purge, is_running=lifecycle.game_alive)
-    output.message(f"deleted server {deleted.name}" + (" and its folder" if purge else ""))
+        deleted = servers.delete(
+            store, name, purge=purge, is_running=lifecycle.game_alive, paths=paths(), env=env
+        )
+    _report_deleted(deleted)
     if fmt:
-        output.emit({"id": deleted.id, "name": deleted.name, "purged": purge}, fmt, ())
+        output.emit(deleted.to_dict(), fmt, ())
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
+def _show_purge_plan(name: str, plan: Any) -> None:
+    """What --purge will delete, on stderr, before the question."""
+    from rich.filesize import decimal
+
+    if plan is None:
+        output.message(f"server {name} has no folder: there are no files to delete")
+        return
+    if not plan.exists:
+        output.message(f"{plan.folder} does not exist: there are no files to delete")
+        return
+    if plan.link_target is not None:
+        output.message(
+            f"{plan.folder} is a symbolic link to {plan.link_target}: only the link will be "
+            "removed, the files it points to stay"
+        )
+        return
+    output.message(
+        f"will delete {plan.folder}: {_count(plan.files, 'file')} in "
+        f"{_count(plan.folders + 1, 'folder')}, {decimal(plan.size_bytes)}"
+    )
+    if plan.entries:
+        shown = plan.to_dict()["entries"]
+        more = len(plan.entries) - len(shown)
+        output.message("  " + "  ".join(shown) + (f"  ... and {more} more" if more else ""))
+    if plan.links:
+        output.message(
+            f"  {_count(plan.links, 'symbolic link')} inside: removed as links, what they "
+            "point to stays"
+        )
+    if plan.mount_point:
+        output.message(f"  {plan.folder} is a mount point: it stays, emptied")
+    for kept in plan.kept:
+        output.message(f"  kept: {kept['path']} ({kept['reason']})")
+
+
+def _report_deleted(deleted: Any) -> None:
+    from rich.filesize import decimal
+
+    name, result = deleted.server.name, deleted.purge
+    if result is None:
+        output.message(f"deleted server {name}; its folder and backup archives are kept")
+        return
+    if result.link_only:
+        output.message(f"deleted server {name} and the link {result.folder}")
+    elif not result.existed:
+        output.message(f"deleted server {name}; it had no folder to delete")
+    else:
+        output.message(
+            f"deleted server {name} and its folder {result.folder}: "
+            f"{_count(result.files, 'file')}, {decimal(result.size_bytes)}"
+        )
+    if result.folder_kept:
+        output.message(f"{result.folder} stays, emptied: it is a mount point")
+    for kept in result.kept:
+        output.warning(f"kept {kept['path']}: {kept['reason']}")
+    if result.left_at is not None:
+        output.warning(f"what was kept is now in {result.left_at}")
+
+
+@app.command()
+def adopt(
+    name: NameArgument,
+    path: Annotated[str, typer.Option(help="This machine's folder for the server.")],
+    yes: YesOption = False,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Take a server of another device (a remote one) onto this machine, in folder --path."""
+    from gsm_cli import environment
+    from gsm_cli.services import device, servers
+
+    fmt = output_format(output_, json_)
+    with open_store() as store:
+        this = device.identity(store, environment.current().vars)
+        server = servers.get_remote(store, name, this.id)
+        config = server.configuration or {}
+        owner = server.device_name or server.device_id or "an unknown device"
+        output.message(f"{server.name} was set up on device {owner}; it will run here with:")
+        for key in ("command", "args", "env", "stop_command"):
+            output.message(f"  {key}: {_shown(config.get(key))}")
+        confirm(f"Adopt {server.name} onto this machine in {path}, with this command?", yes)
+        adopted = servers.adopt(store, name, path, this)
+    output.message(f"adopted {adopted.name} in {adopted.install_path}; run gsm sync push")
+    _emit_server(adopted, fmt)
+
+
+def _shown(value: Any) -> str:
+    """A configuration value from the cloud as the adopt question shows it: as JSON, so
+    control characters and escape sequences are shown escaped, never sent to the terminal."""
+    import json
+
+    if value in (None, "", [], {}):
+        return "- (the game's default)"
+    return json.dumps(value)
 
 
 def _targets(store: Any, name: str | None, all_: bool) -> list[str]:
@@ -228,16 +405,15 @@ def _targets(store: Any, name: str | None, all_: bool) -> list[str]:
         raise InvalidInputError("give a server NAME or --all (not both)")
     if name:
         return [name]
-    return [s.name for s in servers.list_all(store)]
+    # --all: every server of this machine; remote servers (other devices') are left out.
+    return [s.name for s in servers.list_all(store) if not servers.is_remote(s)]
 
 
 def _stop_timeout(store: Any, timeout: float | None) -> float:
     from gsm_cli import environment
     from gsm_cli.services import settings
 
-    if timeout is not None:
-        if timeout < 0:
-            raise InvalidInputError("--timeout must not be negative")
+    if timeout is not None:  # checked when given (TimeoutOption)
         return timeout
     return float(settings.effective_value(store, "server.stop_timeout", environment.current().vars))
 
@@ -264,21 +440,35 @@ def _each(names: list[str], action: Any, all_: bool, fmt: str, columns: tuple[Co
 def start(
     name: TargetArgument = None,
     all_: AllOption = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to run.")] = 30.0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds to wait for it to be up (default: 30, or its settle time + 10).",
+            show_default=False,
+            callback=SECONDS,
+        ),
+    ] = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
-    """Start a server under its supervisor; it keeps running after gsm exits."""
+    """Start a server under its supervisor and wait until the game is up (its ready line, or
+    its settle time); it keeps running after gsm exits."""
     from gsm_cli.services import lifecycle, servers
 
     fmt = output_format(output_, json_)
     with open_store() as store:
 
         def run(target: str) -> dict[str, Any]:
-            current = servers.get(store, target)
-            if all_ and lifecycle.game_alive(current):
-                return {**servers.to_dict(current), "action": "already running"}
+            seen = lifecycle.observe(store, paths(), servers.get(store, target))
+            if all_ and seen.supervised:
+                return {**servers.to_dict(seen.server), "action": "already running"}
             server = lifecycle.start(store, paths(), target, timeout=timeout)
+            if seen.unsupervised:
+                output.message(
+                    f"attached a new supervisor to {server.name} (pid {server.process_id}); "
+                    f"its console is lost: gsm server restart {server.name} gets it back"
+                )
+                return {**servers.to_dict(server), "action": "supervisor attached"}
             output.message(f"started {server.name} (pid {server.process_id})")
             return {**servers.to_dict(server), "action": "started"}
 
@@ -321,7 +511,8 @@ def restart(
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
-    """Stop and start again (a stopped server is just started; --all restarts running ones)."""
+    """Stop and start again (a stopped server is just started; --all restarts only the
+    servers that run, and starts none that is down)."""
     from gsm_cli.services import lifecycle, servers
 
     fmt = output_format(output_, json_)
@@ -355,11 +546,54 @@ def status(
     fmt = output_format(output_, json_)
     with open_store() as store:
         names = _targets(store, name, all_)
-        results = [lifecycle.status(store, paths(), target) for target in names]
+        results = lifecycle.statuses(store, paths(), names)
+    shown = [_shown_status(row) for row in results] if fmt == "table" else results
     if all_:
-        output.emit(results, fmt, STATUS_COLUMNS)
-    else:
-        output.emit(results[0], fmt, [*STATUS_COLUMNS, Column("supervisor_pid"), Column("port")])
+        output.emit(shown, fmt, STATUS_COLUMNS)
+        return
+    output.emit(shown[0], fmt, STATUS_DETAIL_COLUMNS)
+    if fmt == "table" and results[0]["events"]:
+        output.emit(results[0]["events"], fmt, EVENT_COLUMNS)
+
+
+def _duration(seconds: int) -> str:
+    """2d 4h, 2h 3m, 5m 12s, 40s."""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def _size(count: int) -> str:
+    """Binary units, as memory is counted: 512 MiB, 1.5 GiB."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit in ("B", "KiB", "MiB") else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _shown_status(row: dict[str, Any]) -> dict[str, Any]:
+    """A status row as a person reads it: human units, and what is wrong with the status."""
+    from gsm_cli.services import lifecycle
+
+    alive = row["process_id"] is not None
+    uptime, memory, cpu = row["uptime_seconds"], row["memory_bytes"], row["cpu_percent"]
+    return {
+        **row,
+        "status": lifecycle.shown_status(row["status"], alive, row["supervised"], row["console"]),
+        "uptime_seconds": None if uptime is None else _duration(uptime),
+        "memory_bytes": None if memory is None else _size(memory),
+        "cpu_percent": None if cpu is None else f"{cpu:g}%",
+        "crashes": f"{row['crashes']} in {_duration(row['crash_window_seconds'])}",
+    }
 
 
 @app.command()
@@ -369,7 +603,9 @@ def send(
     wait_for: Annotated[
         str | None, typer.Option(help="Wait for a log line matching this regular expression.")
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait-for.")] = 10.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait with --wait-for.", callback=SECONDS)
+    ] = 10.0,
     json_: JsonOption = False,
 ) -> None:
     """Write a line to a running server's console."""
@@ -391,25 +627,27 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
     ] = False,
-    lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines.")] = 50,
+    lines: Annotated[
+        int,
+        typer.Option(
+            "--lines",
+            "-n",
+            help="How many last lines.",
+            callback=number_in_range(0, what="a whole number"),
+        ),
+    ] = 50,
 ) -> None:
     """Print a server's console log (the game's output and gsm's notes)."""
-    from gsm_cli import environment
     from gsm_cli.services import lifecycle, servers
 
-    if lines < 0:
-        raise InvalidInputError("--lines must not be negative")
     with open_store() as store:
         server = servers.get(store, name)
-    out = environment.current().stdout
     source = (
         lifecycle.follow_log(paths(), server, lines)
         if follow
         else lifecycle.tail_log(paths(), server, lines)
     )
-    for text in source:
-        out.write(text + "\n")
-        out.flush()
+    output.emit_lines(source)  # a game's own escape sequences are not passed to the terminal
 
 
 @app.command()
@@ -417,7 +655,9 @@ def monitor(
     once: Annotated[
         bool, typer.Option(help="Check once and exit (for cron / Task Scheduler).")
     ] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between checks.")] = 30.0,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between checks.", callback=SECONDS)
+    ] = 30.0,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -428,8 +668,6 @@ def monitor(
 
     fmt = output_format(output_, json_)
     columns = (Column("name"), Column("status_before"), Column("status"), Column("action"))
-    if interval <= 0:
-        raise InvalidInputError("--interval must be positive")
     with open_store() as store:
         while True:
             results = lifecycle.monitor_once(store, paths())
@@ -445,7 +683,13 @@ def monitor(
 @app.command()
 def backup(
     name: NameArgument,
-    keep: Annotated[int | None, typer.Option(help="Backups to keep (default: setting).")] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            help="Backups to keep, 1-1000 (default: backup.retention).",
+            callback=like_setting("backup.retention"),
+        ),
+    ] = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -454,12 +698,11 @@ def backup(
     from gsm_cli.services import backups, games, lifecycle, servers
 
     fmt = output_format(output_, json_)
-    if keep is not None and keep < 1:
-        raise InvalidInputError("--keep must be at least 1")
     with open_store() as store:
-        server = servers.get(store, name)
+        server = servers.get_local(store, name)
         game = games.get_game(server.game_type)
-        if lifecycle.supervisor(paths(), server) and game.save_command:
+        supervisor = lifecycle.supervisor(paths(), server)
+        if supervisor and supervisor.console and game.save_command:
             output.message(f"saving {server.name} first: {game.save_command}")
             lifecycle.send(
                 store,
@@ -508,7 +751,7 @@ def restore(
 
     fmt = output_format(output_, json_)
     with open_store() as store:
-        server = servers.get(store, name)
+        server = servers.get_local(store, name)
         found = backups.find_backup(store, name, backup_ref)
         confirm(f"Replace the files of {server.name} with backup {found.id[:8]}?", yes)
         was_running = lifecycle.game_alive(server)

@@ -7,8 +7,8 @@ supervising live in ``services.lifecycle``; this module is only about the record
 import difflib
 import os
 import re
-import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gsm_cli.errors import ConflictError, InvalidInputError, NotFoundError
-from gsm_cli.paths import Paths
-from gsm_cli.services import games, ports
+from gsm_cli.errors import ConflictError, GsmError, InvalidInputError, NotFoundError
+from gsm_cli.paths import Paths, resolve_paths
+from gsm_cli.services import device, folders, games, ports
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalPlugin, LocalServer
 from gsm_cli.timeutil import iso_utc
@@ -26,6 +26,8 @@ from gsm_cli.timeutil import iso_utc
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ACTIVE_STATUSES = ("starting", "running", "stopping")
+# A server of another device, known here through sync: listed, never run or touched here.
+REMOTE = "remote"
 DEFAULT_RESTART = {"enabled": True, "max_restarts": 5, "window_seconds": 600, "backoff_seconds": 1}
 
 
@@ -44,6 +46,8 @@ class ServerChanges:
     stop_command: str | None = None
     restart: bool | None = None
     max_restarts: int | None = None
+    ready_pattern: str | None = None  # "" goes back to the game's
+    settle_seconds: float | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -63,8 +67,44 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
         "last_backup": iso_utc(server.last_backup),
         "created_at": iso_utc(server.created_at),
         "cloud_sync_status": server.cloud_sync_status,
+        "device_id": server.device_id,
+        "device_name": server.device_name,
+        "remote": is_remote(server),
         "configuration": config,
     }
+
+
+def is_remote(server: LocalServer, this_device: str | None = None) -> bool:
+    """A server of another device: pulled from the cloud, not adopted here. Pull stores such
+    a server with status 'remote'; a device id other than this store's (when given) is
+    remote too, whatever the status says."""
+    if server.status == REMOTE:
+        return True
+    return this_device is not None and server.device_id not in (None, this_device)
+
+
+def require_local(server: LocalServer, this_device: str | None) -> None:
+    """Refuse (exit 5, ``remote_server``) to act on this machine for a server of another
+    device: its folder, process and status are that device's."""
+    if is_remote(server, this_device):
+        owner = server.device_name or server.device_id or "another device"
+        raise ConflictError(
+            f"server {server.name} belongs to device {owner}: it is not run or changed here",
+            hint=f"to run it on this machine: gsm server adopt {server.name} --path DIR",
+            code="remote_server",
+        )
+
+
+def find_local(session: Session, name_or_id: str) -> LocalServer:
+    """``find``, refusing a remote server (``require_local``)."""
+    server = find(session, name_or_id)
+    require_local(server, device.device_id(session))
+    return server
+
+
+def get_local(store: Store, name_or_id: str) -> LocalServer:
+    with store.read() as session:
+        return find_local(session, name_or_id)
 
 
 def find(session: Session, name_or_id: str) -> LocalServer:
@@ -144,6 +184,29 @@ def _positive(value: int | None, label: str, high: int = 100_000) -> None:
         raise InvalidInputError(f"{label} must be from 1 to {high}, not {value}")
 
 
+def _apply_start_checks(config: dict[str, Any], ch: ServerChanges) -> None:
+    """--ready-pattern and --settle-seconds: how `start` tells that the game came up."""
+    if ch.ready_pattern is not None:
+        if ch.ready_pattern:
+            try:
+                re.compile(ch.ready_pattern)
+            except re.error as exc:
+                raise InvalidInputError(
+                    f"--ready-pattern is not a valid regular expression: {exc}"
+                ) from None
+        if ch.ready_pattern:
+            config["ready_pattern"] = ch.ready_pattern
+        else:  # "" goes back to the game's own
+            config.pop("ready_pattern", None)
+    if ch.settle_seconds is not None:
+        if not 0 <= ch.settle_seconds <= games.MAX_SETTLE_SECONDS:
+            raise InvalidInputError(
+                f"--settle-seconds must be from 0 to {games.MAX_SETTLE_SECONDS:g}, "
+                f"not {ch.settle_seconds:g}"
+            )
+        config["settle_seconds"] = ch.settle_seconds
+
+
 def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerChanges) -> None:
     """Validate and apply changes to a server record (new or existing)."""
     config = dict(server.configuration or {})
@@ -170,6 +233,7 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
         config["command"] = ch.command
     if ch.stop_command is not None:
         config["stop_command"] = ch.stop_command or None
+    _apply_start_checks(config, ch)
     restart = dict(config.get("restart") or DEFAULT_RESTART)
     if ch.restart is not None:
         restart["enabled"] = ch.restart
@@ -186,13 +250,23 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
             ch.warnings.append(f"another program is using port {port} on this machine")
 
 
-def create(store: Store, paths: Paths, game_type: str, changes: ServerChanges) -> LocalServer:
+def create(
+    store: Store,
+    paths: Paths,
+    game_type: str,
+    changes: ServerChanges,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> LocalServer:
+    """A new server record and its folder: ``changes.path``, or ``<data>/servers/NAME``; the
+    folder must pass ``folders.check_server_folder`` (``env``: for the home folder)."""
     game = games.get_game(game_type)
     if changes.name is None:
         raise InvalidInputError("a server needs a name")
-    install = Path(changes.path).expanduser().resolve() if changes.path else None
+    this_name = device.device_name(store, {})  # device.name has no environment override
     with store.write() as session:
         server = LocalServer(id=str(uuid.uuid4()), name="", game_type=game.id, status="stopped")
+        server.device_id, server.device_name = device.device_id(session), this_name
         defaults = ServerChanges(
             port=game.game_port,
             query_port=game.query_port if game.query_port != game.game_port else None,
@@ -204,7 +278,13 @@ def create(store: Store, paths: Paths, game_type: str, changes: ServerChanges) -
             if getattr(changes, attr) is None:
                 setattr(changes, attr, getattr(defaults, attr))
         _apply(session, server, game, changes)
-        install = install or (paths.data_dir / "servers" / server.name)
+        install = folders.check_server_folder(
+            session,
+            paths,
+            os.environ if env is None else env,
+            changes.path or paths.data_dir / folders.SERVERS_AREA / server.name,
+            server.id,
+        )
         if install.exists() and not install.is_dir():
             raise InvalidInputError(f"--path {install} exists and is not a folder")
         server.install_path = str(install)
@@ -213,13 +293,24 @@ def create(store: Store, paths: Paths, game_type: str, changes: ServerChanges) -
     return server
 
 
-def update(store: Store, name_or_id: str, changes: ServerChanges) -> LocalServer:
+def update(
+    store: Store,
+    name_or_id: str,
+    changes: ServerChanges,
+    *,
+    paths: Paths | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LocalServer:
+    """Change a server's record; a new ``--path`` must pass ``folders.check_server_folder``."""
+    env = os.environ if env is None else env
     with store.write() as session:
-        server = find(session, name_or_id)
+        server = find_local(session, name_or_id)
         if changes.path is not None:
             if server.status in ACTIVE_STATUSES:
                 raise ConflictError(f"stop {server.name} before moving its folder")
-            new_path = Path(changes.path).expanduser().resolve()
+            new_path = folders.check_server_folder(
+                session, paths or resolve_paths(env), env, changes.path, server.id
+            )
             if new_path.exists() and not new_path.is_dir():
                 raise InvalidInputError(f"--path {new_path} exists and is not a folder")
             new_path.mkdir(parents=True, exist_ok=True)
@@ -229,29 +320,178 @@ def update(store: Store, name_or_id: str, changes: ServerChanges) -> LocalServer
     return server
 
 
-def delete(store: Store, name_or_id: str, *, purge: bool, is_running: Any) -> LocalServer:
-    """Delete a stopped server; with ``purge`` also its folder. The folder is first moved aside,
-    so a failure on either side leaves both the record and the files as they were."""
-    folder = trash = None
+KEEP_FILES_HINT = (
+    "`gsm server delete {name}` without --purge deletes the record and keeps the files; "
+    "delete what is truly this server's by hand"
+)
+
+
+@dataclass
+class Deleted:
+    """A deleted server, and what its purge removed (None without --purge)."""
+
+    server: LocalServer
+    purge: folders.PurgeResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        folder = Path(self.server.install_path) if self.server.install_path else None
+        done = self.purge or folders.PurgeResult(folder)
+        return {
+            "id": self.server.id,
+            "name": self.server.name,
+            "purged": self.purge is not None,
+            **done.to_dict(),
+        }
+
+
+def _refuse_running(server: LocalServer, is_running: Any) -> None:
+    if is_running(server):
+        raise ConflictError(
+            f"server {server.name} is running", hint=f"gsm server stop {server.name}"
+        )
+
+
+def _purge_folder(
+    session: Session, paths: Paths, env: Mapping[str, str], server: LocalServer
+) -> Path | None:
+    """The folder a purge of ``server`` may delete, checked now, against the records and
+    settings as they are (an older gsm may have recorded GSM_HOME, or one folder for two
+    servers); None when the record has no folder. Refusals are exit 4."""
+    if not server.install_path:
+        return None
+    hint = KEEP_FILES_HINT.format(name=server.name)
+    folder = Path(server.install_path)
+    if not folder.is_absolute():
+        raise folders.UnsafePathError(
+            f"will not purge server {server.name}: its folder {folder} is not an absolute path",
+            hint=hint,
+        )
+    _target, problem = folders.folder_problem(session, paths, env, folder, server.id)
+    if problem is not None:
+        reason = problem.message.removeprefix("it ")
+        raise type(problem)(
+            f"will not purge server {server.name}: its folder {folder} {reason}", hint=hint
+        )
+    if os.path.lexists(folder) and not (folder.is_dir() or folder.is_symlink()):
+        raise folders.UnsafePathError(
+            f"will not purge server {server.name}: {folder} is not a folder", hint=hint
+        )
+    return folder
+
+
+def purge_plan(
+    store: Store,
+    paths: Paths,
+    env: Mapping[str, str],
+    name_or_id: str,
+    *,
+    is_running: Any,
+) -> tuple[LocalServer, folders.PurgePlan | None]:
+    """What `delete --purge` would remove, after the same checks as ``delete`` (nothing is
+    changed); the plan is None when the record has no folder."""
+    with store.read() as session:
+        server = find_local(session, name_or_id)
+        _refuse_running(server, is_running)
+        folder = _purge_folder(session, paths, env, server)
+    return server, folders.plan_purge(folder) if folder else None
+
+
+def delete(
+    store: Store,
+    name_or_id: str,
+    *,
+    purge: bool,
+    is_running: Any,
+    paths: Paths | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Deleted:
+    """Delete a stopped server; with ``purge`` also its folder, after ``_purge_folder``'s
+    checks. The folder is first moved aside, so a failure on either side leaves both the
+    record and the files as they were; the files are deleted after the commit, without
+    following links or entering another file system (``folders.remove_aside``)."""
+    env = os.environ if env is None else env
+    aside = folder = None
     try:
         with store.write() as session:
-            server = find(session, name_or_id)
-            if is_running(server):
-                raise ConflictError(
-                    f"server {server.name} is running", hint=f"gsm server stop {server.name}"
-                )
-            folder = Path(server.install_path) if server.install_path else None
-            if purge and folder and folder.exists():
-                trash = folder.with_name(f".{folder.name}.gsm-deleting-{os.getpid()}")
-                folder.rename(trash)
+            server = find_local(session, name_or_id)
+            _refuse_running(server, is_running)
+            if purge:
+                folder = _purge_folder(session, paths or resolve_paths(env), env, server)
+            if folder is not None:
+                try:
+                    aside = folders.move_aside(folder)
+                except OSError as exc:
+                    raise GsmError(
+                        f"could not move {folder} aside to delete it, so nothing was deleted: "
+                        f"{exc.strerror or exc}"
+                    ) from exc
             plugins = select(LocalPlugin).where(LocalPlugin.server_id == server.id)
             for plugin in session.scalars(plugins).all():
                 outbox.record(session, plugin, "delete")
             outbox.record(session, server, "delete")
     except BaseException:
-        if trash is not None and folder is not None:
-            trash.rename(folder)
+        if aside is not None:
+            folders.put_back(aside)
         raise
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+    if not purge:
+        return Deleted(server)
+    if aside is None:
+        return Deleted(server, folders.PurgeResult(folder))
+    return Deleted(server, folders.remove_aside(aside))
+
+
+def _adopt_folder(session: Session, server: LocalServer, path: str) -> Path:
+    """The folder an adopted server will use: not a file, not another server's folder."""
+    folder = Path(path).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInputError(f"--path {folder} exists and is not a folder", code="invalid_path")
+    for other in session.scalars(select(LocalServer).where(LocalServer.id != server.id)):
+        if other.install_path is None:
+            continue
+        theirs = Path(other.install_path)
+        if folder == theirs or theirs in folder.parents or folder in theirs.parents:
+            raise InvalidInputError(
+                f"--path {folder} overlaps the folder of server {other.name!r} ({theirs})",
+                hint="give the adopted server a folder of its own",
+                code="invalid_path",
+            )
+    return folder
+
+
+def _require_remote(server: LocalServer, this_device: str) -> None:
+    if not is_remote(server, this_device):
+        raise ConflictError(
+            f"server {server.name} already belongs to this device",
+            hint=f"gsm server update {server.name} --path DIR moves its folder",
+            code="not_remote",
+        )
+
+
+def get_remote(store: Store, name_or_id: str, this_device: str) -> LocalServer:
+    """A remote server (one ``adopt`` can take); exit 5 ``not_remote`` for a local one."""
+    with store.read() as session:
+        server = find(session, name_or_id)
+    _require_remote(server, this_device)
+    return server
+
+
+def adopt(store: Store, name_or_id: str, path: str, this: device.Device) -> LocalServer:
+    """Make a remote server this device's: its folder here (created), this device as its
+    owner, status 'stopped', and an update queued that tells the cloud about the new owner."""
+    with store.write() as session:
+        server = find(session, name_or_id)
+        _require_remote(server, this.id)
+        games.get_game(server.game_type)  # a game this gsm cannot run cannot be adopted
+        _check_name(session, server.name, server.id)
+        config = server.configuration or {}
+        for port, label in ((server.port, "port"), (config.get("query_port"), "query port")):
+            if port is not None:
+                _check_port(session, port, label, server.id)
+        folder = _adopt_folder(session, server, path)
+        folder.mkdir(parents=True, exist_ok=True)
+        server.install_path = str(folder)
+        server.device_id, server.device_name = this.id, this.name
+        server.status = "stopped"
+        server.process_id = server.process_create_time = None
+        outbox.record(session, server, "update", claim=True)
     return server
