@@ -60,6 +60,7 @@ MAX_DETAIL = 1000
 MAX_JSON_DEPTH = 32
 DELETED_IN_CLOUD = "deleted in the cloud (or never created there)"
 NOT_YOURS = "not yours: it belongs to another account"
+DEVICE_KEYS = ("device_id", "device_name")  # kept inside game_servers.configuration
 
 # Columns a push writes. A server created (or re-created) by the batch also gets the seed's
 # defaults back in the columns that only the cloud fills.
@@ -181,6 +182,8 @@ class _Prepared:
     storable: bool = True  # whether sync_operations can keep the payload as it is
     payload: Any = None  # GameServerPayload | InstallationPayload for create and update
     max_players: int | None = None
+    device_id: str | None = None  # of a game_server operation: the device that sent it
+    claim: bool = False  # that device takes the server over (gsm server adopt)
 
 
 def _prepare(op: OperationLike) -> _Prepared:
@@ -216,6 +219,9 @@ def _parse_payload(item: _Prepared) -> None:
     if op.operation_type == "delete":
         if op.data_payload is not None:
             _check_payload_id(op.data_payload.get("id"), op.entity_id)
+            device_id = op.data_payload.get("device_id")
+            if op.entity_type == "game_server" and isinstance(device_id, str):
+                item.device_id = device_id
         return
     model: type[BaseModel] = (
         GameServerPayload if op.entity_type == "game_server" else InstallationPayload
@@ -232,6 +238,7 @@ def _parse_payload(item: _Prepared) -> None:
                 f"from 0 to {INT32_MAX}"
             )
         item.max_players = max_players
+        item.device_id, item.claim = item.payload.device_id, item.payload.claim
 
 
 def _validate(model: type[M], op: OperationLike) -> M:
@@ -474,7 +481,12 @@ class _State:
             state._add_installation(dict(row))
             if row["server_id"] is not None:
                 server_ids.add(row["server_id"])
-        columns = (GameServer.id, GameServer.owner_id, GameServer.created_at)
+        columns = (
+            GameServer.id,
+            GameServer.owner_id,
+            GameServer.created_at,
+            GameServer.configuration,
+        )
         for row in _select_in(session, select(*columns), GameServer.id, server_ids):
             state.servers[row["id"]] = dict(row)
         on_servers = _select_in(
@@ -527,6 +539,8 @@ class _State:
         server = self.servers.get(op.entity_id)
         if server is not None and server["owner_id"] != self.user_id:
             raise _Refused(NOT_YOURS)
+        if server is not None:
+            _check_device(server, item)
         if op.operation_type == "delete":
             if server is None:
                 return "already deleted"
@@ -538,6 +552,14 @@ class _State:
         configuration = dict(payload.configuration or {})
         configuration["port"] = payload.port
         configuration["install_path"] = payload.install_path
+        if payload.device_id is not None:
+            configuration["device_id"] = payload.device_id
+            configuration["device_name"] = payload.device_name
+        else:  # a payload that does not say its device keeps the one the cloud knows
+            for key in DEVICE_KEYS:
+                configuration.pop(key, None)
+                if server is not None and key in (server.get("configuration") or {}):
+                    configuration[key] = server["configuration"][key]
         if server is None:
             server = {"id": op.entity_id, "owner_id": self.user_id}
             server["created_at"] = payload.created_at or self.now
@@ -659,6 +681,23 @@ class _State:
         }
         self.touched_servers, self.touched_installations = {}, {}
         self.fresh_servers, self.feed = set(), []
+
+
+def _check_device(server: dict[str, Any], item: _Prepared) -> None:
+    """Only the device a server belongs to changes it: a change from another device is a
+    ``conflict`` (that device has not pulled the adoption yet), unless it claims the server."""
+    configuration = server.get("configuration")
+    owner = configuration.get("device_id") if isinstance(configuration, dict) else None
+    if not isinstance(owner, str) or item.device_id is None or item.device_id == owner:
+        return
+    if item.claim and item.op.operation_type != "delete":
+        return
+    name = configuration.get("device_name") or owner  # type: ignore[union-attr]
+    raise _Refused(
+        f"the server belongs to device {name} ({owner}) now: it was adopted there; "
+        "pull, then settle it with gsm sync resolve",
+        "conflict",
+    )
 
 
 def _select_in(session: Session, query, column, ids: set[uuid.UUID]) -> list[Any]:  # type: ignore[no-untyped-def]

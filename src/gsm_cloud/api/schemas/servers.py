@@ -1,7 +1,8 @@
 """Response models of the caller's game servers (rows of the seed's ``game_servers``).
 
-JSON keys are the seed's column names. The local ``port`` and ``install_path`` of a server
-travel inside ``configuration`` (see docs/sync-protocol.md).
+JSON keys are the seed's column names. The local ``port`` and ``install_path`` of a server,
+and the device it belongs to (``device_id``, ``device_name``), travel inside ``configuration``
+(see docs/sync-protocol.md).
 """
 
 import uuid
@@ -18,7 +19,10 @@ class ServerOut(Out):
     game_type: str
     status: str
     configuration: dict[str, Any] | None = Field(
-        description="The local configuration object, with the local port and install_path in it"
+        description=(
+            "The local configuration object, with the port, install_path, device_id and "
+            "device_name of the device the server belongs to in it"
+        )
     )
     performance_metrics: Any = None
     player_count: int | None

@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+)
 
 from gsm_cloud.api.schemas.common import Model, Out, Text, UtcDateTime
 from gsm_cloud.api.schemas.servers import ServerOut
@@ -170,7 +178,11 @@ Port = Annotated[int, Field(strict=True, ge=0, le=65535)]
 
 
 class GameServerPayload(BaseModel):
-    """The columns of local_servers that the cloud keeps; the others are ignored."""
+    """The columns of local_servers that the cloud keeps; the others are ignored.
+
+    ``device_id`` and ``device_name`` say which machine the server belongs to; ``claim`` (not
+    a column) says that machine takes the server over from the device the cloud has for it.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -183,6 +195,9 @@ class GameServerPayload(BaseModel):
     install_path: Text(max_length=4096) | None = None
     last_backup: LocalTime = None
     created_at: LocalTime = None
+    device_id: Text(max_length=100, min_length=1) | None = None
+    device_name: Text(max_length=200) | None = None
+    claim: StrictBool = False
 
 
 class InstallationPayload(BaseModel):
