@@ -4,9 +4,18 @@ Started detached by ``gsm server start``, it outlives gsm. It owns the game's co
 writes the game's output to a size-rotated log, serves console lines and stop requests on the
 local control channel, records every state change in the store, and restarts the game after a
 crash by its restart policy (at most N restarts in a window, with growing backoff).
+
+A launched game is ``starting`` until it prints its ready line or has stayed up for its settle
+time; only then is it ``running``. A game that exits before that on its first launch failed to
+start: the server is marked ``failed`` with a ``start_failed`` event, and nothing restarts it.
+
+A supervisor that finds its server's game still running (its previous supervisor died) attaches
+to it instead of starting a second copy: it watches the process, records its end, restarts it
+by policy and stops it by signal, terminate and kill; the console went with the old supervisor.
 """
 
 import contextlib
+import dataclasses
 import json
 import logging
 import logging.handlers
@@ -69,6 +78,72 @@ class ConsoleLog:
             self._waiters = [(p, e) for p, e in self._waiters if e is not event]
 
 
+class Launched:
+    """A game this supervisor started: it owns the console and learns the exit code."""
+
+    console = True
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self.stdin = popen.stdin
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        return self.popen.wait(timeout)  # subprocess.TimeoutExpired when it does not end
+
+    def terminate(self) -> None:
+        self.popen.terminate()
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+
+class Attached:
+    """A game left running by a supervisor that died: not our child, so no console and no exit
+    code; watched by pid and create time (a zombie that nobody reaps counts as ended)."""
+
+    console = False
+    stdin = None
+
+    def __init__(self, pid: int, create_time: float) -> None:
+        self.pid = pid
+        self.create_time = create_time
+
+    def running(self) -> bool:
+        return processes.is_alive(self.pid, self.create_time)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.running():
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.1)
+        return None
+
+    def _signal(self, kill: bool) -> None:
+        if not self.running():
+            return
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(self.pid)
+            proc.kill() if kill else proc.terminate()
+
+    def terminate(self) -> None:
+        self._signal(kill=False)
+
+    def kill(self) -> None:
+        self._signal(kill=True)
+
+
+Game = Launched | Attached
+
+
+def _exit_text(code: int | None) -> str:
+    return "exit code unknown" if code is None else f"exit code {code}"
+
+
 class Supervisor:
     def __init__(self, store: Store, server_id: str, env: Environment) -> None:
         self.store = store
@@ -80,7 +155,9 @@ class Supervisor:
         self.token = secrets.token_hex(16)
         self.stop_requested = threading.Event()
         self.finished = threading.Event()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: Game | None = None
+        self.pump: threading.Thread | None = None
+        self.state: control.SupervisorState | None = None  # what the state file says
         self.proc_lock = threading.Lock()
         self.stdin_lock = threading.Lock()
         self.stop_outcome: dict[str, Any] = {}
@@ -96,12 +173,36 @@ class Supervisor:
             raise GsmError(f"server {self.server_id} no longer exists")
         return server
 
-    def launch(self, plan: processes.LaunchPlan) -> subprocess.Popen[bytes] | None:
+    def attach(self) -> Attached | None:
+        """The game a dead supervisor left running, taken over; None when there is none."""
+        server = self.server()
+        if not lifecycle.game_alive(server) or server.process_create_time is None:
+            return None
+        game = Attached(server.process_id or 0, server.process_create_time)
+        with self.proc_lock:
+            self.proc = game
+        self.log.note(
+            f"attached to pid {game.pid}, which a supervisor that died left running; "
+            "its console went with that supervisor"
+        )
+        lifecycle.record(
+            self.store,
+            self.server_id,
+            status="running",
+            pid=game.pid,
+            started=game.create_time,
+            event="attach",
+            detail="a new supervisor took over the running game (no console)",
+        )
+        return game
+
+    def launch(self, plan: processes.LaunchPlan) -> Launched | None:
+        """Start the game; it is ``starting`` until it settles."""
         argv = plan.argv
         with self.proc_lock:
             if self.stop_requested.is_set():
                 return None
-            self.proc = subprocess.Popen(
+            popen = subprocess.Popen(
                 argv,
                 cwd=plan.cwd,
                 env={**os.environ, **plan.env},
@@ -110,62 +211,107 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 **processes.game_popen_kwargs(),
             )
-        proc = self.proc
-        started = psutil.Process(proc.pid).create_time()
+            game = self.proc = Launched(popen)
+        if self.state is not None and not self.state.console:  # a console again, after attach
+            self.publish(dataclasses.replace(self.state, console=True))
+        self.log.note(f"started pid {game.pid}: {' '.join(argv)}")
+        self.pump = threading.Thread(target=self.pump_output, args=(popen,), daemon=True)
+        self.pump.start()
         lifecycle.record(
             self.store,
             self.server_id,
-            status="running",
-            pid=proc.pid,
-            started=started,
+            status="starting",
+            pid=game.pid,
+            started=processes.create_time(game.pid),
             event="start",
             detail=" ".join(argv),
         )
-        self.log.note(f"started pid {proc.pid}: {' '.join(argv)}")
-        threading.Thread(target=self.pump_output, args=(proc,), daemon=True).start()
-        return proc
+        return game
+
+    def publish(self, state: control.SupervisorState) -> None:
+        """Write the state file that gsm reads to find and trust this supervisor."""
+        state.save(self.runtime.state)
+        self.state = state
 
     def pump_output(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
         for raw in proc.stdout:
             self.log.line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
 
-    def run(self) -> int:
+    def settle(self, game: Launched, check: processes.StartCheck, ready: Any) -> bool:
+        """Wait for the ready line or the settle time, whichever comes first, with the game
+        alive: then record it ``running`` and return True. False when the game exited first
+        (or a stop was asked for meanwhile: the stop handler records that)."""
+        deadline = time.monotonic() + check.settle_seconds
+        while True:
+            if ready is not None and ready.is_set():
+                how = "printed its ready line"
+                break
+            if not game.running():
+                if self.pump is not None:  # a ready line printed just before the exit counts
+                    self.pump.join(2)
+                return ready is not None and ready.is_set()
+            if self.stop_requested.is_set():
+                return False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                how = f"stayed up for {check.settle_seconds:g}s"
+                break
+            if ready is not None:
+                ready.wait(min(remaining, lifecycle.POLL_SECONDS))
+            else:
+                time.sleep(min(remaining, lifecycle.POLL_SECONDS))
+        self.log.note(f"running: the game {how}")
+        lifecycle.record(
+            self.store,
+            self.server_id,
+            status="running",
+            pid=game.pid,
+            started=processes.create_time(game.pid),
+        )
+        return True
+
+    def start_failed(self, code: int | None, check: processes.StartCheck) -> int:
+        """The first launch exited before it was up: failed, and no restart loop."""
+        if self.pump is not None:
+            self.pump.join(2)  # its last words belong in the log before anyone reads it
+        exited = "the game exited" + ("" if code is None else f" with code {code}")
+        message = f"{exited} before it was up (within {check.settle_seconds:g}s of its launch)"
+        self.log.note(f"failed to start: {message}")
+        lifecycle.record(
+            self.store,
+            self.server_id,
+            status="failed",
+            event="start_failed",
+            exit_code=code,
+            detail=message,
+        )
+        print(message, file=sys.stderr)
+        return int(ExitCode.UNEXPECTED)
+
+    def run(self, attached: Attached | None = None) -> int:
         crashes: deque[float] = deque()
+        ever_up = attached is not None
         try:
             while True:
                 server = self.server()
-                try:
-                    plan = processes.launch_plan(server)
-                except GsmError as err:
-                    self.log.note(f"cannot start: {err.message}")
-                    lifecycle.record(
-                        self.store,
-                        self.server_id,
-                        status="failed",
-                        event="start_failed",
-                        detail=err.message,
-                    )
-                    print(err.message, file=sys.stderr)
-                    return int(err.exit_code)
-                try:
-                    proc = self.launch(plan)
-                except OSError as exc:  # not executable, bad interpreter line...
-                    message = f"cannot run {plan.argv[0]}: {exc.strerror or exc}"
-                    self.log.note(message)
-                    lifecycle.record(
-                        self.store, self.server_id, status="failed", event="start_failed",
-                        detail=message,
-                    )  # fmt: skip
-                    print(message, file=sys.stderr)
-                    return int(ExitCode.UNEXPECTED)
-                if proc is None:
-                    break
-                code = proc.wait()
+                check: processes.StartCheck | None = None  # None: attached, already up
+                if attached is not None:
+                    game: Game = attached
+                    attached = None
+                    came_up = True
+                else:
+                    outcome = self.launch_and_settle(server)
+                    if isinstance(outcome, int):
+                        return outcome
+                    if outcome is None:
+                        break
+                    game, came_up, check = outcome
+                code = game.wait()
                 if self.stop_requested.is_set():
                     self.stop_decided.wait(10)
                     self.log.note(
-                        f"stopped ({self.stop_outcome.get('how', 'stop')}), exit code {code}"
+                        f"stopped ({self.stop_outcome.get('how', 'stop')}), {_exit_text(code)}"
                     )
                     lifecycle.record(
                         self.store,
@@ -177,20 +323,62 @@ class Supervisor:
                     )
                     self.stop_outcome["exit_code"] = code
                     break
+                if not came_up and not ever_up and check is not None:
+                    return self.start_failed(code, check)
+                ever_up = ever_up or came_up
                 if not self.after_crash(server, code, crashes):
                     break
         finally:
             self.finished.set()
         return 0
 
-    def after_crash(self, server: LocalServer, code: int, crashes: deque[float]) -> bool:
+    def launch_and_settle(
+        self, server: LocalServer
+    ) -> tuple[Launched, bool, processes.StartCheck] | int | None:
+        """Launch the game and wait for it to come up. An exit code for the supervisor when it
+        cannot be run at all; None when a stop came first."""
+        try:
+            plan = processes.launch_plan(server)
+        except GsmError as err:
+            self.log.note(f"cannot start: {err.message}")
+            lifecycle.record(
+                self.store,
+                self.server_id,
+                status="failed",
+                event="start_failed",
+                detail=err.message,
+            )
+            print(err.message, file=sys.stderr)
+            return int(err.exit_code)
+        check = processes.start_check(server)
+        ready = self.log.expect(check.ready_pattern) if check.ready_pattern else None
+        try:
+            try:
+                game = self.launch(plan)
+            except OSError as exc:  # not executable, bad interpreter line...
+                message = f"cannot run {plan.argv[0]}: {exc.strerror or exc}"
+                self.log.note(message)
+                lifecycle.record(
+                    self.store, self.server_id, status="failed", event="start_failed",
+                    detail=message,
+                )  # fmt: skip
+                print(message, file=sys.stderr)
+                return int(ExitCode.UNEXPECTED)
+            if game is None:
+                return None
+            return game, self.settle(game, check, ready), check
+        finally:
+            if ready is not None:
+                self.log.forget(ready)
+
+    def after_crash(self, server: LocalServer, code: int | None, crashes: deque[float]) -> bool:
         """Record a crash; wait and return True to restart, or False when the policy says no."""
         policy = {**servers.DEFAULT_RESTART, **(server.configuration or {}).get("restart", {})}
         now = time.monotonic()
         crashes.append(now)
         while crashes and now - crashes[0] > policy["window_seconds"]:
             crashes.popleft()
-        self.log.note(f"crashed with exit code {code}")
+        self.log.note(f"crashed with {_exit_text(code)}")
         if not policy["enabled"]:
             lifecycle.record(
                 self.store,
@@ -235,7 +423,7 @@ class Supervisor:
             )
             return False
         lifecycle.record(
-            self.store, self.server_id, event="restart", detail=f"after exit code {code}"
+            self.store, self.server_id, event="restart", detail=f"after {_exit_text(code)}"
         )
         return True
 
@@ -244,7 +432,12 @@ class Supervisor:
     def write_console(self, line: str) -> None:
         with self.proc_lock:
             proc = self.proc
-        if proc is None or proc.poll() is not None or proc.stdin is None:
+        if proc is not None and not proc.console:
+            raise GsmError(
+                "the game's console went with the supervisor that died; "
+                "restart the server to get it back"
+            )
+        if proc is None or not proc.running() or proc.stdin is None:
             raise GsmError("the game is not running")
         with self.stdin_lock:
             proc.stdin.write(line.encode("utf-8") + b"\n")
@@ -266,23 +459,26 @@ class Supervisor:
         with self.proc_lock:
             proc = self.proc
         try:
-            if proc is not None and proc.poll() is None:
+            if proc is not None and proc.running():
                 self.stop_outcome["how"] = self.stop_game(proc, timeout, force)
         finally:
             self.stop_decided.set()
         self.finished.wait(timeout + 10)
         return {"ok": True, **self.stop_outcome, "how": self.stop_outcome.get("how", "idle")}
 
-    def stop_game(self, proc: subprocess.Popen[bytes], timeout: float, force: bool) -> str:
+    def stop_game(self, proc: Game, timeout: float, force: bool) -> str:
         if not force:
             lifecycle.record(
                 self.store,
                 self.server_id,
                 status="stopping",
                 pid=proc.pid,
-                started=psutil.Process(proc.pid).create_time(),
+                started=processes.create_time(proc.pid),
             )
             commands, signal_name = processes.stop_plan(self.server())
+            if commands and not proc.console:
+                self.log.note(f"no console to write {'; '.join(commands)} to")
+                commands = []
             try:
                 if commands:
                     for line in commands:
@@ -293,9 +489,12 @@ class Supervisor:
                     self.log.note(f"asked to stop: {signal_name}")
             except (GsmError, OSError):
                 pass
-            if _waited(proc, timeout):
+            if (commands or signal_name) and _waited(proc, timeout):
                 return "console" if commands else "signal"
-            self.log.note(f"no exit after {timeout:g}s; terminating")
+            if commands or signal_name:
+                self.log.note(f"no exit after {timeout:g}s; terminating")
+            else:
+                self.log.note("terminating")
             proc.terminate()
             if _waited(proc, timeout):
                 return "terminate"
@@ -346,7 +545,7 @@ class Supervisor:
             handler.join(max(0.0, deadline - time.monotonic()))
 
 
-def _waited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+def _waited(proc: Game, timeout: float) -> bool:
     try:
         proc.wait(timeout=timeout)
         return True
@@ -369,15 +568,19 @@ def main(argv: list[str]) -> int:
         return int(ExitCode.CONFLICT)
     with lock, Store.open(paths.store_file) as store:
         sup = Supervisor(store, server_id, env)
+        attached = sup.attach()
         listener = socket.create_server(("127.0.0.1", 0))
         me = psutil.Process()
-        control.SupervisorState(
-            pid=me.pid,
-            create_time=me.create_time(),
-            port=listener.getsockname()[1],
-            token=sup.token,
-            server_id=server_id,
-        ).save(runtime.state)
+        sup.publish(
+            control.SupervisorState(
+                pid=me.pid,
+                create_time=me.create_time(),
+                port=listener.getsockname()[1],
+                token=sup.token,
+                server_id=server_id,
+                console=attached is None,
+            )
+        )
         threading.Thread(target=sup.serve, args=(listener,), daemon=True).start()
         if hasattr(signal, "SIGTERM"):
             signal.signal(
@@ -387,7 +590,7 @@ def main(argv: list[str]) -> int:
                 ).start(),
             )
         try:
-            return sup.run()
+            return sup.run(attached)
         finally:
             sup.drain(10)
             listener.close()

@@ -25,11 +25,17 @@ def gone(pid: int) -> bool:
         return True
 
 
+# The fake game's ready line: with it, a start is over as soon as the game prints it, instead
+# of after the settle time (3 s by default), which keeps these tests fast.
+READY = r"Done \(ready"
+
+
 def make_server(gsm: GsmRunner, name: str = "alpha", *extra: str, game_args: tuple = ()) -> int:
     port = free_port()
     result = gsm(
         "server", "create", name, "--game", "custom", "--port", str(port),
-        "--command", fake_game_command(*game_args), "--stop-command", "stop", *extra,
+        "--command", fake_game_command(*game_args), "--stop-command", "stop",
+        "--ready-pattern", READY, *extra,
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     return port
@@ -96,10 +102,13 @@ def test_a_killed_game_is_restarted_and_the_crash_recorded(gsm: GsmRunner) -> No
 
 
 def test_restarts_stop_after_the_limit(gsm: GsmRunner) -> None:
-    make_server(gsm, "alpha", "--max-restarts", "1", game_args=("--exit-at-start", "7"))
-    gsm("server", "start", "alpha")
+    # It comes up (prints its ready line), then dies after a moment, every time.
+    game = ("--exit-after", "0.3", "--exit-code", "7")
+    make_server(gsm, "alpha", "--max-restarts", "1", game_args=game)
+    assert gsm("server", "start", "alpha").exit_code == 0
     info = wait_for(lambda: (s := status(gsm))["status"] == "failed" and s, timeout=30)
     assert info["last_exit_code"] == 7
+    assert info["crashes"] == 2
     assert info["process_id"] is None
     assert "gave up" in logs(gsm)
 
@@ -232,6 +241,7 @@ def test_a_catalog_game_starts_with_its_folder_and_environment(gsm: GsmRunner) -
     program.write_text(
         "#!/bin/sh\n"
         'echo "cwd=$(pwd) app=$SteamAppId lib=$LD_LIBRARY_PATH args=$*"\n'
+        'echo "02/20/2024 22:06:58: Game server connected"\n'  # the catalog's ready line
         'while read line; do echo "got $line"; done\n'
     )
     program.chmod(0o755)

@@ -21,6 +21,9 @@ class SupervisorState:
     port: int
     token: str
     server_id: str
+    # False for a supervisor that attached to a game left running by a supervisor that died:
+    # the game's console (stdin and output) went with the old one.
+    console: bool = True
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,10 @@ QUERY_PROTOCOLS = ("a2s", "minecraft", "none")
 PLATFORMS = ("linux", "windows")
 # What a launch's args may contain; filled in when a server starts.
 PLACEHOLDERS = ("port", "query_port", "max_players", "name", "path")
+# How long a game must stay up after launch before gsm calls it running (unless it prints
+# its ready line first), and the largest settle time a server may ask for.
+DEFAULT_SETTLE_SECONDS = 3.0
+MAX_SETTLE_SECONDS = 600.0
 
 
 def current_platform() -> str:
@@ -57,6 +61,10 @@ class Game:
     steam_platform: str | None = None
     # How to get the files by hand when SteamCMD cannot install them.
     install_hint: str | None = None
+    # Seconds the game must stay up after launch before it counts as running...
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS
+    # ...unless it prints a console line matching this regular expression first.
+    ready_pattern: str | None = None
 
     def launch_for(self, platform: str | None = None) -> Launch | None:
         return self.launch.get(platform or current_platform())
@@ -76,6 +84,8 @@ class Game:
             "save_done_pattern": self.save_done_pattern,
             "steam_platform": self.steam_platform,
             "install_hint": self.install_hint,
+            "settle_seconds": self.settle_seconds,
+            "ready_pattern": self.ready_pattern,
             "launch": {platform: launch.to_dict() for platform, launch in self.launch.items()},
         }
 
@@ -106,6 +116,8 @@ def _game(game_id: str, data: dict[str, Any]) -> Game:
         },
         steam_platform=data.get("steam_platform"),
         install_hint=data.get("install_hint"),
+        settle_seconds=float(data.get("settle_seconds", DEFAULT_SETTLE_SECONDS)),
+        ready_pattern=data.get("ready_pattern"),
     )
 
 

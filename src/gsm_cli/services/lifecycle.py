@@ -17,17 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
-from gsm_cli.services import control, processes, servers
+from gsm_cli.services import control, ports, processes, servers
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, ServerEvent
 from gsm_cli.timeutil import iso_utc
 
 ACTIVE = ("starting", "running", "stopping")
 POLL_SECONDS = 0.05
+DEFAULT_START_TIMEOUT = 30.0
+FAILED_START_LINES = 10  # console lines quoted when a game exits before it is up
+CPU_SAMPLE_SECONDS = 0.1
+CRASH_EVENTS = ("crash", "start_failed")
+LAUNCH_NOTE = re.compile(r"^\[gsm [^\]]*\] started pid \d+")
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,8 @@ def game_alive(server: LocalServer) -> bool:
 
 
 def supervisor(paths: Paths, server: LocalServer) -> control.SupervisorState | None:
-    state = control.SupervisorState.load(files(paths, server.id).state)
+    # The state file's path alone: `files()` builds four paths, and list asks for every server.
+    state = control.SupervisorState.load(paths.data_dir / "run" / f"{server.id}.json")
     if state and processes.is_alive(state.pid, state.create_time):
         return state
     return None
@@ -109,14 +115,151 @@ def _tail(path: Path, lines: int) -> list[str]:
         return []
 
 
-def start(store: Store, paths: Paths, name: str, *, timeout: float = 30.0) -> LocalServer:
-    """Start a server under a new supervisor and wait until its game process runs."""
-    server = servers.get(store, name)
-    if is_up(paths, server):
+def shown_status(status: str, game_alive: bool, supervised: bool, console: bool) -> str:
+    """The status as a person reads it in a table: a running game without its supervisor, or
+    without its console, says so."""
+    if game_alive and not supervised:
+        return f"{status} (unsupervised)"
+    if game_alive and not console:
+        return f"{status} (no console)"
+    return status
+
+
+@dataclass
+class Observed:
+    """The truth about one server at one moment: its record, reconciled with the OS."""
+
+    server: LocalServer  # its status as it truly is
+    game_alive: bool  # the recorded pid runs, with the recorded create time
+    supervisor: control.SupervisorState | None  # its supervisor, when that lives
+
+    @property
+    def status(self) -> str:
+        return self.server.status
+
+    @property
+    def up(self) -> bool:
+        """Running, or being run (between restarts its supervisor lives)."""
+        return self.game_alive or self.supervisor is not None
+
+    @property
+    def supervised(self) -> bool:
+        return self.supervisor is not None
+
+    @property
+    def unsupervised(self) -> bool:
+        """Its game runs, but the supervisor that watched it died."""
+        return self.game_alive and self.supervisor is None
+
+    @property
+    def console(self) -> bool:
+        return self.game_alive and self.supervisor is not None and self.supervisor.console
+
+    @property
+    def process_id(self) -> int | None:
+        return self.server.process_id if self.game_alive else None
+
+    @property
+    def shown_status(self) -> str:
+        return shown_status(self.status, self.game_alive, self.supervised, self.console)
+
+    @property
+    def message(self) -> str | None:
+        name = self.server.name
+        if self.unsupervised:
+            return (
+                f"its supervisor died while the game runs: no crash restarts, no console; "
+                f"`gsm server start {name}` attaches a new supervisor, "
+                f"`gsm server restart {name}` also gets the console back"
+            )
+        if self.game_alive and not self.console:
+            return (
+                "supervised again after its first supervisor died, but without a console; "
+                f"`gsm server restart {name}` gets it back"
+            )
+        return None
+
+
+def observe(store: Store, paths: Paths, server: LocalServer) -> Observed:
+    """The one place that decides what is true about a server, for list, status, start, stop,
+    send and monitor: the game runs when its pid lives with the recorded create time; its
+    supervisor, when its pid does. A record that says active while neither lives is a crash
+    (or a reboot): recorded as ``crashed``, or, on a read-only store, only reported so.
+    Cheap: no sleeps, and no write unless the record changes."""
+    alive = game_alive(server)
+    state = supervisor(paths, server)
+    if server.status in ACTIVE and not alive and state is None:
+        detail = "found not running (process and supervisor gone)"
+        if not store.read_only:
+            record(store, server.id, status="crashed", event="crash", detail=detail)
+        server.status, server.process_id, server.process_create_time = "crashed", None, None
+    return Observed(server, alive, state)
+
+
+def observe_all(
+    store: Store, paths: Paths, *, status: str | None = None, game: str | None = None
+) -> list[Observed]:
+    """Every server (of a game), reconciled; filtered by its true status."""
+    seen = [observe(store, paths, server) for server in servers.list_all(store, game=game)]
+    return [s for s in seen if status is None or s.status == status]
+
+
+def check_ports(server: LocalServer) -> None:
+    """Refuse to start when another program holds the game or query port (TCP or UDP)."""
+    config = server.configuration or {}
+    checked: set[int] = set()
+    for label, port in (("game port", server.port), ("query port", config.get("query_port"))):
+        if not port or port in checked:
+            continue
+        checked.add(port)
+        busy = ports.busy_protocols(port)
+        if busy:
+            raise ConflictError(
+                f"cannot start {server.name}: its {label} {port} ({' and '.join(busy)}) "
+                "is in use by another program",
+                hint=f"stop that program, or give the server another port: "
+                f"gsm server update {server.name} --port N",
+                code="port_in_use",
+            )
+
+
+def _last_event_id(store: Store, server_id: str) -> int:
+    with store.read() as session:
+        return session.scalar(
+            select(func.coalesce(func.max(ServerEvent.id), 0)).where(
+                ServerEvent.server_id == server_id
+            )
+        )
+
+
+def _console_of_last_launch(path: Path, lines: int) -> list[str]:
+    """The game's own last lines since the supervisor's last "started pid" note."""
+    tail = _tail(path, 500)
+    starts = [i for i, line in enumerate(tail) if LAUNCH_NOTE.match(line)]
+    since = tail[starts[-1] + 1 :] if starts else tail
+    return [line for line in since if not line.startswith("[gsm ")][-lines:]
+
+
+def default_start_timeout(server: LocalServer) -> float:
+    """30 seconds, or the server's settle time and 10 more when that is longer."""
+    return max(DEFAULT_START_TIMEOUT, processes.start_check(server).settle_seconds + 10)
+
+
+def start(store: Store, paths: Paths, name: str, *, timeout: float | None = None) -> LocalServer:
+    """Start a server under a new supervisor and wait until its game is up: it printed its
+    ready line, or stayed up for its settle time. A game that a dead supervisor left running
+    gets a new supervisor attached instead of a second copy."""
+    seen = observe(store, paths, servers.get_local(store, name))
+    server = seen.server
+    if seen.supervised:
         raise ConflictError(f"server {server.name} is already running", code="already_running")
-    processes.launch_plan(server)  # fail here, with a clear error, on a missing program
+    if not seen.game_alive:
+        processes.launch_plan(server)  # fail here, with a clear error, on a missing program
+        check_ports(server)
+    wait = default_start_timeout(server) if timeout is None else timeout
     runtime = files(paths, server.id)
     runtime.supervisor_log.parent.mkdir(parents=True, exist_ok=True)
+    events_before = _last_event_id(store, server.id)
     with runtime.supervisor_log.open("ab") as err:
         child = subprocess.Popen(
             [sys.executable, "-m", "gsm_cli.supervisor", server.id],
@@ -138,28 +281,60 @@ def start(store: Store, paths: Paths, name: str, *, timeout: float = 30.0) -> Lo
             and state.pid == child.pid
         )
 
-    if not wait_until(settled, timeout):
+    if not wait_until(settled, wait):
         # Do not leave a half-started server behind a failed command: its supervisor stops it.
         child.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=60)
         raise GsmError(
-            f"server {server.name} did not start within {timeout:.0f}s",
-            hint=f"gsm server logs {server.name}",
+            f"server {server.name} was not up within {wait:g}s, so gsm stopped it",
+            hint=f"gsm server logs {server.name}; a slow game needs a longer --timeout",
             code="start_timeout",
         )
     if child.returncode is not None:
-        _raise_supervisor_failure(server, child.returncode, runtime)
+        _raise_start_failure(store, server, child.returncode, runtime, events_before)
     return servers.get(store, server.id)
 
 
-def _raise_supervisor_failure(server: LocalServer, code: int, runtime: RuntimeFiles) -> None:
+def _raise_start_failure(
+    store: Store, server: LocalServer, code: int, runtime: RuntimeFiles, events_before: int
+) -> None:
     if code == ExitCode.CONFLICT:
         raise ConflictError(f"server {server.name} is already running", code="already_running")
+    with store.read() as session:
+        failed = session.scalars(
+            select(ServerEvent)
+            .where(
+                ServerEvent.server_id == server.id,
+                ServerEvent.id > events_before,
+                ServerEvent.event.in_(("start_failed", "stop")),
+            )
+            .order_by(ServerEvent.id.desc())
+            .limit(1)
+        ).first()
+    if failed is not None and failed.event == "stop":
+        raise ConflictError(
+            f"server {server.name} was stopped before it was up", code="not_running"
+        )
+    if failed is not None and failed.exit_code is not None:
+        lines = _console_of_last_launch(runtime.console_log, FAILED_START_LINES)
+        console = "\n".join(f"  {line}" for line in lines) or "  (nothing)"
+        raise GsmError(
+            f"server {server.name} failed to start: {failed.detail}\n"
+            f"its last console lines:\n{console}",
+            hint=f"gsm server logs {server.name}",
+            code="start_failed",
+        )
     last = [line for line in _tail(runtime.supervisor_log, 20) if line.strip()]
-    reason = last[-1] if last else f"supervisor exited with code {code}"
-    error = NotFoundError if code == ExitCode.NOT_FOUND else GsmError
-    raise error(
+    reason = failed.detail if failed is not None and failed.detail else None
+    reason = reason or (last[-1] if last else f"supervisor exited with code {code}")
+    if code == ExitCode.NOT_FOUND:  # the program went missing after gsm looked for it
+        raise NotFoundError(
+            f"server {server.name} failed to start: {reason}",
+            hint=f"gsm server logs {server.name}",
+            code="executable_missing",
+        )
+    raise GsmError(
         f"server {server.name} failed to start: {reason}",
         hint=f"gsm server logs {server.name}",
         code="start_failed",
@@ -170,20 +345,26 @@ def stop(
     store: Store, paths: Paths, name: str, *, timeout: float, force: bool = False
 ) -> dict[str, Any]:
     """Stop gracefully (console command or signal), then terminate, then kill."""
-    server = servers.get(store, name)
-    state = supervisor(paths, server)
+    seen = observe(store, paths, servers.get_local(store, name))
+    server, state = seen.server, seen.supervisor
     if state is not None:
         reply = control.request(
             state, {"op": "stop", "timeout": timeout, "force": force}, timeout=3 * timeout + 15
         )
         wait_until(lambda: not processes.is_alive(state.pid, state.create_time), timeout + 5)
         return {"name": server.name, "how": reply["how"], "exit_code": reply.get("exit_code")}
-    if not game_alive(server):
-        if server.status in ACTIVE:  # recorded as running, but nothing is: settle the record
+    if not seen.game_alive:
+        # Found down (crashed): asked to stop, it stays down; monitor leaves it alone.
+        if server.status in (*ACTIVE, "crashed"):
             record(store, server.id, status="stopped", event="stop", detail="was not running")
         raise ConflictError(f"server {server.name} is not running", code="not_running")
+    # Its supervisor died: no console to ask on; the game's stop signal, terminate, kill.
+    _commands, signal_name = processes.stop_plan(server)
     how = processes.terminate_then_kill(
-        server.process_id or 0, server.process_create_time, 0 if force else timeout
+        server.process_id or 0,
+        server.process_create_time,
+        0 if force else timeout,
+        signal_name=None if force else signal_name,
     )
     record(store, server.id, status="stopped", event="stop", detail=f"unsupervised; {how}")
     return {"name": server.name, "how": how, "exit_code": None}
@@ -200,10 +381,22 @@ def send(
 ) -> dict[str, Any]:
     """Write a console line to a running server; optionally wait for a log line matching a
     regular expression (such as the game's "saved" message)."""
-    server = servers.get(store, name)
-    state = supervisor(paths, server)
-    if state is None:
-        raise ConflictError(f"server {server.name} is not running", code="not_running")
+    seen = observe(store, paths, servers.get_local(store, name))
+    server, state = seen.server, seen.supervisor
+    if not seen.game_alive:
+        waiting = " (it is waiting to be restarted)" if state is not None else ""
+        raise ConflictError(f"server {server.name} is not running{waiting}", code="not_running")
+    if state is None or not state.console:
+        raise ConflictError(
+            f"cannot reach the console of {server.name}: "
+            + (
+                f"its supervisor died while the game (pid {seen.process_id}) runs"
+                if state is None
+                else "it went with the supervisor that died while the game ran"
+            ),
+            hint=f"gsm server restart {server.name} (the game restarts with a new console)",
+            code="console_lost",
+        )
     if "\n" in line or "\r" in line:
         raise InvalidInputError("a console line must not contain line breaks")
     message: dict[str, Any] = {"op": "send", "line": line}
@@ -238,80 +431,120 @@ def events(store: Store, server_id: str, limit: int = 10) -> list[dict[str, Any]
     ]
 
 
-def reconcile(store: Store, paths: Paths, server: LocalServer) -> LocalServer:
-    """If the record says active but neither the game nor its supervisor lives, it crashed
-    (or the machine restarted): record that, so status and monitor tell the truth."""
-    if server.status in ACTIVE and not game_alive(server) and supervisor(paths, server) is None:
-        record(
-            store,
-            server.id,
-            status="crashed",
-            event="crash",
-            detail="found not running (process and supervisor gone)",
-        )
-        return servers.get(store, server.id)
-    return server
+def crash_summary(store: Store, server: LocalServer) -> dict[str, Any]:
+    """Crashes in the server's restart window (every one, in one query), and the exit code and
+    time of its last crash or failed start."""
+    policy = {**servers.DEFAULT_RESTART, **(server.configuration or {}).get("restart", {})}
+    window = int(policy["window_seconds"])
+    since = func.datetime("now", f"-{window} seconds")
+    in_window = case(
+        ((ServerEvent.event == "crash") & (ServerEvent.occurred_at >= since), 1), else_=0
+    )
+    query = (
+        select(ServerEvent.exit_code, ServerEvent.occurred_at, func.sum(in_window).over())
+        .where(ServerEvent.server_id == server.id, ServerEvent.event.in_(CRASH_EVENTS))
+        .order_by(ServerEvent.id.desc())
+        .limit(1)
+    )
+    with store.read() as session:
+        row = session.execute(query).first()
+    return {
+        "crashes": int(row[2]) if row else 0,
+        "crash_window_seconds": window,
+        "last_exit_code": row[0] if row else None,
+        "last_crash_at": iso_utc(row[1]) if row else None,
+    }
+
+
+def _usage(pids: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """Uptime, memory and CPU of running games; the CPU percent is measured over one short
+    window shared by all of them, not one per server."""
+    import psutil
+
+    procs: dict[str, Any] = {}
+    for key, pid in pids.items():
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            proc.cpu_percent(None)
+            procs[key] = proc
+    if procs:
+        time.sleep(CPU_SAMPLE_SECONDS)
+    usage = {}
+    for key, proc in procs.items():
+        with contextlib.suppress(psutil.Error), proc.oneshot():
+            usage[key] = {
+                "uptime_seconds": int(time.time() - proc.create_time()),
+                "memory_bytes": proc.memory_info().rss,
+                "cpu_percent": round(proc.cpu_percent(None), 1),
+            }
+    return usage
+
+
+def statuses(store: Store, paths: Paths, names: list[str]) -> list[dict[str, Any]]:
+    """What `gsm server status` shows: the truth (observe), the game's uptime, memory and CPU,
+    crashes in the restart window, and the recent events."""
+    seen = [observe(store, paths, servers.get(store, name)) for name in names]
+    usage = _usage({s.server.id: s.process_id for s in seen if s.process_id})
+    results = []
+    for s in seen:
+        server = s.server
+        info: dict[str, Any] = {
+            "name": server.name,
+            "id": server.id,
+            "game_type": server.game_type,
+            "status": server.status,
+            "supervised": s.supervised,
+            "console": s.console,
+            "message": s.message,
+            "process_id": s.process_id,
+            "supervisor_pid": s.supervisor.pid if s.supervisor else None,
+            "port": server.port,
+            "uptime_seconds": None,
+            "cpu_percent": None,
+            "memory_bytes": None,
+            **usage.get(server.id, {}),
+            **crash_summary(store, server),
+            "events": events(store, server.id),
+        }
+        results.append(info)
+    return results
 
 
 def status(store: Store, paths: Paths, name: str) -> dict[str, Any]:
-    server = reconcile(store, paths, servers.get(store, name))
-    state = supervisor(paths, server)
-    info: dict[str, Any] = {
-        "name": server.name,
-        "id": server.id,
-        "game_type": server.game_type,
-        "status": server.status,
-        "process_id": server.process_id if game_alive(server) else None,
-        "supervisor_pid": state.pid if state else None,
-        "port": server.port,
-        "uptime_seconds": None,
-        "cpu_percent": None,
-        "memory_bytes": None,
-    }
-    if info["process_id"]:
-        import psutil
-
-        try:
-            proc = psutil.Process(server.process_id)
-            with proc.oneshot():
-                info["uptime_seconds"] = int(time.time() - proc.create_time())
-                info["memory_bytes"] = proc.memory_info().rss
-                info["cpu_percent"] = proc.cpu_percent(interval=0.1)
-        except psutil.Error:
-            pass
-    recent = events(store, server.id)
-    crashes = [e for e in recent if e["event"] == "crash"]
-    info["crashes"] = len(crashes)
-    info["last_exit_code"] = crashes[0]["exit_code"] if crashes else None
-    info["last_crash_at"] = crashes[0]["occurred_at"] if crashes else None
-    info["events"] = recent
-    return info
+    return statuses(store, paths, [name])[0]
 
 
 def monitor_once(store: Store, paths: Paths) -> list[dict[str, Any]]:
-    """One pass over every server: restart those found down that should be up."""
+    """One pass over every server: restart those found down that should be up, and attach a
+    supervisor to a game whose supervisor died (never a second copy of a running game)."""
     results = []
     for server in servers.list_all(store):
         before = server.status
-        server = reconcile(store, paths, server)
+        seen = observe(store, paths, server)
         action = "ok"
-        restart = (server.configuration or {}).get("restart", {}).get("enabled", True)
-        if server.status == "crashed" and restart:
+        restart = (seen.server.configuration or {}).get("restart", {}).get("enabled", True)
+        if seen.unsupervised:
+            try:
+                start(store, paths, server.id)
+                action = "supervisor attached"
+            except GsmError as err:
+                action = f"attaching a supervisor failed: {err.message}"
+        elif seen.status == "crashed" and restart:
             try:
                 start(store, paths, server.id)
                 record(store, server.id, event="restart", detail="by gsm server monitor")
                 action = "restarted"
             except GsmError as err:
                 action = f"restart failed: {err.message}"
-        elif server.status == "crashed":
+        elif seen.status == "crashed":
             action = "down (restart policy off)"
-        elif server.status == "failed":
-            action = "down (gave up after repeated crashes)"
+        elif seen.status == "failed":
+            action = "down (failed; see gsm server status)"
         results.append(
             {
                 "name": server.name,
                 "status_before": before,
-                "status": servers.get(store, server.id).status,
+                "status": servers.get(store, server.id).status if action != "ok" else seen.status,
                 "action": action,
             }
         )

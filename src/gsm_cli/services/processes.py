@@ -4,14 +4,18 @@ A pid alone never proves a server is running: pids are reused. A process is ours
 its pid AND its create time (psutil) match what was recorded when it started.
 """
 
+import contextlib
 import os
+import re
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 import psutil
@@ -46,24 +50,48 @@ def is_alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
+# The {placeholders} a command line, an argument or a catalog launch may hold: the one list is
+# games.PLACEHOLDERS; `gsm server create|update` checks --command and --arg against it.
+PLACEHOLDER_HINT = (
+    "known: " + " ".join(f"{{{name}}}" for name in games.PLACEHOLDERS) + "; write {{ for a brace"
+)
+
+
 def placeholders(server: LocalServer) -> dict[str, Any]:
     config = server.configuration or {}
-    return {
+    values = {
         "port": server.port or "",
         "query_port": config.get("query_port") or server.port or "",
         "max_players": config.get("max_players") or "",
         "name": server.name,
         "path": server.install_path or "",
     }
+    return {name: values[name] for name in games.PLACEHOLDERS}
+
+
+def template_problem(template: str) -> str | None:
+    """Why a template cannot be filled in when its server starts, or None when it can."""
+    try:
+        fields = [
+            field for _text, field, _spec, _conv in Formatter().parse(template) if field is not None
+        ]
+    except ValueError as exc:  # a single { or }
+        return str(exc)
+    for field in fields:
+        if field not in games.PLACEHOLDERS:
+            return f"unknown placeholder {{{field}}}"
+    return None
 
 
 def _fill(template: str, values: dict[str, Any]) -> str:
+    problem = template_problem(template)
+    if problem:
+        raise InvalidInputError(f"cannot fill in {template!r}: {problem}", hint=PLACEHOLDER_HINT)
     try:
         return template.format(**values)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:  # such as {port:d} of ""
         raise InvalidInputError(
-            f"cannot fill in {template!r}: unknown placeholder {exc}",
-            hint="known: {port} {query_port} {max_players} {name} {path}; write {{ for a brace",
+            f"cannot fill in {template!r}: {exc}", hint=PLACEHOLDER_HINT
         ) from None
 
 
@@ -130,6 +158,37 @@ def launch_plan(server: LocalServer) -> LaunchPlan:
     return LaunchPlan(argv=argv, cwd=cwd, env=env)
 
 
+@dataclass(frozen=True)
+class StartCheck:
+    """How the supervisor tells that a launched game came up."""
+
+    settle_seconds: float  # it must stay up this long...
+    ready_pattern: str | None  # ...unless it prints a line matching this first
+
+
+def start_check(server: LocalServer) -> StartCheck:
+    """The server's own --settle-seconds / --ready-pattern, else its game's from the catalog.
+    (create and update check both; a value that is not usable all the same, such as one from
+    an older or hand-edited record, falls back to the game's.)"""
+    config = server.configuration or {}
+    game = games.get_game(server.game_type)
+    settle = config.get("settle_seconds")
+    if not isinstance(settle, int | float) or not 0 <= settle <= games.MAX_SETTLE_SECONDS:
+        settle = game.settle_seconds
+    pattern = config.get("ready_pattern")
+    if not (isinstance(pattern, str) and pattern and _compiles(pattern)):
+        pattern = game.ready_pattern
+    return StartCheck(settle_seconds=float(settle), ready_pattern=pattern)
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
 def stop_plan(server: LocalServer) -> tuple[list[str], str | None]:
     """Console lines to write, or a signal name, for a graceful stop."""
     config = server.configuration or {}
@@ -170,20 +229,38 @@ def game_popen_kwargs() -> dict[str, Any]:
 
 
 def wait_gone(proc: psutil.Process, timeout: float) -> bool:
-    try:
-        proc.wait(timeout=timeout)
-        return True
-    except psutil.TimeoutExpired:
-        return False
-    except psutil.NoSuchProcess:
-        return True
+    """Wait until the process has ended. A zombie has ended, even when nobody reaps it (a game
+    whose supervisor died is no longer our child)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                with contextlib.suppress(psutil.Error, ChildProcessError):
+                    proc.wait(0)  # reap it when it is ours
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
-def terminate_then_kill(pid: int, started: float | None, timeout: float) -> str:
-    """Stop a process we cannot talk to: terminate, then kill. Returns how it ended."""
+def terminate_then_kill(
+    pid: int, started: float | None, timeout: float, *, signal_name: str | None = None
+) -> str:
+    """Stop a process we cannot talk to: its stop signal (when it has one), then terminate,
+    then kill, waiting ``timeout`` seconds at each step. Returns how it ended."""
     if not is_alive(pid, started):
         return "gone"
     proc = psutil.Process(pid)
+    if signal_name and timeout > 0:
+        try:
+            send_signal(pid, signal_name)
+        except OSError:
+            pass
+        else:
+            if wait_gone(proc, timeout):
+                return "signal"
     proc.terminate()
     if wait_gone(proc, timeout):
         return "terminate"
