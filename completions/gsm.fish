@@ -19,16 +19,16 @@ set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmo
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
     device.name metrics.interval metrics.retention_days output.format server.log_max_bytes \
     server.stop_timeout steamcmd.path sync.batch_size
-set -g __gsm_server_statuses stopped starting running stopping crashed failed
+set -g __gsm_server_statuses stopped starting running stopping crashed failed remote
 set -g __gsm_formats table json csv
 set -g __gsm_sync_sides local cloud
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
-    "game validate" "server delete" "server send" "auth login" "auth status" "auth logout" \
-    "sync push" "sync pull" "sync status" "sync retry" "sync drop" "sync resolve"
+    "game validate" "server delete" "server send" "auth login" "auth logout" \
+    "sync push" "sync pull" "sync retry" "sync drop" "sync resolve"
 set -g __gsm_no_data_opts "server logs"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
-    --env --command --stop-command --max-restarts --status --name --timeout --wait-for -n \
-    --lines --interval --keep --api-url --email --batch-size
+    --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
+    --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -149,6 +149,10 @@ complete -c gsm -n "__gsm_server_sub create update" -l restart -d "Restart after
 complete -c gsm -n "__gsm_server_sub create update" -l no-restart -d "Do not restart after a crash"
 complete -c gsm -n "__gsm_server_sub create update" -l max-restarts -x \
     -d "Restarts allowed per 10 minutes"
+complete -c gsm -n "__gsm_server_sub create update" -l ready-pattern -x \
+    -d "Regex of the console line that says the game is up"
+complete -c gsm -n "__gsm_server_sub create update" -l settle-seconds -x \
+    -d "Seconds the game must stay up to count as started"
 complete -c gsm -n "__gsm_server_sub delete" -l purge -d "Also delete the server's folder"
 complete -c gsm -n "__gsm_server_sub delete" -l no-purge -d "Keep the server's folder"
 complete -c gsm -n "__gsm_server_sub delete restore" -s y -l yes -d "Do it without asking"

@@ -28,23 +28,25 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'l4d2', 'minecraft', 'palworld', 'pz', 'rust', 'satisfactory', 'terraria', 'tf2',
         'unturned', 'valheim', 'vrising'
     )
-    $gsmServerStatuses = @('stopped', 'starting', 'running', 'stopping', 'crashed', 'failed')
+    $gsmServerStatuses = @('stopped', 'starting', 'running', 'stopping', 'crashed', 'failed',
+        'remote')
     $gsmFormats = @('table', 'json', 'csv')
     $gsmSyncSides = @('local', 'cloud')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
-    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'auth status',
-        'auth logout', 'sync pull', 'sync status')
+    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'auth logout',
+        'sync pull')
     # Options that take a value, so that the value is not taken for an argument.
     $gsmValueOptions = @(
         '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--max-players',
-        '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--status', '--name',
-        '--timeout', '--wait-for', '-n', '--lines', '--interval', '--keep', '--api-url', '--email',
-        '--batch-size'
+        '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--ready-pattern',
+        '--settle-seconds', '--status', '--name', '--timeout', '--wait-for', '-n', '--lines',
+        '--interval', '--keep', '--api-url', '--email', '--batch-size'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--max-players', '--arg', '--env', '--command',
-        '--stop-command', '--restart', '--no-restart', '--max-restarts')
+        '--stop-command', '--restart', '--no-restart', '--max-restarts', '--ready-pattern',
+        '--settle-seconds')
     $gsmOptions = @{
         'game install' = @('--path', '--validate', '--json', '--help')
         'game update' = @('--validate', '--json', '--help')

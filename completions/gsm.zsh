@@ -21,13 +21,13 @@ _gsm_setting_keys=(
   sync.batch_size
 )
 _gsm_formats=(table json csv)
-_gsm_server_statuses=(stopped starting running stopping crashed failed)
+_gsm_server_statuses=(stopped starting running stopping crashed failed remote)
 _gsm_game_ids=(
   7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust
   satisfactory terraria tf2 unturned valheim vrising
 )
 _gsm_json_only=(
-  'config get' 'config set' 'config unset' 'auth status' 'auth logout' 'sync pull' 'sync status'
+  'config get' 'config set' 'config unset' 'auth logout' 'sync pull'
 )
 _gsm_sync_sides=(local cloud)
 
@@ -54,6 +54,8 @@ _gsm() {
     '(--restart --no-restart)--restart[restart after a crash]'
     '(--restart --no-restart)--no-restart[do not restart after a crash]'
     '--max-restarts=[restarts allowed per 10 minutes]:number:'
+    '--ready-pattern=[regex of the console line that says the game is up]:regex:'
+    '--settle-seconds=[seconds the game must stay up to count as started]:seconds:'
   )
   all_opt=('(1)--all[every server]')
   timeout_opt=('--timeout=[seconds to wait at each step]:seconds:')

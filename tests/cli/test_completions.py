@@ -155,7 +155,8 @@ SERVER_OPTIONS = (
     "--game", "-g", "--path", "--port", "--query-port", "--max-players", "--arg", "--env",
     "--command", "--stop-command", "--restart", "--no-restart", "--max-restarts", "--all",
     "--timeout", "--force", "--follow", "-f", "--lines", "-n", "--once", "--interval", "--purge",
-    "--yes", "-y", "--stop", "--name", "--keep", "--wait-for", "--status",
+    "--yes", "-y", "--stop", "--name", "--keep", "--wait-for", "--status", "--ready-pattern",
+    "--settle-seconds",
 )  # fmt: skip
 
 
@@ -202,6 +203,8 @@ def test_bash_completes_server_options() -> None:
     }  # fmt: skip
     # An option's value is not taken for an argument: these are still create's options.
     assert "--max-players" in bash_complete("gsm", "server", "create", "x", "--port", "5", "--m")
+    typed = ("gsm", "server", "update", "x", "--ready-pattern", "Done", "--se")
+    assert bash_complete(*typed) == ["--settle-seconds"]
     # Nothing is offered for a number.
     assert bash_complete("gsm", "server", "create", "x", "--port", "") == []
 
@@ -230,6 +233,10 @@ def test_fish_completes_server_options() -> None:
     assert logs == {"--follow", "--lines", "--help"}
     assert "--output" not in fish_complete("gsm server send x --")
     assert "--max-players" in fish_complete("gsm server create x --port 5 --m")
+    assert fish_complete("gsm server update x --settle-seconds 5 --re") == [
+        "--ready-pattern",
+        "--restart",
+    ]
 
 
 def test_every_setting_key_after_config_get_in_fish() -> None:
@@ -258,7 +265,8 @@ def test_bash_completes_auth() -> None:
     assert set(bash_complete("gsm", "auth", "login", "--")) == {
         "--api-url", "--with-token", "--no-with-token", "--email", "--json", "--help",
     }  # fmt: skip
-    assert set(bash_complete("gsm", "auth", "status", "--")) == {"--json", "--help"}
+    assert set(bash_complete("gsm", "auth", "status", "--")) == {"--json", "--output", "--help"}
+    assert bash_complete("gsm", "auth", "status", "-o", "c") == ["csv"]
     # A URL is not completed, and is not taken for an argument.
     assert bash_complete("gsm", "auth", "login", "--api-url", "") == []
     assert bash_complete("gsm", "auth", "login", "--api-url", "http://x", "--e") == ["--email"]
@@ -270,6 +278,7 @@ def test_bash_completes_sync() -> None:
         "--batch-size", "--dry-run", "--no-dry-run", "--json", "--help",
     }  # fmt: skip
     assert "--all-rejected" in bash_complete("gsm", "sync", "drop", "--")
+    assert "--output" in bash_complete("gsm", "sync", "status", "--")
     assert bash_complete("gsm", "sync", "resolve", "mc", "--keep", "") == ["local", "cloud"]
     assert bash_complete("gsm", "sync", "resolve", "mc", "--keep", "=", "c") == ["cloud"]
     # gsm server backup's --keep is a number: nothing to offer.
@@ -281,11 +290,13 @@ def test_fish_completes_auth() -> None:
     assert set(fish_complete("gsm auth l")) == {"login", "logout"}
     login = set(fish_complete("gsm auth login --"))
     assert login == {"--api-url", "--with-token", "--no-with-token", "--email", "--json", "--help"}
-    assert "--output" not in fish_complete("gsm auth status --")
+    assert "--output" in fish_complete("gsm auth status --")
+    assert "--output" not in fish_complete("gsm auth logout --")
 
 
 def test_fish_completes_sync() -> None:
     assert set(fish_complete("gsm sync ")) == set(SYNC_SUBCOMMANDS)
     assert {"--batch-size", "--dry-run", "--json"} <= set(fish_complete("gsm sync push --"))
     assert set(fish_complete("gsm sync resolve mc --keep ")) == {"local", "cloud"}
+    assert "--output" in fish_complete("gsm sync status --")
     assert fish_complete("gsm server backup mc --keep ") == []
