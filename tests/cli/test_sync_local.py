@@ -135,7 +135,8 @@ def test_resolve_keep_local_and_keep_cloud(gsm: GsmRunner, gsm_home: Path) -> No
     assert result.exit_code == 0, result.stderr
     assert all(row[4] != e2_id for row in _queue(gsm_home))
     shown = gsm("server", "show", "e2", "--json").json()
-    assert shown["port"] == 25555 and shown["install_path"] == "/srv/e2"
+    # The cloud's plain fields are taken; the folder and the status stay this machine's.
+    assert shown["port"] == 25555 and shown["install_path"] == str(gsm_home / "servers" / "e2")
     assert shown["max_players"] == 7 and shown["status"] == "stopped"
     assert shown["cloud_sync_status"] == "synced"
     assert gsm("sync", "status", "--json").json()["conflicts"] == []
@@ -171,3 +172,69 @@ def test_unreachable_cloud_exits_7_and_keeps_the_queue(gsm: GsmRunner, gsm_home:
     assert all(row[1] == "queued" and row[2] == 1 for row in after)
     assert gsm("sync", "status", "--json").json()["retrying"] == 3
     assert gsm("sync", "pull", env=env).exit_code == 7
+
+
+def _sync_status(gsm: GsmRunner, name: str) -> str:
+    return gsm("server", "show", name, "--json").json()["cloud_sync_status"]
+
+
+def _set_sync_status(home: Path, name: str, value: str) -> None:
+    with sqlite3.connect(home / "gsm.db") as conn:
+        conn.execute("UPDATE local_servers SET cloud_sync_status = ? WHERE name = ?", (value, name))
+    conn.close()
+
+
+def test_cloud_sync_status_is_pending_whenever_a_change_is_queued(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    from gsm_cli.services import lifecycle
+
+    _create_servers(gsm, "p1")
+    assert _sync_status(gsm, "p1") == "pending"
+    _set_sync_status(gsm_home, "p1", "synced")  # as a push leaves it
+    assert gsm("server", "update", "p1", "--max-players", "12").exit_code == 0
+    assert _sync_status(gsm, "p1") == "pending"
+
+    # A runtime status change is queued like any other change.
+    _set_sync_status(gsm_home, "p1", "synced")
+    server_id = gsm("server", "show", "p1", "--json").json()["id"]
+    with Store.open(gsm_home / "gsm.db") as store:
+        lifecycle.record(store, server_id, status="crashed", event="crash")
+    assert _sync_status(gsm, "p1") == "pending"
+
+    # What waits for the user is not hidden by a later change.
+    for held in ("conflict", "rejected"):
+        _set_sync_status(gsm_home, "p1", held)
+        assert gsm("server", "update", "p1", "--max-players", "13").exit_code == 0
+        assert _sync_status(gsm, "p1") == held
+
+
+def test_resolving_retrying_and_dropping_settle_the_sync_status(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    _create_servers(gsm, "q1")
+    server_id = gsm("server", "show", "q1", "--json").json()["id"]
+    with Store.open(gsm_home / "gsm.db") as store, store.write() as session:
+        session.query(PendingSyncOperation).delete()
+        session.add(
+            SyncConflict(
+                entity_type="game_server",
+                entity_id=server_id,
+                cloud_operation="upsert",
+                cloud_data=None,
+                reason="the cloud changed the command of q1",
+            )
+        )
+    _set_sync_status(gsm_home, "q1", "conflict")
+    assert gsm("sync", "resolve", "q1", "--keep", "local").exit_code == 0
+    assert _sync_status(gsm, "q1") == "pending"  # its update is queued
+
+    _reject(gsm_home, "conflict: the server belongs to device rig-b (x) now")
+    _set_sync_status(gsm_home, "q1", "conflict")
+    assert gsm("sync", "retry", "--all").exit_code == 0
+    assert _sync_status(gsm, "q1") == "pending"
+
+    _reject(gsm_home)
+    _set_sync_status(gsm_home, "q1", "rejected")
+    assert gsm("sync", "drop", "--all-rejected", "--yes").exit_code == 0
+    assert _sync_status(gsm, "q1") == "synced"  # nothing of it is left to send

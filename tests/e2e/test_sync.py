@@ -108,8 +108,10 @@ def test_two_stores_on_one_account_converge(
     on_a, on_b = servers(), servers(b)
     assert set(on_a) == set(on_b) == {"alpha", "beta"}
     assert on_a["beta"]["id"] == on_b["beta"]["id"]
-    assert on_a["beta"]["status"] == "stopped" and on_a["beta"]["port"] == 27010
-    assert on_b["alpha"]["install_path"] == on_a["alpha"]["install_path"]
+    # Each machine's server is remote on the other: listed, with the cloud's port, no folder.
+    assert on_a["beta"]["status"] == "remote" and on_a["beta"]["port"] == 27010
+    assert on_a["beta"]["remote"] is True and on_a["alpha"]["remote"] is False
+    assert on_b["alpha"]["install_path"] is None and on_a["alpha"]["install_path"]
 
     # A deletion travels too.
     assert gsm("server", "delete", "beta", "--yes", env=b).exit_code == 0
@@ -120,7 +122,7 @@ def test_two_stores_on_one_account_converge(
     assert gsm("sync", "pull", "--json").json()["changes"] == 0
 
 
-def test_a_change_on_both_sides_is_a_conflict_until_resolved(
+def test_only_the_owning_device_changes_a_server(
     gsm: GsmRunner, gsm_home: Path, tmp_path: Path, live_cloud: LiveCloud
 ) -> None:
     account = live_cloud.account()
@@ -132,36 +134,19 @@ def test_a_change_on_both_sides_is_a_conflict_until_resolved(
     assert gsm("sync", "push").exit_code == 0
     assert gsm("sync", "pull", env=b).exit_code == 0
 
+    # B cannot change A's server (it used to, and both sides then fought in conflicts).
+    refused = gsm("server", "update", "shared", "--max-players", "30", "--json", env=b)
+    assert refused.exit_code == 5 and refused.error()["code"] == "remote_server"
+    assert gsm("sync", "status", "--json", env=b).json()["queued"] == 0
+
+    # A's changes reach B, without a conflict.
     assert gsm("server", "update", "shared", "--max-players", "20").exit_code == 0
     assert gsm("sync", "push").exit_code == 0
-    assert gsm("server", "update", "shared", "--max-players", "30", env=b).exit_code == 0
-
     pulled = gsm("sync", "pull", "--json", env=b)
-    assert pulled.exit_code == 0, pulled.stderr
-    [conflict] = pulled.json()["conflicts"]
-    assert conflict["entity_type"] == "game_server"
-    assert "conflict" in pulled.stderr
-    # Not overwritten: B keeps its own change until the user decides.
-    assert gsm("server", "show", "shared", "--json", env=b).json()["max_players"] == 30
-    status = gsm("sync", "status", "--json", env=b).json()
-    assert [c["name"] for c in status["conflicts"]] == ["shared"]
-
-    # Keep the local version: it is queued and pushed, and the other machine gets it.
-    assert gsm("sync", "resolve", "shared", "--keep", "local", env=b).exit_code == 0
-    assert gsm("sync", "push", env=b).exit_code == 0
-    assert _cloud_servers(live_cloud, account.token)["shared"]["max_players"] == 30
-    assert gsm("sync", "pull").exit_code == 0
-    assert gsm("server", "show", "shared", "--json").json()["max_players"] == 30
-
-    # Both change again; this time B takes the cloud's version.
-    assert gsm("server", "update", "shared", "--max-players", "50").exit_code == 0
-    assert gsm("sync", "push").exit_code == 0
-    assert gsm("server", "update", "shared", "--max-players", "60", env=b).exit_code == 0
-    assert len(gsm("sync", "pull", "--json", env=b).json()["conflicts"]) == 1
-    assert gsm("sync", "resolve", "shared", "--keep", "cloud", env=b).exit_code == 0
-    assert gsm("server", "show", "shared", "--json", env=b).json()["max_players"] == 50
-    status = gsm("sync", "status", "--json", env=b).json()
-    assert status["conflicts"] == [] and status["queued"] == 0
+    assert pulled.exit_code == 0 and pulled.json()["conflicts"] == [], pulled.stderr
+    shown = gsm("server", "show", "shared", "--json", env=b).json()
+    assert shown["max_players"] == 20 and shown["status"] == "remote"
+    assert shown["cloud_sync_status"] == "synced" and shown["install_path"] is None
 
 
 # -- a cloud that fails ----------------------------------------------------------------------

@@ -370,7 +370,6 @@ def adopt(
     output_: OutputOption = None,
 ) -> None:
     """Take a server of another device (a remote one) onto this machine, in folder --path."""
-    from gsm_cli import environment
     from gsm_cli.services import device, servers
 
     fmt = output_format(output_, json_)
@@ -383,7 +382,7 @@ def adopt(
         for key in ("command", "args", "env", "stop_command"):
             output.message(f"  {key}: {_shown(config.get(key))}")
         confirm(f"Adopt {server.name} onto this machine in {path}, with this command?", yes)
-        adopted = servers.adopt(store, name, path, this)
+        adopted = servers.adopt(store, paths(), environment.current().vars, name, path, this)
     output.message(f"adopted {adopted.name} in {adopted.install_path}; run gsm sync push")
     _emit_server(adopted, fmt)
 

@@ -39,6 +39,8 @@ CONFLICT_COLUMNS = (
     Column("detected_at"),
 )
 
+SKIPPED_COLUMNS = (Column("entity_type"), Column("entity_id"), Column("reason"))
+
 
 def _counts(summary: dict[str, Any], keys: tuple[str, ...]) -> str:
     return ", ".join(f"{summary[k]} {k}" for k in keys)
@@ -55,7 +57,7 @@ def push(
 ) -> None:
     """Send queued operations, oldest first, in batches; each leaves the queue once answered."""
     from gsm_cli.cloud import session
-    from gsm_cli.services import settings, sync
+    from gsm_cli.services import device, settings, sync
 
     fmt = output_format(None, json_) if json_ else "table"
     env = environment.current()
@@ -73,7 +75,8 @@ def push(
             session.connect(store, paths(), env.vars) as client,
             output.Progress("pushing") as progress,
         ):
-            summary = sync.push(store, client, batch_size=size, report=progress.report)
+            this = device.identity(store, env.vars)
+            summary = sync.push(store, client, batch_size=size, report=progress.report, this=this)
     keys = ("sent", "applied", "duplicate", "rejected", "conflict", "unanswered", "left")
     output.message(f"pushed: {_counts(summary, keys)}")
     for item in summary["kept_aside"]:
@@ -108,8 +111,21 @@ def pull(json_: JsonOption = False) -> None:
             f"conflict: {item['entity_type']} {item['entity_id']}: {item['reason']} "
             "(see gsm sync status; gsm sync resolve NAME --keep local|cloud)"
         )
+    _report_pull_notes(summary)
     if fmt == "json":
         output.emit(summary, "json", ())
+
+
+def _report_pull_notes(summary: dict[str, Any]) -> None:
+    """What a pull did not apply because its data was wrong, and the servers of this machine
+    that another device adopted (their files stay where they are)."""
+    for item in summary.get("invalid") or []:
+        output.warning(f"skipped: {item['entity_type']} {item['entity_id']}: {item['reason']}")
+    for item in summary.get("released") or []:
+        output.warning(
+            f"{item['name']} now belongs to device {item['device_name']}: it is remote here; "
+            f"its files stay in {item['install_path']}"
+        )
 
 
 @app.command()
@@ -148,6 +164,10 @@ def status(json_: JsonOption = False) -> None:
     if info["conflicts"]:
         output.message("conflicts (gsm sync resolve NAME --keep local|cloud):")
         output.emit(info["conflicts"], "table", CONFLICT_COLUMNS)
+    skipped = (info["last_pull"] or {}).get("invalid") or []
+    if skipped:
+        output.message("skipped by the last pull (data gsm does not accept):")
+        output.emit(skipped, "table", SKIPPED_COLUMNS)
 
 
 OpArgument = Annotated[

@@ -357,7 +357,7 @@ def create_backup(
 ) -> Backup:
     """Archive the server's folder, record it, and keep only the newest ``keep`` backups."""
     with store.read() as session:
-        server = servers.find(session, server_name)
+        server = servers.find_local(session, server_name)
     keep = _retention(store, env, keep)
     patterns = _exclude_patterns(store, env)
     if not server.install_path:
@@ -600,7 +600,7 @@ def _swap(install: Path, new: Path) -> None:
 
 def _find(store: Store, server_name: str, backup_ref: str) -> tuple[LocalServer, Backup]:
     with store.read() as session:
-        server = servers.find(session, server_name)
+        server = servers.find_local(session, server_name)
         return server, _to_backup(_resolve(session, server, backup_ref), server.name)
 
 

@@ -440,24 +440,6 @@ def delete(
     return Deleted(server, folders.remove_aside(aside))
 
 
-def _adopt_folder(session: Session, server: LocalServer, path: str) -> Path:
-    """The folder an adopted server will use: not a file, not another server's folder."""
-    folder = Path(path).expanduser().resolve()
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInputError(f"--path {folder} exists and is not a folder", code="invalid_path")
-    for other in session.scalars(select(LocalServer).where(LocalServer.id != server.id)):
-        if other.install_path is None:
-            continue
-        theirs = Path(other.install_path)
-        if folder == theirs or theirs in folder.parents or folder in theirs.parents:
-            raise InvalidInputError(
-                f"--path {folder} overlaps the folder of server {other.name!r} ({theirs})",
-                hint="give the adopted server a folder of its own",
-                code="invalid_path",
-            )
-    return folder
-
-
 def _require_remote(server: LocalServer, this_device: str) -> None:
     if not is_remote(server, this_device):
         raise ConflictError(
@@ -475,9 +457,17 @@ def get_remote(store: Store, name_or_id: str, this_device: str) -> LocalServer:
     return server
 
 
-def adopt(store: Store, name_or_id: str, path: str, this: device.Device) -> LocalServer:
-    """Make a remote server this device's: its folder here (created), this device as its
-    owner, status 'stopped', and an update queued that tells the cloud about the new owner."""
+def adopt(
+    store: Store,
+    paths: Paths,
+    env: Mapping[str, str],
+    name_or_id: str,
+    path: str,
+    this: device.Device,
+) -> LocalServer:
+    """Make a remote server this device's: its folder here (created; the same rules as
+    ``create``), this device as its owner, status 'stopped', and an update queued that tells
+    the cloud about the new owner."""
     with store.write() as session:
         server = find(session, name_or_id)
         _require_remote(server, this.id)
@@ -487,7 +477,9 @@ def adopt(store: Store, name_or_id: str, path: str, this: device.Device) -> Loca
         for port, label in ((server.port, "port"), (config.get("query_port"), "query port")):
             if port is not None:
                 _check_port(session, port, label, server.id)
-        folder = _adopt_folder(session, server, path)
+        folder = folders.check_server_folder(session, paths, env, path, server.id)
+        if folder.exists() and not folder.is_dir():
+            raise InvalidInputError(f"--path {folder} exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
         server.install_path = str(folder)
         server.device_id, server.device_name = this.id, this.name

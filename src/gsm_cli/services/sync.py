@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gsm_cli.cloud.client import CloudClient
+from gsm_cli.cloud.client import CloudClient, CloudServerError
 from gsm_cli.errors import CloudUnreachableError, InvalidInputError, NotFoundError
+from gsm_cli.services import device, processes, pulled, servers
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import (
     CatalogPlugin,
@@ -180,7 +182,12 @@ def _apply_answers(
                 .distinct()
             )
         )
-        synced = candidates - still
+        held = set(
+            session.scalars(
+                select(SyncConflict.entity_id).where(SyncConflict.entity_id.in_(candidates))
+            )
+        )
+        synced = candidates - still - held
         if synced:
             session.execute(
                 update(LocalServer)
@@ -189,13 +196,48 @@ def _apply_answers(
             )
 
 
+def _with_device_name(wire: dict[str, Any], this: device.Device | None) -> dict[str, Any]:
+    """A server of this device is sent with the device's name as it is now (device.name)."""
+    payload = wire["data_payload"]
+    if (
+        this is not None
+        and wire["entity_type"] == "game_server"
+        and isinstance(payload, dict)
+        and payload.get("device_id") == this.id
+        and "name" in payload  # not a delete
+    ):
+        wire["data_payload"] = payload | {"device_name": this.name}
+    return wire
+
+
+def _rename_device(store: Store, this: device.Device) -> None:
+    """This device's servers carry its current name (the device.name setting may change)."""
+    with store.write() as session:
+        session.execute(
+            update(LocalServer)
+            .where(
+                LocalServer.device_id == this.id,
+                (LocalServer.device_name.is_(None)) | (LocalServer.device_name != this.name),
+            )
+            .values(device_name=this.name)
+        )
+
+
 def push(
-    store: Store, client: CloudClient, *, batch_size: int, report: Report = _no_report
+    store: Store,
+    client: CloudClient,
+    *,
+    batch_size: int,
+    report: Report = _no_report,
+    this: device.Device | None = None,
 ) -> dict[str, Any]:
-    """Send every queued operation, oldest first, ``batch_size`` per request."""
+    """Send every queued operation, oldest first, ``batch_size`` per request. ``this``: the
+    device pushing, whose current name goes with its servers."""
     if not 1 <= batch_size <= MAX_BATCH:
         raise InvalidInputError(f"--batch-size must be between 1 and {MAX_BATCH}")
     summary = PushSummary()
+    if this is not None:
+        _rename_device(store, this)
     with store.read() as session:
         total = queued_count(session)
     report(0, total, "pushing")
@@ -205,7 +247,9 @@ def push(
             rows = _next_batch(session, after_id, batch_size)
         if not rows:
             break
-        batch = [{"row_id": row.id, "wire": wire_operation(row)} for row in rows]
+        batch = [
+            {"row_id": row.id, "wire": _with_device_name(wire_operation(row), this)} for row in rows
+        ]
         try:
             results = client.push([b["wire"] for b in batch])
         except CloudUnreachableError as exc:
@@ -296,23 +340,25 @@ def _local_time(value: Any) -> str | None:
     return parsed.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _set_server_from_cloud(server: LocalServer, data: dict[str, Any], *, new: bool) -> None:
-    config = dict(data.get("configuration") or {})
-    port = config.pop("port", None)
-    install_path = config.pop("install_path", None)
-    if data.get("max_players") is not None:
-        config["max_players"] = data["max_players"]
+def _common_from_cloud(server: LocalServer, data: dict[str, Any], cloud: "_PulledServer") -> None:
+    """The fields every device keeps alike: name, game, port, configuration, times."""
     server.name = data["name"]
     server.game_type = data["game_type"]
-    server.port = port if isinstance(port, int) else None
-    server.install_path = install_path
-    server.configuration = config
+    server.port = cloud.port
+    server.configuration = cloud.configuration
     server.last_backup = _local_time(data.get("last_backup"))
     if data.get("created_at"):
         server.created_at = _local_time(data.get("created_at"))
-    if new:
-        # A server made on another machine does not run here until it is started here.
-        server.status = "stopped"
+
+
+def _make_remote(server: LocalServer, cloud: "_PulledServer") -> None:
+    """A server of another device here: listed, never run. No path from the cloud is kept."""
+    server.status = servers.REMOTE
+    server.install_path = None
+    server.process_id = None
+    server.process_create_time = None
+    server.device_id = cloud.device_id
+    server.device_name = cloud.device_name
     server.cloud_sync_status = "synced"
 
 
@@ -327,6 +373,9 @@ def _set_plugin_from_cloud(session: Session, plugin: LocalPlugin, data: dict[str
     plugin.name = entry.name if entry else (plugin.name or plugin.plugin_id or "plugin")
 
 
+MAX_SKIPPED_SHOWN = 100  # reasons kept per pull; the count goes on
+
+
 @dataclass
 class PullSummary:
     pages: int = 0
@@ -335,6 +384,8 @@ class PullSummary:
     deleted: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
+    invalid: list[dict[str, Any]] = field(default_factory=list)
+    released: list[dict[str, Any]] = field(default_factory=list)
     cursor: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -345,6 +396,8 @@ class PullSummary:
             "deleted": self.deleted,
             "conflicts": self.conflicts,
             "skipped": self.skipped,
+            "invalid": self.invalid,
+            "released": self.released,
             "cursor": self.cursor,
         }
 
@@ -379,71 +432,248 @@ def _add_conflict(
     return {"entity_type": entity_type, "entity_id": entity_id, "reason": reason}
 
 
-def apply_change(session: Session, change: dict[str, Any], pending: set[str]) -> str:
-    """Apply one change of the feed; 'applied', 'deleted', 'skipped' or 'conflict:<reason>'."""
-    kind, entity_id = change["entity_type"], str(change["entity_id"])
-    operation, data = change["operation"], change.get("data")
-    if kind in ("game_server", "plugin_installation"):
-        model = LocalServer if kind == "game_server" else LocalPlugin
-        local = session.get(model, entity_id)
+@dataclass
+class Outcome:
+    """What applying one change did: 'applied', 'deleted', 'skipped' or 'conflict'."""
+
+    kind: str
+    reason: str | None = None
+    released: dict[str, Any] | None = None  # a server of this device that became remote
+
+
+@dataclass
+class _PulledServer:
+    """A pulled game_server's configuration, split into what is whose."""
+
+    configuration: dict[str, Any]
+    port: int | None
+    device_id: str | None
+    device_name: str | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> "_PulledServer":
+        config = dict(data.get("configuration") or {})
+        port = config.pop("port", None)
+        config.pop("install_path", None)  # the owning device's path: never kept here
+        device_id = config.pop("device_id", None)
+        device_name = config.pop("device_name", None)
+        if data.get("max_players") is not None:
+            config["max_players"] = data["max_players"]
+        return cls(config, port, device_id, device_name)
+
+
+# Settings that decide what runs on this machine: a change from the cloud needs a yes here.
+LAUNCH_KEYS = ("command", "args", "env", "stop_command")
+
+
+def _launch_changes(server: LocalServer, data: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    mine = server.configuration or {}
+    changed = [key for key in LAUNCH_KEYS if (mine.get(key) or None) != (config.get(key) or None)]
+    if data["game_type"] != server.game_type:
+        changed.insert(0, "game")
+    return changed
+
+
+def _running_here(server: LocalServer) -> bool:
+    return server.status in ACTIVE_STATUSES or processes.is_alive(
+        server.process_id, server.process_create_time
+    )
+
+
+def _apply_server(
+    session: Session,
+    entity_id: str,
+    data: dict[str, Any] | None,
+    pending: set[str],
+    this_device: str,
+    accept_cloud: bool,
+) -> Outcome:
+    """One pulled server. A server of this device: the local row is the truth about its folder,
+    process and status, and a change of what it runs is a conflict. Others' are remote here."""
+    local = session.get(LocalServer, entity_id)
+    ours = local is not None and not servers.is_remote(local, this_device)
+    if data is None:  # deleted in the cloud, or no longer this account's
+        if local is None:
+            return Outcome("skipped")
+        if ours and entity_id in pending:
+            return Outcome(
+                "conflict", "deleted in the cloud while changes made here are not pushed"
+            )
+        if ours and _running_here(local):
+            return Outcome("conflict", "deleted in the cloud but running here")
+        session.execute(delete(LocalPlugin).where(LocalPlugin.server_id == entity_id))
+        session.delete(local)
+        return Outcome("deleted")
+    if local is None and entity_id in pending:
+        return Outcome("skipped")  # deleted here; the queued delete is newer than the cloud
+    clash = session.scalars(
+        select(LocalServer).where(
+            func.lower(LocalServer.name) == data["name"].lower(), LocalServer.id != entity_id
+        )
+    ).first()
+    if clash is not None:
+        return Outcome("conflict", f"another local server is named {clash.name!r}")
+    cloud = _PulledServer.of(data)
+    if local is None or not ours:
+        if local is None:
+            local = LocalServer(id=entity_id, name=data["name"], game_type="", status="")
+            session.add(local)
+        _common_from_cloud(local, data, cloud)
+        _make_remote(local, cloud)
+        return Outcome("applied")
+    if cloud.device_id not in (None, this_device):
+        owner = cloud.device_name or cloud.device_id
+        if _running_here(local):
+            return Outcome(
+                "conflict",
+                f"adopted by device {owner}, but running here: stop it here, then "
+                f"gsm sync resolve {local.name} --keep cloud (or --keep local to keep it here)",
+            )
         if entity_id in pending:
-            return "conflict:local changes not pushed yet"
-        if operation == "delete" or data is None:
+            return Outcome(
+                "conflict", f"adopted by device {owner} while changes made here are not pushed"
+            )
+        released = {"name": local.name, "device_name": owner, "install_path": local.install_path}
+        _common_from_cloud(local, data, cloud)
+        _make_remote(local, cloud)
+        return Outcome("applied", released=released)
+    if entity_id in pending:
+        return Outcome("skipped")  # this device's own changes are newer: push sends them
+    changed = _launch_changes(local, data, cloud.configuration)
+    if changed and not accept_cloud:
+        return Outcome(
+            "conflict",
+            f"the cloud changed the {', '.join(changed)} of {local.name}: review with "
+            f"gsm sync resolve {local.name} --keep local|cloud",
+        )
+    _common_from_cloud(local, data, cloud)
+    local.cloud_sync_status = "synced"
+    return Outcome("applied")
+
+
+def apply_change(
+    session: Session,
+    change: dict[str, Any],
+    pending: set[str],
+    this_device: str,
+    *,
+    accept_cloud: bool = False,
+) -> Outcome:
+    """Apply one change of the feed (checked by ``pulled.problem`` first).
+
+    ``accept_cloud``: take the cloud's command and environment for a server of this device
+    (``gsm sync resolve --keep cloud``), instead of holding them as a conflict.
+    """
+    kind, entity_id = change["entity_type"], str(change["entity_id"])
+    data = None if change["operation"] == "delete" else change.get("data")
+    if kind == "game_server":
+        return _apply_server(session, entity_id, data, pending, this_device, accept_cloud)
+    if kind == "plugin_installation":
+        local = session.get(LocalPlugin, entity_id)
+        if entity_id in pending:
+            return Outcome("conflict", "local changes not pushed yet")
+        if data is None:
             if local is None:
-                return "skipped"
-            if kind == "game_server":
-                if local.status in ACTIVE_STATUSES:
-                    return "conflict:deleted in the cloud but running here"
-                session.execute(delete(LocalPlugin).where(LocalPlugin.server_id == entity_id))
+                return Outcome("skipped")
             session.delete(local)
-            session.flush()
-            return "deleted"
-        if kind == "game_server":
-            clash = session.scalars(
-                select(LocalServer).where(
-                    func.lower(LocalServer.name) == str(data["name"]).lower(),
-                    LocalServer.id != entity_id,
-                )
-            ).first()
-            if clash is not None:
-                return f"conflict:another local server is named {clash.name!r}"
-            if local is None:
-                local = LocalServer(id=entity_id)
-                session.add(local)
-                _set_server_from_cloud(local, data, new=True)
-            else:
-                _set_server_from_cloud(local, data, new=False)
-        else:
-            if session.get(LocalServer, str(data.get("server_id"))) is None:
-                return "skipped"  # its server is not on this machine
-            if local is None:
-                local = LocalPlugin(id=entity_id, name="")
-                session.add(local)
-            _set_plugin_from_cloud(session, local, data)
-        session.flush()
-        return "applied"
-    gone = operation == "delete" or data is None
+            return Outcome("deleted")
+        if session.get(LocalServer, data["server_id"]) is None:
+            return Outcome("skipped")  # its server is not on this machine
+        if local is None:
+            local = LocalPlugin(id=entity_id, name="")
+            session.add(local)
+        _set_plugin_from_cloud(session, local, data)
+        return Outcome("applied")
     if kind == "plugin":
-        catalog_entry = None if gone else {
+        catalog_entry = None if data is None else {
             "name": data.get("name") or entity_id,
             "description": data.get("description"),
             "category": data.get("category"),
             "version": data.get("version"),
             "data": data,
         }  # fmt: skip
-        return _apply_cached(session, CatalogPlugin, {"id": entity_id}, catalog_entry)
+        return Outcome(_apply_cached(session, CatalogPlugin, {"id": entity_id}, catalog_entry))
     if kind == "community_membership":
-        membership = None if gone else {
+        membership = None if data is None else {
             "community_name": data.get("community_name"),
             "role": data.get("role"),
             "joined_at": _local_time(data.get("joined_at")),
         }  # fmt: skip
-        return _apply_cached(session, CommunityMembership, {"community_id": entity_id}, membership)
-    return "skipped"
+        return Outcome(
+            _apply_cached(session, CommunityMembership, {"community_id": entity_id}, membership)
+        )
+    return Outcome("skipped")
 
 
 def _pending_entities(session: Session) -> set[str]:
     return set(session.scalars(select(PendingSyncOperation.entity_id).distinct()))
+
+
+def _shown(value: Any) -> str:
+    """A value from the cloud as a skipped change's summary shows it: short, printable."""
+    text = value if isinstance(value, str) and value.isprintable() else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_page(page: Any, cursor: int) -> None:
+    """A pull page must be what the protocol says; anything else is the cloud's failure."""
+    problem = None
+    if not isinstance(page, dict) or not isinstance(page.get("changes"), list):
+        problem = "it has no list of changes"
+    elif type(page.get("next_cursor")) is not int or page["next_cursor"] < cursor:
+        problem = "its next_cursor is not a whole number at or after the cursor sent"
+    elif not isinstance(page.get("has_more"), bool):
+        problem = "its has_more is not true or false"
+    elif page["has_more"] and page["next_cursor"] == cursor:
+        problem = "it says more changes wait, but its cursor did not move"
+    if problem is not None:
+        raise CloudServerError(
+            f"the cloud answered the pull with a page gsm cannot use: {problem}",
+            hint="nothing was applied from it; try again later, or report it to the cloud's admin",
+        )
+
+
+def _apply_page(
+    session: Session, page: dict[str, Any], summary: PullSummary, this_device: str
+) -> None:
+    pending = _pending_entities(session)
+    for change in page["changes"]:
+        summary.changes += 1
+        reason = pulled.problem(change)
+        if reason is None:
+            try:
+                with session.begin_nested():
+                    outcome = apply_change(session, change, pending, this_device)
+                    session.flush()
+            except IntegrityError as exc:  # checked above; the store may still refuse it
+                reason = f"the store refused it: {exc.orig}"
+        if reason is not None:
+            summary.skipped += 1
+            if len(summary.invalid) < MAX_SKIPPED_SHOWN:
+                entity = change if isinstance(change, dict) else {}
+                summary.invalid.append(
+                    {
+                        "entity_type": _shown(entity.get("entity_type")),
+                        "entity_id": _shown(entity.get("entity_id")),
+                        "reason": reason,
+                    }
+                )
+            continue
+        if outcome.kind == "conflict":
+            summary.conflicts.append(
+                _add_conflict(
+                    session,
+                    change["entity_type"],
+                    str(change["entity_id"]),
+                    change["operation"],
+                    change.get("data"),
+                    outcome.reason or "conflict",
+                )
+            )
+            continue
+        setattr(summary, outcome.kind, getattr(summary, outcome.kind) + 1)
+        if outcome.released is not None:
+            summary.released.append(outcome.released)
 
 
 def pull(
@@ -456,32 +686,17 @@ def pull(
         cursor = state.cursor if state else 0
     while True:
         page = client.pull(cursor, limit)
+        _check_page(page, cursor)
         with store.write() as session:
-            pending = _pending_entities(session)
-            for change in page["changes"]:
-                outcome = apply_change(session, change, pending)
-                summary.changes += 1
-                if outcome.startswith("conflict:"):
-                    summary.conflicts.append(
-                        _add_conflict(
-                            session,
-                            change["entity_type"],
-                            str(change["entity_id"]),
-                            change["operation"],
-                            change.get("data"),
-                            outcome.split(":", 1)[1],
-                        )
-                    )
-                else:
-                    setattr(summary, outcome, getattr(summary, outcome) + 1)
+            _apply_page(session, page, summary, device.device_id(session))
             state = _state(session)
-            state.cursor = cursor = int(page["next_cursor"])
+            state.cursor = cursor = page["next_cursor"]
             state.last_pull_at = utc_now_sql()
             summary.pages += 1
             summary.cursor = cursor
             state.last_pull_result = summary.to_dict()
         report(summary.changes, None, None)
-        if not page.get("has_more"):
+        if not page["has_more"]:
             break
     return summary.to_dict()
 
@@ -585,15 +800,44 @@ def _requeue(session: Session, entity_type: str, entity_id: str) -> PendingSyncO
     model = LocalServer if entity_type == "game_server" else LocalPlugin
     local = session.get(model, entity_id)
     if local is None:
+        payload: dict[str, Any] = {"id": entity_id}
+        if entity_type == "game_server":
+            payload["device_id"] = device.device_id(session)
         return outbox.enqueue(
             session,
             operation_type="delete",
             entity_type=entity_type,
             entity_id=entity_id,
-            payload={"id": entity_id},
+            payload=payload,
         )
     # "create" upserts in the cloud, so it also brings back a row deleted there.
     return outbox.record(session, local, "create")
+
+
+def _settle_status(session: Session, entity_id: str) -> None:
+    """A server's cloud_sync_status from what is left of its sync state: conflict, rejected,
+    pending (operations queued) or synced. A remote server is synced: it has nothing to send."""
+    session.flush()
+    server = session.get(LocalServer, entity_id)
+    if server is None:
+        return
+    ops = session.execute(
+        select(PendingSyncOperation.state, PendingSyncOperation.last_error).where(
+            PendingSyncOperation.entity_id == entity_id
+        )
+    ).all()
+    conflict = session.scalars(
+        select(SyncConflict.id).where(SyncConflict.entity_id == entity_id)
+    ).first()
+    aside = [error or "" for state, error in ops if state == REJECTED]
+    if servers.is_remote(server):
+        server.cloud_sync_status = "synced"
+    elif conflict is not None or any(e.startswith("conflict:") for e in aside):
+        server.cloud_sync_status = "conflict"
+    elif aside:
+        server.cloud_sync_status = "rejected"
+    else:
+        server.cloud_sync_status = outbox.PENDING if ops else "synced"
 
 
 def retry(store: Store, op_id: str | None) -> list[dict[str, Any]]:
@@ -607,6 +851,8 @@ def retry(store: Store, op_id: str | None) -> list[dict[str, Any]]:
             new = _requeue(session, op.entity_type, op.entity_id)
             session.flush()
             done.append(info | {"new_operation_id": new.operation_id})
+        for entity_id in {item["entity_id"] for item in done}:
+            _settle_status(session, entity_id)
         return done
 
 
@@ -617,6 +863,8 @@ def drop(store: Store, op_id: str | None) -> list[dict[str, Any]]:
         done = [_op_dict(op) for op in ops]
         for op in ops:
             session.delete(op)
+        for entity_id in {item["entity_id"] for item in done}:
+            _settle_status(session, entity_id)
         return done
 
 
@@ -646,14 +894,21 @@ def resolve(store: Store, name: str, keep: str) -> dict[str, Any]:
         conflict = _find_conflict(session, name)
         info = _conflict_dict(session, conflict)
         kind, entity_id = conflict.entity_type, conflict.entity_id
+        this_device = device.device_id(session)
         if keep == "local":
             model = LocalServer if kind == "game_server" else LocalPlugin
             local = session.get(model, entity_id)
             if local is None:
-                _requeue(session, kind, entity_id)
+                if conflict.cloud_operation == "delete":
+                    _requeue(session, kind, entity_id)
+                # else: the cloud's entity is not here (a name clash): keep it out, and leave
+                # it alone in the cloud, where it is another device's
+            elif isinstance(local, LocalServer) and servers.is_remote(local, this_device):
+                pass  # another device's server: nothing of it is sent from here
             else:
                 operation = "create" if conflict.cloud_operation == "delete" else "update"
-                outbox.record(session, local, operation)  # type: ignore[arg-type]
+                # this device's version wins, its ownership of the server included
+                outbox.record(session, local, operation, claim=kind == "game_server")  # type: ignore[arg-type]
             session.delete(conflict)
         else:
             session.execute(
@@ -665,11 +920,13 @@ def resolve(store: Store, name: str, keep: str) -> dict[str, Any]:
                 "operation": conflict.cloud_operation,
                 "data": conflict.cloud_data,
             }
+            problem = pulled.problem(change)
+            if problem is not None:
+                raise InvalidInputError(f"cannot take the cloud's version: {problem}")
             session.delete(conflict)
             session.flush()
-            outcome = apply_change(session, change, set())
-            if outcome.startswith("conflict:"):
-                raise InvalidInputError(
-                    f"cannot take the cloud's version: {outcome.split(':', 1)[1]}"
-                )
+            outcome = apply_change(session, change, set(), this_device, accept_cloud=True)
+            if outcome.kind == "conflict":
+                raise InvalidInputError(f"cannot take the cloud's version: {outcome.reason}")
+        _settle_status(session, entity_id)
         return info | {"kept": keep}

@@ -30,11 +30,16 @@ class JSONText(TypeDecorator[Any]):
 class Base(DeclarativeBase):
     # Entity name used in sync operations; None for tables that are not synced.
     __sync_entity__: ClassVar[str | None] = None
+    # Columns that are facts of this machine only: never sent in a sync payload.
+    __sync_local__: ClassVar[frozenset[str]] = frozenset()
 
 
 class LocalServer(Base):
     __tablename__ = "local_servers"
     __sync_entity__ = "game_server"
+    # The process and the sync bookkeeping stay here (docs/sync-protocol.md). install_path and
+    # status are sent so the cloud can show them, but a pull never applies them to this row.
+    __sync_local__ = frozenset({"process_id", "process_create_time", "cloud_sync_status"})
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)

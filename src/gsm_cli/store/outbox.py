@@ -5,6 +5,9 @@ Usage, inside the caller's transaction::
 
     with store.write() as session:
         outbox.record(session, server, "create")
+
+Queuing a change of a server also marks it ``cloud_sync_status = 'pending'`` in the same
+transaction, unless it is held as ``conflict`` or ``rejected`` (those wait for the user).
 """
 
 import uuid
@@ -16,12 +19,17 @@ from sqlalchemy.orm import Session
 from gsm_cli.store.models import Base, PendingSyncOperation
 
 Operation = Literal["create", "update", "delete"]
+PENDING = "pending"
+HELD = ("conflict", "rejected")  # cloud_sync_status values a new change does not replace
 
 
 def entity_payload(entity: Base) -> dict[str, Any]:
-    """The entity's columns as the cloud should see them."""
+    """The entity's columns as the cloud should see them (local-only columns left out)."""
     mapper = inspect(entity).mapper
-    return {attr.key: getattr(entity, attr.key) for attr in mapper.column_attrs}
+    local = type(entity).__sync_local__
+    return {
+        attr.key: getattr(entity, attr.key) for attr in mapper.column_attrs if attr.key not in local
+    }
 
 
 def enqueue(
@@ -44,20 +52,33 @@ def enqueue(
     return operation
 
 
-def record(session: Session, entity: Base, operation: Operation) -> PendingSyncOperation:
-    """Write ``entity`` (add, update or delete) and queue its sync operation, atomically."""
+def record(
+    session: Session, entity: Base, operation: Operation, *, claim: bool = False
+) -> PendingSyncOperation:
+    """Write ``entity`` (add, update or delete) and queue its sync operation, atomically.
+
+    ``claim``: this device takes the server over from the device the cloud says it belongs
+    to (``gsm server adopt``, ``gsm sync resolve --keep local``); without it the cloud refuses
+    a change of a server that another device has adopted.
+    """
     entity_type = type(entity).__sync_entity__
     if entity_type is None:
         raise TypeError(f"{type(entity).__name__} is not a synced entity")
     entity_id = inspect(entity).identity[0] if inspect(entity).identity else entity.id  # type: ignore[attr-defined]
     if operation == "delete":
-        payload = {"id": entity_id}
+        payload: dict[str, Any] = {"id": entity_id}
+        if getattr(entity, "device_id", None) is not None:
+            payload["device_id"] = entity.device_id  # type: ignore[attr-defined]
         session.delete(entity)
     else:
+        if hasattr(entity, "cloud_sync_status") and entity.cloud_sync_status not in HELD:
+            entity.cloud_sync_status = PENDING
         session.add(entity)
         session.flush()  # server defaults (created_at...) belong in the payload
         session.refresh(entity)
         payload = entity_payload(entity)
+        if claim:
+            payload["claim"] = True
     session.flush()
     return enqueue(
         session,
