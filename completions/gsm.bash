@@ -8,7 +8,7 @@
 # An option that takes a value goes in _gsm_value_opts too, so that its value is not taken
 # for an argument.
 _gsm_commands="server auth config doctor game sync"
-_gsm_sub_server="create list show update delete start stop restart status send logs monitor backup backups restore"
+_gsm_sub_server="create list show update delete adopt start stop restart status send logs monitor backup backups restore"
 _gsm_sub_auth="login status logout"
 _gsm_sub_config="list get set unset path"
 _gsm_sub_game="list info install update validate installations"
@@ -33,6 +33,7 @@ _gsm_opts_server_create="--game -g --path --port --query-port --max-players --ar
 _gsm_opts_server_list="--status --game --json --output -o --help"
 _gsm_opts_server_update="--name --path --port --query-port --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --json --output -o --help"
 _gsm_opts_server_delete="--purge --no-purge --yes -y --json --help"
+_gsm_opts_server_adopt="--path --yes -y --json --output -o --help"
 _gsm_opts_server_start="--all --timeout --json --output -o --help"
 _gsm_opts_server_stop="--all --timeout --force --no-force --json --output -o --help"
 _gsm_opts_server_restart="--all --timeout --json --output -o --help"

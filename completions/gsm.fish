@@ -8,8 +8,8 @@
 # neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
 # so that its value is not taken for an argument.
 set -g __gsm_commands server auth config doctor game sync
-set -g __gsm_sub_server create list show update delete start stop restart status send logs \
-    monitor backup backups restore
+set -g __gsm_sub_server create list show update delete adopt start stop restart status send \
+    logs monitor backup backups restore
 set -g __gsm_sub_auth login status logout
 set -g __gsm_sub_config list get set unset path
 set -g __gsm_sub_game list info install update validate installations
@@ -155,7 +155,9 @@ complete -c gsm -n "__gsm_server_sub create update" -l settle-seconds -x \
     -d "Seconds the game must stay up to count as started"
 complete -c gsm -n "__gsm_server_sub delete" -l purge -d "Also delete the server's folder"
 complete -c gsm -n "__gsm_server_sub delete" -l no-purge -d "Keep the server's folder"
-complete -c gsm -n "__gsm_server_sub delete restore" -s y -l yes -d "Do it without asking"
+complete -c gsm -n "__gsm_server_sub delete restore adopt" -s y -l yes -d "Do it without asking"
+complete -c gsm -n "__gsm_server_sub adopt" -l path -x -a "(__fish_complete_directories)" \
+    -d "This machine's folder for the server"
 complete -c gsm -n "__gsm_server_sub start stop restart status" -l all -d "Every server"
 complete -c gsm -n "__gsm_server_sub start stop restart" -l timeout -x -d "Seconds to wait"
 complete -c gsm -n "__gsm_server_sub stop" -l force -d "Kill at once, without asking it to stop"

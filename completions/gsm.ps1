@@ -11,8 +11,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
 
     $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync')
     $gsmSubCommands = @{
-        'server' = @('create', 'list', 'show', 'update', 'delete', 'start', 'stop', 'restart',
-            'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
+        'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop',
+            'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
         'auth' = @('login', 'status', 'logout')
         'config' = @('list', 'get', 'set', 'unset', 'path')
         'game' = @('list', 'info', 'install', 'update', 'validate', 'installations')
@@ -54,6 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'server list' = @('--status', '--game') + $gsmDataOptions
         'server update' = @('--name', '--path') + $serverChange + $gsmDataOptions
         'server delete' = @('--purge', '--no-purge', '--yes', '-y', '--json', '--help')
+        'server adopt' = @('--path', '--yes', '-y') + $gsmDataOptions
         'server start' = @('--all', '--timeout') + $gsmDataOptions
         'server stop' = @('--all', '--timeout', '--force', '--no-force') + $gsmDataOptions
         'server restart' = @('--all', '--timeout') + $gsmDataOptions

@@ -9,7 +9,7 @@
 _gsm_commands=(server auth config doctor game sync)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
-  server 'create list show update delete start stop restart status send logs monitor backup backups restore'
+  server 'create list show update delete adopt start stop restart status send logs monitor backup backups restore'
   auth 'login status logout'
   config 'list get set unset path'
   game 'list info install update validate installations'
@@ -181,6 +181,12 @@ _gsm() {
             ;;
           'server show'|'server backups')
             _arguments $data_opts '1:server name:' && ret=0
+            ;;
+          'server adopt')
+            _arguments $data_opts \
+              '--path=[folder on this machine for the server]:folder:_directories' \
+              '(-y --yes)'{-y,--yes}'[do it without asking]' \
+              '1:server name:' && ret=0
             ;;
           'server restore')
             _arguments $data_opts \

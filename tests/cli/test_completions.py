@@ -148,8 +148,8 @@ def test_zsh_script_sources_and_registers() -> None:
 
 # gsm server: its sub-commands, their options, and game ids after --game.
 SERVER_SUBCOMMANDS = (
-    "create", "list", "show", "update", "delete", "start", "stop", "restart", "status", "send",
-    "logs", "monitor", "backup", "backups", "restore",
+    "create", "list", "show", "update", "delete", "adopt", "start", "stop", "restart", "status",
+    "send", "logs", "monitor", "backup", "backups", "restore",
 )  # fmt: skip
 SERVER_OPTIONS = (
     "--game", "-g", "--path", "--port", "--query-port", "--max-players", "--arg", "--env",
