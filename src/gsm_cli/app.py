@@ -5,6 +5,7 @@ httpx): the registry below carries each command's one-line summary, and a module
 only when its command runs (the idea of pip's command registry and Click's LazyGroup).
 """
 
+import contextlib
 import difflib
 import importlib
 import io
@@ -12,6 +13,7 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -83,22 +85,36 @@ class GsmGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         # A fresh environment per invocation: CliRunner swaps sys streams for every call.
-        environment.reset()
+        env = environment.reset()
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except typer.TyperException as exc:  # usage errors (exit 2) and Click's other errors
-            _show_usage_error(exc)
             code = exc.exit_code
+            with _reader_may_be_gone():
+                _show_usage_error(exc)
         except typer.Abort:
-            output.message("error: aborted")
             code = int(ExitCode.UNEXPECTED)
-        except BrokenPipeError:  # `gsm ... | head` closed the pipe: stop quietly
-            _silence_stdout()
-            code = int(ExitCode.UNEXPECTED)
+            with _reader_may_be_gone():
+                output.message("error: aborted")
+        # Whatever is still buffered goes out now, so that a reader who left early cannot make
+        # the interpreter's own flush at exit fail ("Exception ignored ... BrokenPipeError").
+        with _reader_may_be_gone():
+            for stream in (env.stdout, env.stderr, sys.stdout, sys.stderr):
+                stream.flush()
         if not standalone_mode:
             return code
         sys.exit(code)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        # `gsm --help | head -1`, `gsm --version | true`: printed while the context is made.
+        try:
+            return super().make_context(*args, **kwargs)
+        except (BrokenPipeError, SystemExit) as exc:
+            if not _closed_pipe(exc):
+                raise
+            _silence_closed_pipes()
+            raise typer.Exit(int(ExitCode.OK)) from None
 
     def invoke(self, ctx: typer.Context) -> Any:
         """The error boundary: every expected error becomes one line and its exit code."""
@@ -108,36 +124,78 @@ class GsmGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # Click's own exits and usage errors (exit 2) keep their handling
         except GsmError as err:
-            if env.debug:
-                traceback.print_exc(file=env.stderr)
-            output.error(err)
+            with _reader_may_be_gone():
+                if env.debug:
+                    traceback.print_exc(file=env.stderr)
+                output.error(err)
             raise typer.Exit(int(err.exit_code)) from None
         except KeyboardInterrupt:
-            output.message("interrupted")
+            with _reader_may_be_gone():
+                output.message("interrupted")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-        except BrokenPipeError:
-            _silence_stdout()
-            raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+        except (BrokenPipeError, SystemExit) as exc:
+            if not _closed_pipe(exc):
+                raise
+            # `gsm ... | head` read what it wanted and closed the pipe: that is a success.
+            _silence_closed_pipes()
+            raise typer.Exit(int(ExitCode.OK)) from None
         except Exception as exc:
-            if env.debug:
-                traceback.print_exc(file=env.stderr)
-            output.error(
-                GsmError(
-                    f"unexpected {type(exc).__name__}: {exc}",
-                    hint="run again with --debug for the traceback, and report it",
-                    code="unexpected",
+            with _reader_may_be_gone():
+                if env.debug:
+                    traceback.print_exc(file=env.stderr)
+                output.error(
+                    GsmError(
+                        f"unexpected {type(exc).__name__}: {exc}",
+                        hint="run again with --debug for the traceback, and report it",
+                        code="unexpected",
+                    )
                 )
-            )
             raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
 
 
-def _silence_stdout() -> None:
-    """After the reader of stdout went away, keep Python's exit-time flush from failing too."""
+def _closed_pipe(exc: BaseException) -> bool:
+    """Did this come from a reader closing the pipe? Rich answers a closed pipe with
+    SystemExit(1) raised while it handles the BrokenPipeError (help texts are printed by Rich)."""
+    if isinstance(exc, SystemExit):
+        return isinstance(exc.__context__, BrokenPipeError)
+    return isinstance(exc, BrokenPipeError)
+
+
+@contextlib.contextmanager
+def _reader_may_be_gone() -> Iterator[None]:
+    """Write to stdout or stderr where the reader may have left: a closed pipe ends the
+    writing quietly, and the exit code stays what it was."""
+    try:
+        yield
+    except BrokenPipeError:
+        _silence_closed_pipes()
+
+
+def _silence_closed_pipes() -> None:
+    """After the reader of stdout (or stderr) went away, send what is left to the null device,
+    so that nothing more fails: neither a later write nor Python's own flush at exit."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, io.UnsupportedOperation):
-        pass
+    except OSError:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            fd = stream.fileno()
+            if stream is sys.stdout or _is_closed_pipe(fd):
+                os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _is_closed_pipe(fd: int) -> bool:
+    """Is fd a pipe whose reader has gone (POSIX); elsewhere, assume so."""
+    try:
+        import select
+
+        poller = select.poll()
+    except (ImportError, AttributeError):  # Windows: no poll()
+        return True
+    poller.register(fd, select.POLLOUT)
+    return any(event & select.POLLERR for _fd, event in poller.poll(0))
 
 
 def _show_usage_error(exc: typer.TyperException) -> None:

@@ -1,11 +1,16 @@
 """The one place that renders what gsm prints: tables, JSON, CSV, messages and errors.
 
 Data goes to stdout; messages, warnings and errors go to stderr.
+
+Text that can come from outside gsm (the cloud, a game's console, a file name) is printed
+through ``clean``: terminal escape sequences and control characters never reach a terminal.
+JSON stays exact: ``json.dumps`` writes every control character as a ``\\uXXXX`` escape.
 """
 
 import csv
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +41,33 @@ def check_format(value: str, source: str) -> str:
     return fmt
 
 
+# ECMA-48 escape sequences, 7-bit and 8-bit: CSI (colours, cursor moves, clearing the
+# screen); OSC, DCS, SOS, PM and APC strings (window titles, hyperlinks, clipboard writes),
+# which run to BEL or ST (or to the end of the text, as a terminal would swallow it); then any
+# other ESC sequence, and a lone ESC.
+_ESCAPE_SEQUENCE = re.compile(
+    r"""
+      (?:\x1b\[|\x9b) [0-?]* [ -/]* [@-~]
+    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]) .*? (?:\x07|\x1b\\|\x9c|\Z)
+    | \x1b [ -/]* [0-~]
+    | \x1b
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# What is left of C0 (but tab and newline), DEL and C1: bells, backspaces, carriage returns.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Text safe for a terminal: escape sequences and control characters removed, except tab
+    and newline."""
+    if text.isprintable():  # the common case: nothing to remove
+        return text
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
 def _cell(value: Any) -> str:
+    """A value as a table shows it."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -44,8 +75,22 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_cell(v) for v in value)
     if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
+        return json.dumps(value, sort_keys=True)  # control characters come out as \u escapes
+    return clean(str(value))
+
+
+def _csv_cell(value: Any) -> str:
+    """A value as CSV carries it: text as it is (cleaned), anything else as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return clean(value)
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _keys(rows: Sequence[Record]) -> list[str]:
+    """Every key of the records, in the order they first appear: the CSV header."""
+    return list(dict.fromkeys(key for row in rows for key in row))
 
 
 def _print_rich(renderable: Any) -> None:
@@ -69,10 +114,13 @@ def emit(data: Record | Sequence[Record], fmt: str, columns: Sequence[Column]) -
     if fmt == "json":
         env.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     elif fmt == "csv":
+        # The same keys as JSON, in the same order; `columns` only choose what a table shows.
         rows = [data] if isinstance(data, Mapping) else data
-        writer = csv.writer(env.stdout, lineterminator="\n")
-        writer.writerow([c.key for c in columns])
-        writer.writerows([[_cell(row.get(c.key)) for c in columns] for row in rows])
+        if rows:
+            keys = _keys(rows)
+            writer = csv.writer(env.stdout, lineterminator="\n")
+            writer.writerow([clean(key) for key in keys])
+            writer.writerows([[_csv_cell(row.get(key)) for key in keys] for row in rows])
     elif isinstance(data, Mapping):
         _emit_details(data, columns)
     else:
@@ -82,37 +130,48 @@ def emit(data: Record | Sequence[Record], fmt: str, columns: Sequence[Column]) -
 
 def _emit_table(rows: Sequence[Record], columns: Sequence[Column]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in columns:
         table.add_column(column.title, overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row.get(c.key)) or "-" for c in columns))
+        # Text, not str: a value such as "[bold]" is shown as it is, never read as Rich markup.
+        table.add_row(*(Text(_cell(row.get(c.key)) or "-") for c in columns))
     _print_rich(table)
 
 
 def _emit_details(record: Record, columns: Sequence[Column]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for column in columns:
-        table.add_row(column.key, _cell(record.get(column.key)) or "-")
+        table.add_row(Text(column.key), Text(_cell(record.get(column.key)) or "-"))
     _print_rich(table)
 
 
 def emit_value(value: str | None) -> None:
     """A bare value for scripts (``gsm config get``): the value and a newline, nothing else."""
     env = environment.current()
-    env.stdout.write(("" if value is None else value) + "\n")
+    env.stdout.write(("" if value is None else clean(value)) + "\n")
     env.stdout.flush()
+
+
+def emit_lines(lines: Iterable[str]) -> None:
+    """Lines of text as they come (a server's console log), each shown at once."""
+    env = environment.current()
+    for line in lines:
+        env.stdout.write(clean(line) + "\n")
+        env.stdout.flush()
 
 
 def message(text: str) -> None:
     """A human note on stderr (what was done); never part of the data."""
     env = environment.current()
-    env.stderr.write(text + "\n")
+    env.stderr.write(clean(text) + "\n")
     env.stderr.flush()
 
 
@@ -125,9 +184,9 @@ def error(err: GsmError) -> None:
     if env.output_format == "json":
         env.stderr.write(json.dumps({"error": err.to_dict()}) + "\n")
     else:
-        env.stderr.write(f"error: {err.message}\n")
+        env.stderr.write(f"error: {clean(err.message)}\n")
         if err.hint:
-            env.stderr.write(f"hint: {err.hint}\n")
+            env.stderr.write(f"hint: {clean(err.hint)}\n")
     env.stderr.flush()
 
 
@@ -158,7 +217,7 @@ class Progress:
             from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 TaskProgressColumn(),
                 DownloadColumn() if self.in_bytes else TextColumn(""),
@@ -167,7 +226,7 @@ class Progress:
                 transient=True,
             )
             self._bar.__enter__()
-            self._task = self._bar.add_task(self.description, total=None)
+            self._task = self._bar.add_task(clean(self.description), total=None)
         return self
 
     def report(self, done: float, total: float | None = None, label: str | None = None) -> None:
@@ -175,7 +234,7 @@ class Progress:
             return
         fields: dict[str, Any] = {"completed": done, "total": total}
         if label:
-            fields["description"] = label
+            fields["description"] = clean(label)
         self._bar.update(self._task, **fields)
 
     def __exit__(self, *exc: object) -> None:

@@ -4,6 +4,8 @@ The fake (tests/fixtures/fake_steamcmd.py) is a real program, found the way the 
 first on PATH as `steamcmd`, or through the steamcmd.path setting.
 """
 
+import csv
+import io
 import json
 import os
 import signal
@@ -115,10 +117,18 @@ def test_list_table_and_csv(gsm: GsmRunner) -> None:
     assert table.stdout.splitlines()[0].split()[:2] == ["ID", "NAME"]
     assert "Counter-Strike 2" in table.stdout
     csv_out = gsm("game", "list", "-o", "csv")
-    assert csv_out.stdout.splitlines()[0] == (
-        "id,name,steam_app_id,game_port,query_port,query_protocol,max_players"
+    # CSV carries every JSON key, in the same order (docs/commands.md, "Output formats").
+    keys = list(gsm("game", "list", "--json").json()[0])
+    assert csv_out.stdout.splitlines()[0] == ",".join(keys)
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(csv_out.stdout))}
+    cs2 = rows["cs2"]
+    assert (cs2["name"], cs2["steam_app_id"], cs2["game_port"]) == (
+        "Counter-Strike 2",
+        "730",
+        "27015",
     )
-    assert "cs2,Counter-Strike 2,730,27015,27015,a2s,16" in csv_out.stdout.splitlines()
+    assert json.loads(cs2["launch"])["linux"]["executable"]  # nested values: compact JSON
+    assert cs2["installation"] == ""  # not installed: null
 
 
 def test_info_json(gsm: GsmRunner) -> None:
@@ -444,7 +454,7 @@ def test_installations_empty_and_csv(
     install(gsm, "l4d2", tmp_path / "l4d2")
     lines = gsm("game", "installations", "-o", "csv").stdout.splitlines()
     assert lines[0] == "game_type,install_path,version,last_updated,steam_app_id,is_valid"
-    assert lines[1].startswith("l4d2,") and lines[1].endswith(",222860,yes")
+    assert lines[1].startswith("l4d2,") and lines[1].endswith(",222860,true")
 
 
 # --- interruption -------------------------------------------------------------------------------

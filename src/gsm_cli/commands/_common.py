@@ -1,16 +1,42 @@
-"""What every command shares: the output options and opening the store."""
+"""What every command shares: the output options, checks of option values, opening the store.
 
-from typing import TYPE_CHECKING, Annotated
+Option values are checked when the command line is read (Typer callbacks below), so a bad
+value is refused at once with exit 4 (a value that does not even parse is Click's exit 2).
+Services keep their own checks for callers other than the CLI.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from gsm_cli import environment
-from gsm_cli.errors import ConfirmationRequired
-from gsm_cli.output import check_format
+from gsm_cli.errors import ConfirmationRequired, InvalidInputError
+from gsm_cli.output import FORMATS, check_format
 from gsm_cli.paths import Paths, ensure_folder, resolve_paths
 
 if TYPE_CHECKING:
     from gsm_cli.store import Store
+
+
+def _early_output(value: str | None) -> str | None:
+    """-o/--output, read before every other option: an error found in another option's value
+    while the command line is read comes out as JSON when JSON was asked for (here or in
+    GSM_OUTPUT). output_format() settles the format for good, and refuses bad values."""
+    env = environment.current()
+    chosen = value if value is not None else env.vars.get("GSM_OUTPUT")
+    fmt = (chosen or "").strip().lower()
+    if env.output_format != "json" and fmt in FORMATS:
+        env.output_format = fmt
+    return value
+
+
+def _early_json(value: bool) -> bool:
+    if value:
+        environment.current().output_format = "json"
+    return value
+
 
 OutputOption = Annotated[
     str | None,
@@ -20,6 +46,8 @@ OutputOption = Annotated[
         metavar="table|json|csv",
         help="Output format (default: GSM_OUTPUT, then the output.format setting, then table).",
         show_default=False,
+        is_eager=True,
+        callback=_early_output,
     ),
 ]
 # For commands that must work when the store is unusable (doctor, config path).
@@ -31,9 +59,110 @@ LocalOutputOption = Annotated[
         metavar="table|json|csv",
         help="Output format (default: GSM_OUTPUT, then table).",
         show_default=False,
+        is_eager=True,
+        callback=_early_output,
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Same as --output json.", is_eager=True, callback=_early_json),
+]
+
+# Every status a server record can have (`gsm server list --status`): `remote` is a server of
+# another device, pulled from the cloud.
+SERVER_STATUSES = ("stopped", "starting", "running", "stopping", "crashed", "failed", "remote")
+
+# --- checks of option values, used as Typer callbacks -------------------------------------
+
+Check = Callable[[typer.CallbackParam, Any], Any]
+
+
+def _option_name(param: typer.CallbackParam) -> str:
+    return max(param.opts, key=len)  # --lines rather than -n
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def _refuse(param: typer.CallbackParam, value: Any, expected: str, **extra: Any) -> NoReturn:
+    raise InvalidInputError(
+        f"invalid value {_shown(value)} for {_option_name(param)}: {expected}", **extra
+    )
+
+
+def number_in_range(
+    low: float, high: float | None = None, *, above: bool = False, what: str = "a number"
+) -> Check:
+    """A number of at least ``low`` (more than ``low`` with ``above``), at most ``high``."""
+    if above:
+        expected = f"expected {what} more than {low:g}"
+    elif high is None:
+        expected = f"expected {what}, {low:g} or more"
+    else:
+        expected = f"expected {what} from {low:g} to {high:g}"
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        if value is None:
+            return value
+        if (
+            not math.isfinite(value)
+            or (value <= low if above else value < low)
+            or (high is not None and value > high)
+        ):
+            _refuse(param, value, expected)
+        return value
+
+    return check
+
+
+def like_setting(key: str) -> Check:
+    """A value the setting ``key`` would accept (--keep like backup.retention): one rule."""
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        from gsm_cli.services import settings
+
+        if value is not None:
+            try:
+                settings.SPECS[key].parse(str(value))
+            except ValueError as exc:
+                _refuse(param, value, str(exc))
+        return value
+
+    return check
+
+
+def one_of(choices: Sequence[str]) -> Check:
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        if value is not None and value not in choices:
+            _refuse(param, value, f"expected one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def known_game(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A game id from the catalog, as the catalog spells it."""
+    from gsm_cli.errors import NotFoundError
+    from gsm_cli.services import games
+
+    if value is None:
+        return value
+    try:
+        return games.get_game(value).id
+    except NotFoundError as err:
+        _refuse(param, value, "no such game in the catalog", hint=err.hint, code="invalid_game")
+
+
+def fillable(param: typer.CallbackParam, value: str | list[str] | None) -> Any:
+    """A command line or argument whose {placeholders} gsm can fill in when the server starts."""
+    from gsm_cli.services import processes
+
+    for template in [value] if isinstance(value, str) else value or []:
+        problem = processes.template_problem(template)
+        if problem:
+            _refuse(param, template, problem, hint=processes.PLACEHOLDER_HINT)
+    return value
 
 
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking.")]

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from gsm_cli import environment, output
-from gsm_cli.commands._common import JsonOption, open_store, output_format, paths
+from gsm_cli.commands._common import JsonOption, OutputOption, open_store, output_format, paths
 from gsm_cli.errors import ConfirmationRequired
 from gsm_cli.output import Column
 
@@ -56,12 +56,12 @@ def login(
 
 
 @app.command()
-def status(json_: JsonOption = False) -> None:
+def status(output_: OutputOption = None, json_: JsonOption = False) -> None:
     """Who you are on which cloud, and whether the token still works."""
     from gsm_cli.services import auth
 
-    fmt = output_format(None, json_) if json_ else "table"
     with open_store() as store:
+        fmt = output_format(output_, json_, store)
         info = auth.status(store, paths(), environment.current().vars)
     output.emit(info, fmt, (*WHO_COLUMNS, Column("token_source"), Column("token_valid")))
 

@@ -53,13 +53,23 @@ INSTALLATION_COLUMNS = (
 )
 
 
+def _game_record(game: Any, installation: Any) -> dict[str, Any]:
+    """A game as `game list` and `game info` show it: the catalog entry and its installation."""
+    return {**game.to_dict(), "installation": installation.to_dict() if installation else None}
+
+
 @app.command("list")
 def list_(output_: OutputOption = None, json_: JsonOption = False) -> None:
     """List the games gsm knows, with their Steam app ids and default ports."""
-    from gsm_cli.services import games
+    from gsm_cli.services import games, steamcmd
 
     fmt = output_format(output_, json_)
-    rows = [game.to_dict() for game in sorted(games.catalog().values(), key=lambda g: g.id)]
+    with open_store() as store:
+        installed = {row.game_type: row for row in steamcmd.list_installations(store)}
+    rows = [
+        _game_record(game, installed.get(game.id))
+        for game in sorted(games.catalog().values(), key=lambda g: g.id)
+    ]
     output.emit(rows, fmt, GAME_COLUMNS)
 
 
@@ -72,11 +82,8 @@ def info(game: GameArgument, output_: OutputOption = None, json_: JsonOption = F
     found = games.get_game(game)
     with open_store() as store:
         installation = steamcmd.get_installation(store, found.id)
-    data: dict[str, Any] = {
-        **found.to_dict(),
-        "installation": installation.to_dict() if installation else None,
-    }
-    if fmt == "json":
+    data = _game_record(found, installation)
+    if fmt != "table":  # JSON and CSV: the same keys as each item of `game list`
         output.emit(data, fmt, INFO_COLUMNS)
         return
     launch = found.launch_for()

@@ -8,8 +8,11 @@ import typer
 from gsm_cli import environment, output
 from gsm_cli.commands._common import (
     JsonOption,
+    OutputOption,
     YesOption,
     confirm,
+    like_setting,
+    one_of,
     open_store,
     output_format,
     paths,
@@ -50,7 +53,10 @@ def _counts(summary: dict[str, Any], keys: tuple[str, ...]) -> str:
 def push(
     batch_size: Annotated[
         int | None,
-        typer.Option(help="Operations per request (default: the sync.batch_size setting)."),
+        typer.Option(
+            help="Operations per request, 1-5000 (default: the sync.batch_size setting).",
+            callback=like_setting("sync.batch_size"),
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Only say what would be sent.")] = False,
     json_: JsonOption = False,
@@ -129,15 +135,15 @@ def _report_pull_notes(summary: dict[str, Any]) -> None:
 
 
 @app.command()
-def status(json_: JsonOption = False) -> None:
+def status(output_: OutputOption = None, json_: JsonOption = False) -> None:
     """Queued, retrying and rejected operations, conflicts, and the last push and pull."""
     from gsm_cli.services import sync
 
-    fmt = output_format(None, json_) if json_ else "table"
     with open_store() as store:
+        fmt = output_format(output_, json_, store)
         info = sync.status(store)
-    if fmt == "json":
-        output.emit(info, "json", ())
+    if fmt != "table":  # JSON and CSV carry everything; the table is a summary
+        output.emit(info, fmt, ())
         return
     output.emit(
         {
@@ -225,7 +231,11 @@ def drop(
 def resolve(
     name: Annotated[str, typer.Argument(help="Server name (or entity id) in conflict.")],
     keep: Annotated[
-        str, typer.Option(help="local: push this machine's version; cloud: take the cloud's.")
+        str,
+        typer.Option(
+            help="local: push this machine's version; cloud: take the cloud's.",
+            callback=one_of(("local", "cloud")),
+        ),
     ],
     json_: JsonOption = False,
 ) -> None:
