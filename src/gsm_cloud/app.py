@@ -26,52 +26,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
     for module in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         app.include_router(importlib.import_module(f"{routes.__name__}.{module.name}").router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-
-
-class BodyLimit:
-    """Refuse (413) a request body larger than ``limit``, whether it says so in Content-Length
-    or only turns out to be that large while it streams in."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(scope, receive, send, self.limit)
-            return
-        seen = 0
-
-        async def counted() -> Any:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _BodyTooLarge:
-            await _too_large(scope, receive, send, self.limit)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _too_large(scope: Any, receive: Any, send: Any, limit: int) -> None:
-    response = errors.error_json(413, "too_large", f"the request body is over {limit} bytes")
-    await response(scope, receive, send)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

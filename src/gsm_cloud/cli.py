@@ -64,8 +64,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn (slow clients cut off; no query strings in the access log)."""
     import uvicorn
+
+    from gsm_cloud import server
 
     _settings, engine, _ = _database()
     _require_current_schema(engine)
@@ -76,6 +78,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=server.PROTOCOL,
+        log_config=server.log_config(),
         log_level="info",
     )
 

@@ -18,6 +18,18 @@ class Settings:
     storage_dir: Path  # uploaded plugin packages
     session_token_days: int = 30
     max_upload_bytes: int = 100 * 1024 * 1024
+    # The body of POST /v1/sync/push (the other JSON bodies have fixed, small limits).
+    max_push_bytes: int = 8 * 1024 * 1024
+    # Log-in attempts (POST /v1/auth/token): per client address, every attempt; per account,
+    # failed attempts; both counted in the database, per fixed window.
+    login_window_seconds: int = 300
+    login_max_per_address: int = 60
+    login_max_per_account: int = 10
+    # Slow clients: a request's headers must arrive within header_timeout seconds; its body
+    # within body_timeout seconds plus one second per body_min_rate bytes.
+    header_timeout: int = 10
+    body_timeout: int = 20
+    body_min_rate: int = 500
     page_size_max: int = 200
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -44,6 +56,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         storage_dir=storage,
         session_token_days=_positive_int(env, "GSM_CLOUD_SESSION_DAYS", 30),
         max_upload_bytes=_positive_int(env, "GSM_CLOUD_MAX_UPLOAD_BYTES", 100 * 1024 * 1024),
+        max_push_bytes=_positive_int(env, "GSM_CLOUD_MAX_PUSH_BYTES", 8 * 1024 * 1024),
+        login_window_seconds=_positive_int(env, "GSM_CLOUD_LOGIN_WINDOW_SECONDS", 300),
+        login_max_per_address=_positive_int(env, "GSM_CLOUD_LOGIN_MAX_PER_ADDRESS", 60),
+        login_max_per_account=_positive_int(env, "GSM_CLOUD_LOGIN_MAX_PER_ACCOUNT", 10),
+        header_timeout=_positive_int(env, "GSM_CLOUD_HEADER_TIMEOUT", 10),
+        body_timeout=_positive_int(env, "GSM_CLOUD_BODY_TIMEOUT", 20),
+        body_min_rate=_positive_int(env, "GSM_CLOUD_BODY_MIN_RATE", 500),
     )
 
 

@@ -2,12 +2,16 @@
 on an SQLite file otherwise. Each test session gets its own freshly migrated database; each
 test starts with empty tables."""
 
+import contextlib
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -19,6 +23,7 @@ from gsm_cloud.db.engine import make_engine, migrate, transaction
 from gsm_cloud.db.models import Base
 from gsm_cloud.db.scratch import scratch_database
 from gsm_cloud.services import accounts
+from tests.conftest import free_port, wait_for
 
 ON_POSTGRES = bool(os.environ.get("GSM_TEST_DATABASE_URL"))
 
@@ -111,3 +116,64 @@ def db(app: FastAPI):  # type: ignore[no-untyped-def]
     """A session on the test database, for checking what the API wrote."""
     with app.state.sessions() as session:
         yield session
+
+
+@dataclass
+class Served:
+    url: str
+    port: int
+    log: Path
+    process: subprocess.Popen  # type: ignore[type-arg]
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+ServeCloud = Callable[..., Served]
+
+
+@pytest.fixture
+def serve_cloud(database_url: str, tmp_path: Path) -> Iterator[ServeCloud]:
+    """Start a real `gsm-cloud serve` on 127.0.0.1 on the test database: serve_cloud(workers=2,
+    env={"GSM_CLOUD_HEADER_TIMEOUT": "1"}). Stopped, and the tables emptied, after the test."""
+    started: list[Served] = []
+
+    def start(*, workers: int = 1, env: dict[str, str] | None = None) -> Served:
+        exe = Path(sys.executable).parent / "gsm-cloud"
+        port = free_port()
+        log = tmp_path / f"serve-{port}.log"
+        environment = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("GSM_CLOUD_")},
+            "GSM_CLOUD_DATABASE_URL": database_url,
+            "GSM_CLOUD_HOME": str(tmp_path / "cloud-home"),
+            **(env or {}),
+        }
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(exe), "serve", "--port", str(port), "--workers", str(workers)],
+                env=environment, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        served = Served(f"http://127.0.0.1:{port}", port, log, process)
+        started.append(served)
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"gsm-cloud serve exited: {served.log_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                return httpx.get(f"{served.url}/healthz", timeout=1).status_code == 200
+            return False
+
+        wait_for(answers, timeout=60)
+        if workers > 1:  # every worker up, not only the first
+            wait_for(lambda: served.log_text().count("Application startup complete") >= workers)
+        return served
+
+    yield start
+    for served in started:
+        served.process.terminate()
+        try:
+            served.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            served.process.kill()
+            served.process.wait()
+    empty_all_tables(database_url)

@@ -20,7 +20,10 @@ SEED_TABLES = {
     "plugin_installations", "revenue_transactions", "sync_operations",
 }  # fmt: skip
 # Documented in docs/architecture.md, "Additions to the cloud schema".
-ADDED_TABLES = {"api_tokens", "plugin_versions", "plugin_ratings", "change_log", "alembic_version"}
+ADDED_TABLES = {
+    "api_tokens", "plugin_versions", "plugin_ratings", "change_log", "alembic_version",
+    "api_token_devices", "rate_limit_counters",
+}  # fmt: skip
 ADDED_COLUMNS = {("users", "password_hash"), ("sync_operations", "detail")}
 
 COLUMNS_SQL = """

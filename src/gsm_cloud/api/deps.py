@@ -14,6 +14,7 @@ from gsm_cloud.clock import utcnow
 from gsm_cloud.config import Settings
 from gsm_cloud.db.models import ApiToken, User
 from gsm_cloud.security import token_hash
+from gsm_cloud.services import devices
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -32,9 +33,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def current_token(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiToken:
+    """The valid token of this request (else 401), its use and device recorded."""
     if credentials is None or not credentials.credentials:
         raise Unauthorized("a bearer token is required", code="not_authenticated")
     token = session.scalars(
@@ -45,11 +48,17 @@ def current_token(
         raise Unauthorized("the token is not valid", code="invalid_token")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthorized("the token has expired", code="token_expired")
+    changed = False
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now
         user = session.get(User, token.user_id)
         if user is not None:
             user.last_seen = now
+        changed = True
+    device = devices.from_headers(request.headers)
+    if device is not None and devices.seen(session, token.id, device, now):
+        changed = True
+    if changed:
         session.commit()
     return token
 

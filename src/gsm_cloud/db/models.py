@@ -231,3 +231,31 @@ class Change(Base):
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     operation: Mapped[str] = mapped_column(String(20), nullable=False)  # upsert | delete
     changed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)
+
+
+# --- additions (migration 0003) ------------------------------------------------------------
+
+
+class ApiTokenDevice(Base):
+    """A device (a gsm store, by its device id) that used a token, and when."""
+
+    __tablename__ = "api_token_devices"
+
+    token_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    device_name: Mapped[str | None] = mapped_column(String(100))
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)
+
+
+class RateLimitCounter(Base):
+    """How many times something happened to one bucket (a client address, an account) in one
+    fixed window of time. Kept in the database so that every worker counts together."""
+
+    __tablename__ = "rate_limit_counters"
+
+    bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, nullable=False)

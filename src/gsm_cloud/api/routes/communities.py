@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from gsm_cloud.api.bodies import TEXT, ApiRoute, body_limit
 from gsm_cloud.api.deps import CurrentUser, PagingDep, SessionDep
 from gsm_cloud.api.errors import responses
 from gsm_cloud.api.schemas.common import Page, Text
@@ -22,7 +23,7 @@ from gsm_cloud.api.schemas.communities import (
 from gsm_cloud.db.models import Community
 from gsm_cloud.services import communities
 
-router = APIRouter(prefix="/v1/communities", tags=["communities"])
+router = APIRouter(prefix="/v1/communities", tags=["communities"], route_class=ApiRoute)
 
 
 def _out(community: Community, my_role: str | None) -> CommunityOut:
@@ -47,6 +48,7 @@ def _out(community: Community, my_role: str | None) -> CommunityOut:
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 422),
 )
+@body_limit(TEXT)
 def create_community(body: CommunityCreate, user: CurrentUser, session: SessionDep) -> CommunityOut:
     """Create a community; the caller becomes its Owner and first member."""
     community = communities.create(session, user, body.model_dump())
@@ -96,6 +98,7 @@ def get_community(community_id: uuid.UUID, user: CurrentUser, session: SessionDe
 @router.patch(
     "/{community_id}", response_model=CommunityOut, responses=responses(401, 403, 404, 422)
 )
+@body_limit(TEXT)
 def update_community(
     community_id: uuid.UUID, body: CommunityUpdate, user: CurrentUser, session: SessionDep
 ) -> CommunityOut:

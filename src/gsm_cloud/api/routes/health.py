@@ -3,9 +3,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from gsm_cloud import __version__
+from gsm_cloud.api.bodies import ApiRoute
 from gsm_cloud.api.deps import SessionDep
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=ApiRoute)
 
 
 class Health(BaseModel):

@@ -4,12 +4,13 @@ import uuid
 
 from fastapi import APIRouter
 
+from gsm_cloud.api.bodies import ApiRoute
 from gsm_cloud.api.deps import CurrentUser, SessionDep
 from gsm_cloud.api.errors import responses
 from gsm_cloud.api.schemas.plugins import InstallationOut
 from gsm_cloud.services import plugins
 
-router = APIRouter(prefix="/v1/servers", tags=["servers"])
+router = APIRouter(prefix="/v1/servers", tags=["servers"], route_class=ApiRoute)
 
 
 @router.get(

@@ -2,6 +2,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from gsm_cloud.api.bodies import TEXT, ApiRoute, body_limit
 from gsm_cloud.api.deps import CurrentUser, SessionDep
 from gsm_cloud.api.errors import responses
 from gsm_cloud.api.schemas.accounts import (
@@ -14,7 +15,7 @@ from gsm_cloud.api.schemas.accounts import (
 from gsm_cloud.clock import utcnow
 from gsm_cloud.services import accounts
 
-router = APIRouter(prefix="/v1/me", tags=["me"])
+router = APIRouter(prefix="/v1/me", tags=["me"], route_class=ApiRoute)
 
 
 @router.get("", response_model=UserOut, responses=responses(401))
@@ -24,6 +25,7 @@ def get_me(user: CurrentUser) -> UserOut:
 
 
 @router.patch("", response_model=UserOut, responses=responses(401, 422))
+@body_limit(TEXT)
 def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserOut:
     """Change the display name, profile or settings."""
     for field, value in body.model_dump(exclude_unset=True).items():

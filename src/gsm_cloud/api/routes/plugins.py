@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
+from gsm_cloud.api.bodies import OWN, TEXT, ApiRoute, body_limit
 from gsm_cloud.api.deps import CurrentUser, PagingDep, SessionDep, SettingsDep
 from gsm_cloud.api.errors import ApiError, Invalid, TooLarge, responses
 from gsm_cloud.api.schemas.common import Page, Text
@@ -45,7 +46,7 @@ except ModuleNotFoundError:  # pragma: no cover - python-multipart < 0.0.13
     from multipart.exceptions import FormParserError  # type: ignore[no-redef]
     from multipart.multipart import parse_options_header  # type: ignore[no-redef]
 
-router = APIRouter(prefix="/v1/plugins", tags=["plugins"])
+router = APIRouter(prefix="/v1/plugins", tags=["plugins"], route_class=ApiRoute)
 
 
 def _out(plugin: Any) -> PluginOut:
@@ -71,6 +72,7 @@ def _version_out(row: PluginVersion) -> PluginVersionOut:
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 422),
 )
+@body_limit(TEXT)
 def create_plugin(body: PluginCreate, user: CurrentUser, session: SessionDep) -> PluginOut:
     """List a new plugin (Developer or Admin role). The caller becomes its developer; its
     version is "0.0.0" until the first version is published."""
@@ -122,6 +124,7 @@ def get_plugin(plugin_id: uuid.UUID, session: SessionDep) -> PluginOut:
 
 
 @router.patch("/{plugin_id}", response_model=PluginOut, responses=responses(401, 403, 404, 422))
+@body_limit(TEXT)
 def update_plugin(
     plugin_id: uuid.UUID, body: PluginUpdate, user: CurrentUser, session: SessionDep
 ) -> PluginOut:
@@ -313,6 +316,7 @@ def _form_fields(form: _PackageForm) -> VersionForm:
     responses=responses(401, 403, 404, 409, 413, 415, 422),
     openapi_extra={"requestBody": PUBLISH_REQUEST_BODY},
 )
+@body_limit(OWN)
 async def publish_version(
     plugin_id: uuid.UUID,
     request: Request,
@@ -419,6 +423,7 @@ def _rating_result(result: plugins.RatingResult) -> RatingResult:
 @router.put(
     "/{plugin_id}/rating", response_model=RatingResult, responses=responses(401, 403, 404, 422)
 )
+@body_limit(TEXT)
 def rate_plugin(
     plugin_id: uuid.UUID, body: RatingIn, user: CurrentUser, session: SessionDep
 ) -> RatingResult:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
+from gsm_cloud.api.bodies import ApiRoute
 from gsm_cloud.api.deps import CurrentUser, PagingDep, SessionDep
 from gsm_cloud.api.errors import responses
 from gsm_cloud.api.schemas.revenue import (
@@ -21,7 +22,7 @@ from gsm_cloud.api.schemas.revenue import (
 from gsm_cloud.services import revenue
 from gsm_cloud.services.revenue import Ledger
 
-router = APIRouter(tags=["revenue"])
+router = APIRouter(tags=["revenue"], route_class=ApiRoute)
 
 TypeFilter = Annotated[TransactionType | None, Query(description="Only transactions of this type")]
 

@@ -5,13 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from gsm_cloud.api.bodies import ApiRoute
 from gsm_cloud.api.deps import CurrentUser, PagingDep, SessionDep
 from gsm_cloud.api.errors import responses
 from gsm_cloud.api.schemas.common import Page, Text
 from gsm_cloud.api.schemas.servers import ServerOut
 from gsm_cloud.services import servers
 
-router = APIRouter(prefix="/v1/servers", tags=["servers"])
+router = APIRouter(prefix="/v1/servers", tags=["servers"], route_class=ApiRoute)
 
 
 @router.get("", response_model=Page[ServerOut], responses=responses(401, 422))

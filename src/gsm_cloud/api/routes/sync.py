@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from gsm_cloud.api.bodies import PUSH, ApiRoute, body_limit
 from gsm_cloud.api.deps import CurrentUser, SessionDep
 from gsm_cloud.api.errors import responses
 from gsm_cloud.api.schemas.servers import ServerOut
@@ -24,7 +25,7 @@ from gsm_cloud.api.schemas.sync import (
 from gsm_cloud.db.models import GameServer, Plugin, PluginInstallation
 from gsm_cloud.services import sync
 
-router = APIRouter(prefix="/v1/sync", tags=["sync"])
+router = APIRouter(prefix="/v1/sync", tags=["sync"], route_class=ApiRoute)
 
 MAX_CURSOR = 2**63 - 1
 
@@ -35,6 +36,7 @@ MAX_CURSOR = 2**63 - 1
     response_model_exclude_none=True,
     responses=responses(401, 422),
 )
+@body_limit(PUSH)
 def push(body: PushRequest, user: CurrentUser, session: SessionDep) -> PushResponse:
     """Apply 1 to 1000 queued operations in order, each at most once (keyed by its id).
 

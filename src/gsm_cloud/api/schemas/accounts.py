@@ -51,5 +51,18 @@ class TokenOut(Out):
     last_used_at: UtcDateTime | None
 
 
+class DeviceOut(Out):
+    device_id: uuid.UUID = Field(description="The X-GSM-Device-Id it sent (its gsm store's id)")
+    device_name: str | None = Field(description="The X-GSM-Device-Name it sent last")
+    first_seen_at: UtcDateTime
+    last_seen_at: UtcDateTime = Field(description="Moves at most once a minute")
+
+
+class CurrentTokenOut(TokenOut):
+    devices: list[DeviceOut] = Field(
+        description="The devices that used this token, most recently seen first (at most 100)"
+    )
+
+
 class CreatedToken(TokenOut):
     token: str = Field(description="The token itself. Shown only in this response.")
