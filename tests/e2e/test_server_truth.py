@@ -71,6 +71,11 @@ def test_list_reconciles_like_status_and_writes_only_changes(
     assert gsm("server", "list", "--json").json()[0]["status"] == "crashed"
     assert status(gsm)["status"] == "crashed"
     assert store_counts(gsm_home) == after_first
+    # Asked to stop, a crashed server stays down: stopped, so monitor does not restart it.
+    stopped = gsm("server", "stop", "alpha", "--json")
+    assert (stopped.exit_code, stopped.error()["code"]) == (5, "not_running")
+    assert status(gsm)["status"] == "stopped"
+    assert gsm("server", "monitor", "--once", "--json").json()[0]["action"] == "ok"
 
 
 def test_a_read_only_store_is_reconciled_in_memory_only(gsm: GsmRunner, gsm_home: Path) -> None:

@@ -138,11 +138,6 @@ class Observed:
         return self.server.status
 
     @property
-    def up(self) -> bool:
-        """Running, or being run (between restarts its supervisor lives)."""
-        return self.game_alive or self.supervisor is not None
-
-    @property
     def supervised(self) -> bool:
         return self.supervisor is not None
 
