@@ -126,7 +126,7 @@ class GsmGroup(TyperGroup):
         except GsmError as err:
             with _reader_may_be_gone():
                 if env.debug:
-                    traceback.print_exc(file=env.stderr)
+                    env.stderr.write(output.clean(traceback.format_exc()))
                 output.error(err)
             raise typer.Exit(int(err.exit_code)) from None
         except KeyboardInterrupt:
@@ -142,7 +142,7 @@ class GsmGroup(TyperGroup):
         except Exception as exc:
             with _reader_may_be_gone():
                 if env.debug:
-                    traceback.print_exc(file=env.stderr)
+                    env.stderr.write(output.clean(traceback.format_exc()))
                 output.error(
                     GsmError(
                         f"unexpected {type(exc).__name__}: {exc}",
@@ -225,10 +225,17 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _CleanFormatter(logging.Formatter):
+    """Log lines (--verbose, --debug) can quote the cloud or a game: no escape sequences."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return output.clean(super().format(record))
+
+
 def _configure_logging(env: environment.Environment) -> None:
     level = logging.DEBUG if env.debug else logging.INFO if env.verbose else logging.WARNING
     handler = logging.StreamHandler(env.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_CleanFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("gsm")
     root.handlers[:] = [handler]
     root.setLevel(level)

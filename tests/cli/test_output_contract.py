@@ -412,6 +412,9 @@ def test_cloud_error_messages_are_cleaned(gsm: GsmRunner, fake_cloud: FakeCloud)
     assert ESC not in text.stderr
     as_json = gsm("auth", "status", "--json", env=fake_cloud.env())
     assert ESC not in as_json.stderr
+    debug = gsm("--debug", "auth", "status", env=fake_cloud.env())  # traceback and log lines
+    assert "Traceback" in debug.stderr and HOSTILE_SHOWN in debug.stderr
+    assert ESC not in debug.stderr and "\a" not in debug.stderr
     assert as_json.error()["message"] == f"the cloud refused the credentials: {HOSTILE} (HTTP 401)"
 
 

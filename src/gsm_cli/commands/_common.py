@@ -13,7 +13,7 @@ import typer
 
 from gsm_cli import environment
 from gsm_cli.errors import ConfirmationRequired, InvalidInputError
-from gsm_cli.output import FORMATS, check_format
+from gsm_cli.output import FORMATS, check_format, clean
 from gsm_cli.paths import Paths, ensure_folder, resolve_paths
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def confirm(question: str, yes: bool) -> None:
     env = environment.current()
     if not env.interactive:
         raise ConfirmationRequired(f"{question} Pass --yes to confirm.")
-    if not typer.confirm(question, default=False, err=True):
+    if not typer.confirm(clean(question), default=False, err=True):
         raise typer.Abort()
 
 
