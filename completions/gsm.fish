@@ -174,7 +174,7 @@ complete -c gsm -n "__gsm_server_sub backup" -l keep -x -d "Backups to keep"
 complete -c gsm -n "__gsm_server_sub restore" -l stop \
     -d "Stop the server first, and start it again after"
 
-# The options of gsm auth login. The URL and the email are not completed.
+# The options of gsm auth login and logout. The URL and the email are not completed.
 function __gsm_auth_sub
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = auth; and contains -- $args[2] $argv
@@ -183,6 +183,7 @@ complete -c gsm -n "__gsm_auth_sub login" -l api-url -x -d "The cloud API (defau
 complete -c gsm -n "__gsm_auth_sub login" -l with-token -d "Read a token from stdin (for CI)"
 complete -c gsm -n "__gsm_auth_sub login" -l no-with-token -d "Log in with email and password"
 complete -c gsm -n "__gsm_auth_sub login" -l email -x -d "Email (asked for when not given)"
+complete -c gsm -n "__gsm_auth_sub logout" -l revoke -d "Also revoke the token on the cloud"
 
 # The options of gsm sync's sub-commands, and the side that wins after --keep. Operation ids
 # and server names are not completed.

@@ -34,8 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $gsmSyncSides = @('local', 'cloud')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
-    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'auth logout',
-        'sync pull')
+    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull')
     # Options that take a value, so that the value is not taken for an argument.
     $gsmValueOptions = @(
         '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--max-players',
@@ -66,6 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'server restore' = @('--stop', '--yes', '-y') + $gsmDataOptions
         'auth login' = @('--api-url', '--with-token', '--no-with-token', '--email', '--json',
             '--help')
+        'auth logout' = @('--revoke', '--json', '--help')
         'sync push' = @('--batch-size', '--dry-run', '--no-dry-run', '--json', '--help')
         'sync retry' = @('--all', '--json', '--help')
         'sync drop' = @('--all-rejected', '--yes', '-y', '--json', '--help')

@@ -27,7 +27,7 @@ _gsm_game_ids=(
   satisfactory terraria tf2 unturned valheim vrising
 )
 _gsm_json_only=(
-  'config get' 'config set' 'config unset' 'auth logout' 'sync pull'
+  'config get' 'config set' 'config unset' 'sync pull'
 )
 _gsm_sync_sides=(local cloud)
 
@@ -200,6 +200,11 @@ _gsm() {
               '(--with-token --no-with-token)--with-token[read a token from stdin (for CI)]' \
               '(--with-token --no-with-token)--no-with-token[log in with email and password]' \
               '--email=[email (asked for when not given)]:email:' && ret=0
+            ;;
+          'auth logout')
+            _arguments $json_opts \
+              '--revoke[also revoke the token on the cloud: it stops working on every machine]' \
+              && ret=0
             ;;
           # Operation ids and server names are not completed.
           'sync push')

@@ -246,7 +246,7 @@ def test_every_setting_key_after_config_get_in_fish() -> None:
 
 # gsm auth and gsm sync: their sub-commands, their options, and local|cloud after --keep.
 AUTH_SUBCOMMANDS = ("login", "status", "logout")
-AUTH_OPTIONS = ("--api-url", "--with-token", "--no-with-token", "--email")
+AUTH_OPTIONS = ("--api-url", "--with-token", "--no-with-token", "--email", "--revoke")
 SYNC_SUBCOMMANDS = ("push", "pull", "status", "retry", "drop", "resolve")
 SYNC_OPTIONS = ("--batch-size", "--dry-run", "--all", "--all-rejected", "--yes", "--keep")
 
@@ -267,6 +267,7 @@ def test_bash_completes_auth() -> None:
     }  # fmt: skip
     assert set(bash_complete("gsm", "auth", "status", "--")) == {"--json", "--output", "--help"}
     assert bash_complete("gsm", "auth", "status", "-o", "c") == ["csv"]
+    assert set(bash_complete("gsm", "auth", "logout", "--")) == {"--revoke", "--json", "--help"}
     # A URL is not completed, and is not taken for an argument.
     assert bash_complete("gsm", "auth", "login", "--api-url", "") == []
     assert bash_complete("gsm", "auth", "login", "--api-url", "http://x", "--e") == ["--email"]
@@ -292,6 +293,7 @@ def test_fish_completes_auth() -> None:
     assert login == {"--api-url", "--with-token", "--no-with-token", "--email", "--json", "--help"}
     assert "--output" in fish_complete("gsm auth status --")
     assert "--output" not in fish_complete("gsm auth logout --")
+    assert {"--revoke", "--json"} <= set(fish_complete("gsm auth logout --"))
 
 
 def test_fish_completes_sync() -> None:

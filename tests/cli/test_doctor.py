@@ -1,6 +1,7 @@
 """gsm doctor: reports problems, fails (exit 8) only for real ones, changes nothing."""
 
 import http.server
+import json
 import os
 import socket
 import stat
@@ -18,10 +19,28 @@ def checks_by_name(result) -> dict[str, dict]:
     return {c["name"]: c for c in result.json()}
 
 
+GOOD_TOKEN = "gsmc_good"
+ME = {"id": "6559187f-0000-0000-0000-000000000001", "email": "ana@example.com", "role": "Basic"}
+
+
 class Health(http.server.BaseHTTPRequestHandler):
+    """A tiny gsm-cloud: /healthz, and /v1/me for the token GOOD_TOKEN."""
+
     def do_GET(self) -> None:
-        self.send_response(200 if self.path == "/healthz" else 404)
+        if self.path == "/healthz":
+            status, body = 200, {"status": "ok", "version": "0.1.0"}
+        elif self.path == "/v1/me" and self.headers.get("Authorization") == f"Bearer {GOOD_TOKEN}":
+            status, body = 200, ME
+        elif self.path == "/v1/me":
+            status, body = 401, {"error": {"code": "invalid_token", "message": "no"}}
+        else:
+            status, body = 404, {"error": {"code": "not_found", "message": "no"}}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -66,7 +85,47 @@ def test_an_unreachable_cloud_is_reported_not_failed(gsm: GsmRunner) -> None:
 
 def test_no_cloud_configured_is_information(gsm: GsmRunner) -> None:
     result = gsm("doctor", "--json")
-    assert checks_by_name(result)["cloud"]["status"] == "info"
+    checks = checks_by_name(result)
+    assert checks["cloud"]["status"] == "info"
+    assert (checks["login"]["status"], checks["login"]["detail"]) == ("info", "not logged in")
+
+
+def test_doctor_sees_a_login_made_with_api_url(gsm: GsmRunner, cloud_url: str) -> None:
+    """The login names the cloud (no cloud.api_url set): doctor uses it, as gsm auth does."""
+    logged = gsm("auth", "login", "--api-url", cloud_url, "--with-token", input=GOOD_TOKEN)
+    assert logged.exit_code == 0, logged.stderr
+    result = gsm("doctor", "--json")
+    assert result.exit_code == 0, result.stderr
+    checks = checks_by_name(result)
+    assert (checks["cloud"]["status"], checks["cloud"]["detail"]) == (
+        "ok", f"{cloud_url} answers (gsm-cloud 0.1.0)",
+    )  # fmt: skip
+    assert checks["login"]["status"] == "ok"
+    assert checks["login"]["detail"] == "logged in as ana@example.com (token from the stored login)"
+
+
+def test_doctor_sees_gsm_token(gsm: GsmRunner, cloud_url: str) -> None:
+    result = gsm("doctor", "--json", env={"GSM_TOKEN": GOOD_TOKEN, "GSM_API_URL": cloud_url})
+    login = checks_by_name(result)["login"]
+    assert (login["status"], login["detail"]) == (
+        "ok", "logged in as ana@example.com (token from GSM_TOKEN)",
+    )  # fmt: skip
+
+
+def test_doctor_warns_of_a_refused_token(gsm: GsmRunner, cloud_url: str) -> None:
+    result = gsm("doctor", "--json", env={"GSM_TOKEN": "gsmc_revoked", "GSM_API_URL": cloud_url})
+    assert result.exit_code == 0  # a warning, not a failure: gsm works offline
+    login = checks_by_name(result)["login"]
+    assert login["status"] == "warn" and "refused the credentials" in login["detail"]
+    assert login["hint"] == "run gsm auth login"
+
+
+def test_doctor_reports_a_login_it_cannot_check(gsm: GsmRunner) -> None:
+    env = {"GSM_TOKEN": GOOD_TOKEN, "GSM_API_URL": closed_port_url()}
+    checks = checks_by_name(gsm("doctor", "--json", env=env))
+    assert checks["cloud"]["status"] == "warn"
+    assert checks["login"]["status"] == "info"
+    assert "not checked" in checks["login"]["detail"]
 
 
 def test_steamcmd_found_on_path(gsm: GsmRunner, tmp_path: Path, monkeypatch) -> None:

@@ -1,6 +1,7 @@
 """gsm auth against a real gsm-cloud: log in (password on a terminal, or a token for CI),
 status, logout; the token file is owner-only and the token is never printed."""
 
+import json
 import os
 import select
 import stat
@@ -40,14 +41,90 @@ def test_login_with_token_status_and_logout(
     assert account.token not in status.stdout + status.stderr
 
     out = gsm("auth", "logout", "--json")
-    assert out.exit_code == 0 and out.json()["revoked_on_cloud"] is True
+    assert out.exit_code == 0, out.stderr
+    assert (out.json()["logged_out"], out.json()["revoked_on_cloud"]) == (True, False)
     assert not creds.exists()
+    after = gsm("auth", "status")
+    assert after.exit_code == 6 and "run gsm auth login" in after.stderr
+    # Forgotten here only: the token itself still works (elsewhere, or in CI).
+    still = httpx.get(
+        f"{live_cloud.url}/v1/me", headers={"Authorization": f"Bearer {account.token}"}
+    )
+    assert still.status_code == 200
+
+
+def test_logout_on_one_machine_does_not_break_another(
+    gsm: GsmRunner, tmp_path: Path, live_cloud: LiveCloud
+) -> None:
+    """One personal access token on two machines (two stores, two device ids): a plain logout
+    on one leaves the other logged in; --revoke on the other ends it everywhere and names the
+    first machine."""
+    account = live_cloud.account()
+    laptop = {"GSM_HOME": str(tmp_path / "laptop")}
+    server = {"GSM_HOME": str(tmp_path / "server")}
+    for name, machine in (("laptop", laptop), ("game-box", server)):
+        assert gsm("config", "set", "device.name", name, env=machine).exit_code == 0
+        login = gsm("auth", "login", "--api-url", live_cloud.url, "--with-token",
+                    input=account.token, env=machine)  # fmt: skip
+        assert login.exit_code == 0, login.stderr
+    out = gsm("auth", "logout", env=laptop)
+    assert out.exit_code == 0 and "still works" in out.stderr
+    assert gsm("auth", "status", "--json", env=server).json()["email"] == account.email
+
+    revoked = gsm("auth", "logout", "--revoke", "--json", env=server)
+    assert revoked.exit_code == 0, revoked.stderr
+    result = revoked.json()
+    assert (result["logged_out"], result["revoked_on_cloud"]) == (True, True)
+    assert [d["device_name"] for d in result["other_devices"]] == ["laptop"]
     refused = httpx.get(
         f"{live_cloud.url}/v1/me", headers={"Authorization": f"Bearer {account.token}"}
     )
     assert refused.status_code == 401
-    after = gsm("auth", "status")
-    assert after.exit_code == 6 and "run gsm auth login" in after.stderr
+    relogin = gsm("auth", "login", "--api-url", live_cloud.url, "--with-token",
+               input=live_cloud.account().token, env=laptop)  # fmt: skip
+    assert relogin.exit_code == 0
+    again = gsm("auth", "logout", "--revoke", env=laptop)
+    assert again.exit_code == 0 and "revoked on the cloud" in again.stderr
+
+
+def test_revoke_when_the_cloud_cannot_be_asked_keeps_the_login(
+    gsm: GsmRunner, gsm_home: Path, live_cloud: LiveCloud
+) -> None:
+    account = live_cloud.account()
+    gsm("auth", "login", "--api-url", live_cloud.url, "--with-token", input=account.token)
+    creds = gsm_home / "config" / "credentials.json"
+    stored = json.loads(creds.read_text())
+    creds.write_text(json.dumps({**stored, "api_url": f"http://127.0.0.1:{free_port()}"}))
+    failed = gsm("auth", "logout", "--revoke", "--json")
+    assert failed.exit_code == 7
+    assert "without --revoke" in failed.error()["hint"]
+    assert creds.exists()  # nothing changed: run it again later, or without --revoke
+    assert gsm("auth", "logout").exit_code == 0 and not creds.exists()
+
+
+def test_revoking_a_token_the_cloud_already_refuses_just_forgets_it(
+    gsm: GsmRunner, gsm_home: Path, live_cloud: LiveCloud
+) -> None:
+    account = live_cloud.account()
+    gsm("auth", "login", "--api-url", live_cloud.url, "--with-token", input=account.token)
+    httpx.delete(
+        f"{live_cloud.url}/v1/auth/token", headers={"Authorization": f"Bearer {account.token}"}
+    )
+    out = gsm("auth", "logout", "--revoke", "--json")
+    assert out.exit_code == 0, out.stderr
+    assert out.json()["revoked_on_cloud"] is False
+    assert "no longer accepts the token" in out.json()["reason"]
+    assert not (gsm_home / "config" / "credentials.json").exists()
+
+
+def test_doctor_sees_the_login(gsm: GsmRunner, live_cloud: LiveCloud) -> None:
+    account = live_cloud.account()
+    gsm("auth", "login", "--api-url", live_cloud.url, "--with-token", input=account.token)
+    checks = {c["name"]: c for c in gsm("doctor", "--json").json()}
+    assert checks["cloud"]["status"] == "ok"
+    assert (checks["login"]["status"], checks["login"]["detail"]) == (
+        "ok", f"logged in as {account.email} (token from the stored login)",
+    )  # fmt: skip
 
 
 def test_a_bad_token_is_refused_and_nothing_stored(

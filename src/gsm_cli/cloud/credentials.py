@@ -79,7 +79,7 @@ def current(paths: Paths, env: Mapping[str, str], configured_url: str | None) ->
             raise NotAllowedError(
                 "GSM_TOKEN is set but no cloud API URL is known",
                 hint="set GSM_API_URL, or gsm config set cloud.api_url URL",
-                code="no_api_url",
+                code="token_without_url",
             )
         return Credentials(api_url=api_url.rstrip("/"), token=env["GSM_TOKEN"], source="env")
     if stored is None:

@@ -1,4 +1,5 @@
-"""Opening a client for the cloud the user is logged in to, with the configured timeout."""
+"""Opening a client for the cloud: with the credentials in force, the configured timeout, and
+this machine's device identity on every request."""
 
 from collections.abc import Mapping
 
@@ -17,7 +18,19 @@ def timeout(store: Store, env: Mapping[str, str]) -> float:
     return float(settings.effective_value(store, "cloud.timeout", env) or 10)
 
 
+def client(
+    store: Store, env: Mapping[str, str], api_url: str, token: str | None = None
+) -> CloudClient:
+    """A client for ``api_url`` that says which device it runs on (X-GSM-Device-Id/-Name)."""
+    from gsm_cli.services import device
+
+    this = device.identity(store, env)
+    return CloudClient(
+        api_url, token, timeout=timeout(store, env), device_id=this.id, device_name=this.name
+    )
+
+
 def connect(store: Store, paths: Paths, env: Mapping[str, str]) -> CloudClient:
     """A client with the credentials in force; NotAllowedError (exit 6) when logged out."""
     creds = credentials.current(paths, env, configured_url(store, env))
-    return CloudClient(creds.api_url, creds.token, timeout=timeout(store, env))
+    return client(store, env, creds.api_url, creds.token)

@@ -67,20 +67,43 @@ def status(output_: OutputOption = None, json_: JsonOption = False) -> None:
 
 
 @app.command()
-def logout(json_: JsonOption = False) -> None:
-    """Revoke the token on the cloud when it answers; always forget it on this machine."""
+def logout(
+    revoke: Annotated[
+        bool,
+        typer.Option(
+            "--revoke",
+            help="Also revoke the token on the cloud: it stops working on every machine.",
+        ),
+    ] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Forget the token on this machine (it keeps working elsewhere); --revoke revokes it."""
     from gsm_cli.services import auth
 
     if json_:
         output_format(None, True)
     with open_store() as store:
-        result = auth.logout(store, paths(), environment.current().vars)
+        result = auth.logout(store, paths(), environment.current().vars, revoke=revoke)
     if not result["logged_out"]:
         output.message("was not logged in")
     elif result["revoked_on_cloud"]:
         output.message("logged out; the token is revoked on the cloud")
+        others = result["other_devices"]
+        if others:
+            names = ", ".join(
+                f"{d['device_name'] or d['device_id']} (last seen {d['last_seen_at'] or '-'})"
+                for d in others
+            )
+            output.warning(f"the token was also used by {len(others)} other device(s): {names}")
+        elif others is None:
+            output.message("the cloud does not say which other devices used the token")
+    elif result["reason"]:
+        output.warning(f"forgot the token on this machine; {result['reason']}")
     else:
-        output.warning(f"forgot the token here, but could not revoke it: {result['reason']}")
+        output.message(
+            "logged out on this machine; the token still works wherever else it is used "
+            "(gsm auth logout --revoke revokes it)"
+        )
     if result["env_token_still_set"]:
         output.warning("GSM_TOKEN is set: commands keep using it until it is unset")
     if json_:

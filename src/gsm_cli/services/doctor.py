@@ -4,11 +4,15 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gsm_cli.errors import GsmError
 from gsm_cli.paths import Paths
 from gsm_cli.services import settings
 from gsm_cli.store import Store, migrate
+
+if TYPE_CHECKING:
+    from gsm_cli.cloud.credentials import Credentials
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 
@@ -86,22 +90,68 @@ def check_folder(label: str, folder: Path) -> Check:
     return Check(label, OK, f"{detail} is writable")
 
 
-def check_cloud(api_url: str | None, timeout: float) -> Check:
-    if not api_url:
-        return Check(
-            "cloud", INFO, "no cloud configured; gsm works offline", "gsm config set cloud.api_url"
-        )
-    import httpx
+def check_cloud(
+    paths: Paths,
+    env: Mapping[str, str],
+    configured_url: str | None,
+    timeout: float,
+    this_device: tuple[str, str] | None = None,
+) -> list[Check]:
+    """The cloud (does it answer?) and the login (who are we there?), with the same
+    credentials as every cloud command: GSM_TOKEN and GSM_API_URL, else the stored login."""
+    from gsm_cli.cloud import credentials
+    from gsm_cli.cloud.client import CloudClient, CloudTokenRefusedError
 
     try:
-        response = httpx.get(f"{api_url}/healthz", timeout=timeout)
-    except httpx.HTTPError as exc:
-        return Check(
-            "cloud", WARN, f"{api_url} unreachable ({type(exc).__name__}); working offline"
+        creds: credentials.Credentials | None = credentials.current(paths, env, configured_url)
+        login = None
+    except GsmError as err:  # not logged in, or GSM_TOKEN without a cloud URL
+        creds = None
+        not_in = err.code == "not_logged_in"
+        login = Check("login", INFO if not_in else WARN, err.message, err.hint)
+    api_url = creds.api_url if creds is not None else configured_url
+    if not api_url:
+        cloud = Check(
+            "cloud", INFO, "no cloud configured; gsm works offline", "gsm config set cloud.api_url"
         )
-    if response.status_code == 200:
-        return Check("cloud", OK, f"{api_url} answers")
-    return Check("cloud", WARN, f"{api_url} answered HTTP {response.status_code}")
+        return [cloud, login or Check("login", INFO, "not logged in", "gsm auth login")]
+    device_id, device_name = this_device or (None, None)
+    with CloudClient(
+        api_url,
+        creds.token if creds is not None else None,
+        timeout=timeout,
+        device_id=device_id,
+        device_name=device_name,
+    ) as client:
+        try:
+            version = client.health().get("version")
+        except GsmError as err:
+            reason = err.message if err.code == "cloud_bad_answer" else f"{api_url} unreachable"
+            cloud = Check("cloud", WARN, f"{reason}; working offline", err.hint)
+            if login is None and creds is not None:
+                login = Check(
+                    "login", INFO, f"{_who(creds)}; not checked: no answer from the cloud"
+                )
+            return [cloud, login or Check("login", INFO, "not logged in")]
+        cloud = Check(
+            "cloud", OK, f"{api_url} answers" + (f" (gsm-cloud {version})" if version else "")
+        )
+        if login is not None:
+            return [cloud, login]
+        assert creds is not None
+        try:
+            me = client.me()
+        except CloudTokenRefusedError as err:
+            return [cloud, Check("login", WARN, f"{_who(creds)}, but {err.message}", err.hint)]
+        except GsmError as err:
+            return [cloud, Check("login", WARN, f"{_who(creds)}; not checked: {err.message}")]
+    source = "GSM_TOKEN" if creds.source == "env" else "the stored login"
+    return [cloud, Check("login", OK, f"logged in as {me['email']} (token from {source})")]
+
+
+def _who(creds: "Credentials") -> str:
+    source = "GSM_TOKEN" if creds.source == "env" else "the stored login"
+    return f"logged in as {creds.email or 'a token'} ({source})"
 
 
 def check_steamcmd(configured: str | None, env: Mapping[str, str]) -> Check:
@@ -116,8 +166,10 @@ def check_steamcmd(configured: str | None, env: Mapping[str, str]) -> Check:
 
 def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
     checks, store = check_store(paths.store_file)
+    this_device = None
     try:
         values = _settings(store, env, checks)
+        this_device = _device(store, env)
     finally:
         if store is not None:
             store.close()
@@ -131,7 +183,7 @@ def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
     ):
         checks.append(check_folder(label, folder))
     timeout = min(float(values.get("cloud.timeout") or 10), 5.0)
-    checks.append(check_cloud(values.get("cloud.api_url"), timeout))
+    checks.extend(check_cloud(paths, env, values.get("cloud.api_url"), timeout, this_device))
     checks.append(check_steamcmd(values.get("steamcmd.path"), env))
     return checks
 
@@ -147,6 +199,20 @@ def _settings(
     except GsmError as err:
         checks.append(Check("settings", FAIL, err.message, err.hint))
         return {key: spec.default for key, spec in settings.SPECS.items()}
+
+
+def _device(store: Store | None, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """This machine's device id and name, when the store can tell (doctor also runs on a
+    broken or old store; then the cloud is asked without them)."""
+    if store is None or store.schema_version() != migrate.HEAD:
+        return None
+    from gsm_cli.services import device
+
+    try:
+        this = device.identity(store, env)
+    except GsmError:
+        return None
+    return this.id, this.name
 
 
 def failures(checks: list[Check]) -> list[Check]:
