@@ -231,3 +231,39 @@ def test_the_login_limit_holds_across_workers(serve_cloud: ServeCloud, database_
         assert int(refused.headers["retry-after"]) >= 1
     other = httpx.post(url, json={"email": "bo@example.com", "password": "correct horse"})
     assert other.status_code == 200
+
+
+def test_a_stalled_upload_is_cut_off_and_leaves_no_file(
+    serve_cloud: ServeCloud, database_url: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    storage = tmp_path / "packages"
+    served = serve_cloud(env={**SLOW, "GSM_CLOUD_STORAGE_DIR": str(storage)})
+    engine = make_engine(database_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            dev = accounts.create_user(
+                session, email="dev@example.com", display_name="d", role="Developer", password=None
+            )
+            token = accounts.issue_token(session, dev, name="t", kind="personal", expires_at=None)
+    finally:
+        engine.dispose()
+    auth = {"Authorization": f"Bearer {token.token}"}
+    plugin = httpx.post(
+        f"{served.url}/v1/plugins", json={"name": "P", "category": "c"}, headers=auth
+    )
+    assert plugin.status_code == 201, plugin.text
+    form = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="version"\r\n\r\n1.0.0\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="p.zip"\r\n\r\n'
+    )
+    head = (
+        f"POST /v1/plugins/{plugin.json()['id']}/versions HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {token.token}\r\n"
+        "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 5000\r\n\r\n"
+    ).encode() + form
+    answer, _sent, took = trickle(served.port, head, b"z" * 4000)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert took < 8
+    assert (storage / ".incoming").is_dir()  # the upload had begun: its file was made there
+    wait_for(lambda: not list((storage / ".incoming").glob("*")))
+    assert not [p for p in storage.rglob("*") if p.is_file()]
