@@ -200,3 +200,17 @@ def test_rate_limited_is_exit_7_with_the_wait(gsm: GsmRunner, fake_cloud) -> Non
     assert result.exit_code == 7
     assert result.error()["code"] == "cloud_rate_limited"
     assert result.error()["hint"] == "try again in 42 s"
+
+
+def test_a_push_carries_text_that_is_not_valid_unicode_to_the_cloud(fake_cloud) -> None:  # type: ignore[no-untyped-def]
+    """A lone surrogate (a file name that is not UTF-8) or NaN in a payload must not keep the
+    batch from leaving: the cloud answers that operation rejected, and the others apply."""
+    cloud = fake_cloud()
+    results = {"results": [{"id": "a", "status": "applied"}, {"id": "b", "status": "rejected"}]}
+    cloud.answer("/v1/sync/push", 200, results)
+    operations = [{"id": "a", "data_payload": {"install_path": "/srv/mc\udcff"}},
+                  {"id": "b", "data_payload": {"ratio": float("nan")}}]  # fmt: skip
+    with CloudClient(cloud.url, "gsmc_t") as client:
+        assert [r["status"] for r in client.push(operations)] == ["applied", "rejected"]
+    sent = cloud.bodies[-1]
+    assert b"/srv/mc\\udcff" in sent and b"NaN" in sent

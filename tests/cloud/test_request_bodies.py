@@ -3,6 +3,7 @@ Content-Length or while a chunked body streams in), and JSON types checked stric
 while UUIDs, times and amounts given as strings keep working."""
 
 import importlib
+import json
 import pkgutil
 import uuid
 from collections.abc import Iterator
@@ -211,3 +212,26 @@ def test_uuids_times_and_amounts_as_strings_still_work(
         "/v1/plugins", params={"developer_id": str(world["admin"].id)}, headers=member.headers
     )
     assert listed.json()["total"] == 1  # query strings stay lenient: they are all text
+
+
+def test_escaped_lone_surrogates_are_judged_like_any_text(
+    client: TestClient, make_user: MakeUser
+) -> None:
+    """pydantic's JSON parser refuses "\\ud800"; Python's takes it. Such a body is still checked
+    strictly, and the text itself is refused where it lands (a push: in its operation only)."""
+    user = make_user(password=None)
+    headers = {**JSON_HEADERS, **user.headers}
+    named = client.post("/v1/me/tokens", content=b'{"name": "a\\ud800"}', headers=headers)
+    assert named.status_code == 422 and named.json()["error"]["message"].startswith("name: ")
+    typed = client.post(
+        "/v1/me/tokens", content=b'{"name": "a\\ud800", "expires_in_days": "7"}', headers=headers
+    )
+    assert typed.status_code == 422 and "expires_in_days" in typed.json()["error"]["message"]
+    ok, bad = _op()["operations"][0], _op()["operations"][0]
+    bad["data_payload"]["name"] = "mc\udcff"  # a name from a file name that is not UTF-8
+    body = json.dumps({"operations": [ok, bad]}).encode()  # ASCII, with the escape
+    pushed = client.post("/v1/sync/push", content=body, headers=headers)
+    assert pushed.status_code == 200, pushed.text
+    assert [r["status"] for r in pushed.json()["results"]] == ["applied", "rejected"]
+    garbage = client.post("/v1/me/tokens", content=b'{"name": "a\\ud800"', headers=headers)
+    assert garbage.status_code == 422 and "Invalid JSON" in garbage.json()["error"]["message"]

@@ -10,6 +10,7 @@ that sends it (``X-GSM-Device-Id``, ``X-GSM-Device-Name``), so the cloud knows w
 use a token.
 """
 
+import json as jsonlib
 from typing import Any
 from urllib.parse import quote
 
@@ -152,7 +153,9 @@ class CloudClient:
         return self._object(self.json("GET", "/healthz"), "the health answer", {"status": str})
 
     def login(self, email: str, password: str) -> dict[str, Any]:
-        answer = self.json("POST", "/v1/auth/token", json={"email": email, "password": password})
+        answer = self.json(
+            "POST", "/v1/auth/token", **_body({"email": email, "password": password})
+        )
         return self._object(
             answer, "the log-in answer", {"access_token": str, "token_id": (str, _NONE)}
         )
@@ -177,7 +180,7 @@ class CloudClient:
         """The cloud's answer for each operation, in order. A batch the cloud finds too large
         is sent again in halves; one operation too large on its own is answered ``rejected``."""
         try:
-            answer = self.json("POST", "/v1/sync/push", json={"operations": operations})
+            answer = self.json("POST", "/v1/sync/push", **_body({"operations": operations}))
         except CloudTooLargeError as exc:
             if len(operations) > 1:
                 half = len(operations) // 2
@@ -197,6 +200,17 @@ class CloudClient:
         whether the cursor moves) and each change are checked by services/sync.py, which
         skips a bad change and refuses a bad page (exit 7, ``cloud_server_error``)."""
         return self.json("GET", "/v1/sync/pull", params={"cursor": cursor, "limit": limit})
+
+
+def _body(data: Any) -> dict[str, Any]:
+    """A JSON request body as Python's json module writes it: ASCII, with text that is not
+    valid Unicode (a lone surrogate from a file name) escaped and NaN written out, so that the
+    cloud judges such a value in its own operation rather than the request never leaving
+    (httpx's ``json=`` refuses both)."""
+    return {
+        "content": jsonlib.dumps(data).encode("ascii"),
+        "headers": {"Content-Type": "application/json"},
+    }
 
 
 def _is(value: Any, types: Any) -> bool:

@@ -23,6 +23,7 @@ before it is parsed).
 """
 
 import email.message
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -154,7 +155,35 @@ class ApiRoute(APIRoute):
         try:
             return self._adapter.validate_json(body, strict=True)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False, include_context=False, include_input=False)
-            raise RequestValidationError(
-                [{**error, "loc": ("body", *error["loc"])} for error in errors]
-            ) from None
+            if not all(e["type"] == "json_invalid" for e in exc.errors()):
+                raise _invalid(exc) from None
+            syntax_error = exc
+        # pydantic's parser refuses escaped lone surrogates ("\ud800"), which Python's takes
+        # and which a sync payload may carry (a file name that is not UTF-8): the operation
+        # that holds one is then refused on its own, not the whole request. Such a body is
+        # checked in two steps: its types strictly, on a copy whose surrogates are replaced
+        # one for one (same lengths); then its values, as they are.
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise _invalid(syntax_error) from None
+        try:
+            self._adapter.validate_json(json.dumps(_without_surrogates(data)), strict=True)
+            return self._adapter.validate_python(data)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> RequestValidationError:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    return RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in errors])
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
