@@ -145,6 +145,7 @@ def test_steamcmd_missing_is_a_warning_with_a_hint(gsm: GsmRunner, monkeypatch) 
     assert result.exit_code == 0
     check = checks_by_name(result)["steamcmd"]
     assert check["status"] == "warn" and "steamcmd" in check["hint"]
+    assert check["detail"].count("Steam game files") == 1  # said once, not twice
 
 
 def test_a_corrupt_store_fails_and_stays_untouched(gsm: GsmRunner, gsm_home: Path) -> None:

@@ -160,7 +160,9 @@ def check_steamcmd(configured: str | None, env: Mapping[str, str]) -> Check:
     try:
         return Check("steamcmd", OK, str(steamcmd.find_steamcmd(configured, env)))
     except GsmError as err:
-        detail = f"{err.message}; needed only to install Steam game files"
+        detail = err.message
+        if "Steam game files" not in detail:
+            detail += "; needed only to install Steam game files"
         return Check("steamcmd", WARN, detail, err.hint)
 
 
