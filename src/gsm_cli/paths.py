@@ -83,8 +83,11 @@ def folder_problem(folder: Path) -> str | None:
     os.access (which knows about root, ACLs and read-only file systems), not read by hand.
     """
     existing = nearest_existing(folder)
-    if existing.exists() and not existing.is_dir():
-        return f"{existing} is a file, not a folder"
+    try:
+        if existing.exists() and not existing.is_dir():
+            return f"{existing} is a file, not a folder"
+    except OSError as exc:  # a folder on the way cannot be searched
+        return f"{existing} cannot be reached ({exc.strerror or exc})"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
     return None

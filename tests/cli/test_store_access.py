@@ -163,7 +163,8 @@ def test_a_read_only_folder_with_a_store_reads_and_refuses_writes(
     assert_writes_refused(gsm_user, home, f"its folder {home} is not writable")
     doctor = gsm_user(home, "doctor", "--json")
     checks = {c["name"]: c for c in json.loads(doctor.stdout)}
-    assert checks["store"]["status"] == "ok", doctor.stdout
+    assert checks["store"]["status"] == "warn", doctor.stdout
+    assert "opens read-only" in checks["store"]["detail"], doctor.stdout
     assert checks["store schema"]["status"] == "ok", doctor.stdout
 
     assert snapshot(home) == before  # not a byte changed, no -wal or -shm left behind
@@ -318,3 +319,66 @@ def test_gsm_home_that_cannot_be_made_or_written_is_refused(
         assert err["code"] == "home_unusable"
         assert err["message"] == f"gsm cannot create {wanted}: {blocker} is not writable"
     assert snapshot(base) == before
+
+
+def test_commands_that_run_or_archive_a_server_are_refused_on_a_read_only_store(
+    gsm_user: Gsm, base: Path
+) -> None:
+    """start, restart and backup write files (logs, run/, archives) before the store: on a
+    read-only store they are refused up front, with the read-only message, and create nothing."""
+    home = base / "home"
+    make_store(gsm_user, home)
+    (home / "gsm.db").chmod(0o666)
+    home.chmod(0o555)
+    before = snapshot(home)
+
+    for args in (
+        ("server", "start", "alpha", "--json"),
+        ("server", "restart", "alpha", "--json"),
+        ("server", "backup", "alpha", "--json"),
+    ):
+        result = gsm_user(home, *args)
+        assert result.returncode == 4, (args, result.stdout, result.stderr)
+        assert_honest(result)
+        assert error(result)["code"] == "store_read_only", result.stderr
+    assert snapshot(home) == before
+
+
+def doctor_checks(gsm_user: Gsm, home: Path, **kwargs: Any) -> dict[str, dict[str, Any]]:
+    result = gsm_user(home, "doctor", "--json", **kwargs)
+    assert result.returncode == 8, (result.stdout, result.stderr)  # a failing check, no crash
+    assert_honest(result)
+    return {c["name"]: c for c in json.loads(result.stdout)}
+
+
+def test_doctor_tells_the_truth_about_an_unusable_home(gsm_user: Gsm, base: Path) -> None:
+    as_file = base / "file-home"
+    as_file.write_text("not a folder\n")
+    checks = doctor_checks(gsm_user, as_file, privileged=True)
+    assert checks["store"]["status"] == "fail"
+    assert f"{as_file} is a file, not a folder" in checks["store"]["detail"]
+    assert checks["data folder"]["status"] == "fail"
+
+    parent = base / "locked"
+    (parent / "home").mkdir(parents=True)
+    parent.chmod(0o700)  # the unprivileged user cannot even look inside
+    checks = doctor_checks(gsm_user, parent / "home")
+    assert checks["store"]["status"] == "fail"
+    assert "cannot reach its store" in checks["store"]["detail"]
+
+
+def test_doctor_fails_an_old_store_it_cannot_upgrade(gsm_user: Gsm, base: Path) -> None:
+    from gsm_cli.store import migrate
+    from gsm_cli.store.database import make_engine
+
+    home = base / "home"
+    home.mkdir()
+    engine = make_engine(home / "gsm.db")
+    migrate.upgrade(engine, "0004_sync_state")
+    engine.dispose()
+    home.chmod(0o555)
+    checks = doctor_checks(gsm_user, home)
+    assert checks["store"]["status"] == "warn"
+    assert checks["store schema"]["status"] == "fail"
+    assert "gsm cannot upgrade it" in checks["store schema"]["detail"]
+    assert "upgrades it in place" not in json.dumps(checks)

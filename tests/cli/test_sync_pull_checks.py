@@ -156,7 +156,7 @@ def test_a_page_of_the_wrong_shape_exits_7_and_applies_nothing(
     with _cloud(page) as env:
         result = gsm("sync", "pull", "--json", env=env)
     assert result.exit_code == 7, (result.exit_code, result.stderr)
-    assert result.error()["code"] == "cloud_server_error"
+    assert result.error()["code"] == "cloud_bad_answer"
     assert "the cloud answered the pull with a page gsm cannot use" in result.error()["message"]
     status = gsm("sync", "status", "--json").json()
     assert status["cursor"] == 0 and status["last_pull_at"] is None

@@ -198,7 +198,7 @@ class CloudClient:
     def pull(self, cursor: int, limit: int = 500) -> Any:
         """One page of the change feed, as JSON. The page (its changes, cursor and has_more,
         whether the cursor moves) and each change are checked by services/sync.py, which
-        skips a bad change and refuses a bad page (exit 7, ``cloud_server_error``)."""
+        skips a bad change and refuses a bad page (exit 7, ``cloud_bad_answer``)."""
         return self.json("GET", "/v1/sync/pull", params={"cursor": cursor, "limit": limit})
 
 

@@ -523,9 +523,7 @@ def restart(
             running = lifecycle.is_up(paths(), server)
             if all_ and not running:  # --all restarts what runs; it starts nothing new
                 return {**servers.to_dict(server), "action": "not running"}
-            if running:
-                lifecycle.stop(store, paths(), target, timeout=seconds)
-            server = lifecycle.start(store, paths(), target)
+            server = lifecycle.restart(store, paths(), target, timeout=seconds)
             output.message(f"restarted {server.name} (pid {server.process_id})")
             return {**servers.to_dict(server), "action": "restarted"}
 
@@ -752,6 +750,7 @@ def restore(
     with open_store() as store:
         server = servers.get_local(store, name)
         found = backups.find_backup(store, name, backup_ref)
+        store.check_writable()  # before asking, and before --stop takes the server down
         confirm(f"Replace the files of {server.name} with backup {found.id[:8]}?", yes)
         was_running = lifecycle.game_alive(server)
         if was_running and stop_first:

@@ -356,6 +356,7 @@ def create_backup(
     report: Report | None = None,
 ) -> Backup:
     """Archive the server's folder, record it, and keep only the newest ``keep`` backups."""
+    store.check_writable()  # an archive the store cannot record would be an orphan
     with store.read() as session:
         server = servers.find_local(session, server_name)
     keep = _retention(store, env, keep)
@@ -644,6 +645,7 @@ def restore_backup(
     report: Report | None = None,
 ) -> Backup:
     """Replace the server's folder with the backup's contents, verified first."""
+    store.check_writable()
     server, backup = _find(store, server_name, backup_ref)
     if is_running(server):
         raise ConflictError(

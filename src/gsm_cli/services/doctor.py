@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gsm_cli.errors import GsmError
-from gsm_cli.paths import Paths
+from gsm_cli.paths import FOLDER_HINT, Paths, folder_problem, nearest_existing
 from gsm_cli.services import settings
 from gsm_cli.store import Store, migrate
+from gsm_cli.store.database import READ_ONLY_HINT
 
 if TYPE_CHECKING:
     from gsm_cli.cloud.credentials import Credentials
@@ -29,15 +30,38 @@ class Check:
 
 
 def check_store(path: Path) -> tuple[list[Check], Store | None]:
-    if not path.exists():
-        return [Check("store", OK, f"{path} not created yet; gsm creates it on first use")], None
-    if path.is_file() and path.stat().st_size == 0:
-        return [Check("store", OK, f"{path} is empty; gsm makes it a new store on first use")], None
+    try:
+        present = path.exists()
+        empty = present and path.is_file() and path.stat().st_size == 0
+    except OSError as exc:  # a folder on the way cannot be searched
+        reason = f"gsm cannot reach its store {path} ({exc.strerror or exc})"
+        return [Check("store", FAIL, reason, FOLDER_HINT)], None
+    if not present or empty:
+        problem = folder_problem(path.parent)
+        if problem is not None:
+            reason = f"gsm cannot create its store {path}: {problem}"
+            return [Check("store", FAIL, reason, FOLDER_HINT)], None
+        if not present:
+            detail = f"{path} not created yet; gsm creates it on first use"
+        else:
+            detail = f"{path} is empty; gsm makes it a new store on first use"
+        return [Check("store", OK, detail)], None
     try:
         store = Store.open(path, upgrade=False)
     except GsmError as err:
         return [Check("store", FAIL, err.message, err.hint)], None
-    checks = [Check("store", OK, f"{path} opens")]
+    if store.read_only:
+        checks = [
+            Check(
+                "store",
+                WARN,
+                f"{path} opens read-only ({store.read_only_reason}): commands that only read "
+                "work, commands that change something are refused",
+                READ_ONLY_HINT,
+            )
+        ]
+    else:
+        checks = [Check("store", OK, f"{path} opens")]
     try:
         problems = store.integrity_problems()
     except Exception as exc:  # a corrupt page can fail the check itself
@@ -53,14 +77,22 @@ def check_store(path: Path) -> tuple[list[Check], Store | None]:
         )
     else:
         checks.append(Check("store integrity", OK, "PRAGMA integrity_check: ok"))
-    checks.append(_schema_check(store.schema_version()))
+    checks.append(_schema_check(store.schema_version(), read_only=store.read_only))
     return checks, store
 
 
-def _schema_check(version: str | None) -> Check:
+def _schema_check(version: str | None, *, read_only: bool = False) -> Check:
     if version == migrate.HEAD:
         return Check("store schema", OK, f"version {version} (current)")
     if version in migrate.REVISIONS or version is None:
+        if read_only:  # every command would have to upgrade it first, and none can
+            return Check(
+                "store schema",
+                FAIL,
+                f"version {version or 'none'}; current is {migrate.HEAD}, and the store is "
+                "read-only, so gsm cannot upgrade it and no other command can use it",
+                READ_ONLY_HINT,
+            )
         return Check(
             "store schema",
             WARN,
@@ -76,11 +108,10 @@ def _schema_check(version: str | None) -> Check:
 
 
 def check_folder(label: str, folder: Path) -> Check:
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        return Check(label, FAIL, f"{existing} is not a folder")
+    problem = folder_problem(folder)
+    if problem is not None:
+        return Check(label, FAIL, problem, FOLDER_HINT)
+    existing = nearest_existing(folder)
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass

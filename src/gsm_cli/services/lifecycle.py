@@ -244,6 +244,7 @@ def start(store: Store, paths: Paths, name: str, *, timeout: float | None = None
     """Start a server under a new supervisor and wait until its game is up: it printed its
     ready line, or stayed up for its settle time. A game that a dead supervisor left running
     gets a new supervisor attached instead of a second copy."""
+    store.check_writable()  # its supervisor records every state change: nothing can start here
     seen = observe(store, paths, servers.get_local(store, name))
     server = seen.server
     if seen.supervised:
@@ -334,6 +335,15 @@ def _raise_start_failure(
         hint=f"gsm server logs {server.name}",
         code="start_failed",
     )
+
+
+def restart(store: Store, paths: Paths, name: str, *, timeout: float) -> LocalServer:
+    """Stop the server if it is up, then start it. Refused before the stop when it could not
+    be started again (a read-only store), so a restart never leaves a server down."""
+    store.check_writable()
+    if is_up(paths, servers.get_local(store, name)):
+        stop(store, paths, name, timeout=timeout)
+    return start(store, paths, name)
 
 
 def stop(

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gsm_cli.cloud.client import CloudClient, CloudServerError
+from gsm_cli.cloud.client import CloudAnswerError, CloudClient
 from gsm_cli.errors import CloudUnreachableError, InvalidInputError, NotFoundError
 from gsm_cli.services import device, processes, pulled, servers
 from gsm_cli.store import Store, outbox
@@ -627,7 +627,7 @@ def _check_page(page: Any, cursor: int) -> None:
     elif page["has_more"] and page["next_cursor"] == cursor:
         problem = "it says more changes wait, but its cursor did not move"
     if problem is not None:
-        raise CloudServerError(
+        raise CloudAnswerError(
             f"the cloud answered the pull with a page gsm cannot use: {problem}",
             hint="nothing was applied from it; try again later, or report it to the cloud's admin",
         )
