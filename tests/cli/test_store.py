@@ -128,6 +128,9 @@ def test_an_older_store_is_upgraded_in_place_with_every_row_intact(tmp_path: Pat
                 ids = [row[-3] for row in after]
                 assert all(len(i) == 36 for i in ids) and len(set(ids)) == 2
                 assert [row[-2:] for row in after] == [("queued", None)] * 2
+            elif table == "local_plugins":  # 0006: sha256, source, manifest, not pinned
+                assert [row[:-4] for row in after] == rows
+                assert [row[-4:] for row in after] == [(None, None, None, 0)]
             else:
                 assert after == rows, table
 

@@ -90,6 +90,12 @@ ADDED_COLUMNS = {
         ("device_id", "TEXT", 0, None, 0),
         ("device_name", "TEXT", 0, None, 0),
     ],
+    "local_plugins": [
+        ("package_sha256", "TEXT", 0, None, 0),
+        ("source", "TEXT", 0, None, 0),
+        ("manifest", "TEXT", 0, None, 0),
+        ("pinned", "BOOLEAN", 1, "0", 0),
+    ],
 }
 ADDED_INDEXES = {
     "idx_pending_sync_operations_operation_id": ("pending_sync_operations", ["operation_id"]),
@@ -148,6 +154,24 @@ ADDED_TABLE_COLUMNS = {
         ("role", "TEXT", 0, None, 0),
         ("joined_at", "TEXT", 0, None, 0),
         ("updated_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "local_plugin_files": [
+        ("id", "INTEGER", 0, None, 1),
+        ("installation_id", "TEXT", 1, None, 0),
+        ("path", "TEXT", 1, None, 0),
+        ("kind", "TEXT", 1, "'file'", 0),
+        ("sha256", "TEXT", 0, None, 0),
+        ("size_bytes", "INTEGER", 0, None, 0),
+    ],
+    "plugin_journal": [
+        ("id", "TEXT", 0, None, 1),
+        ("server_id", "TEXT", 1, None, 0),
+        ("action", "TEXT", 1, None, 0),
+        ("state", "TEXT", 1, "'prepared'", 0),
+        ("work_dir", "TEXT", 1, None, 0),
+        ("steps", "TEXT", 0, None, 0),
+        ("pid", "INTEGER", 0, None, 0),
+        ("created_at", "TEXT", 0, "datetime('now')", 0),
     ],
 }
 ADDED_TABLES = {"alembic_version", "sqlite_sequence", *ADDED_TABLE_COLUMNS}
@@ -241,3 +265,19 @@ def test_revision_list_matches_the_alembic_scripts() -> None:
     walked = [rev.revision for rev in scripts.walk_revisions()][::-1]
     assert tuple(walked) == migrate.REVISIONS
     assert scripts.get_current_head() == migrate.HEAD
+
+
+def test_plugin_files_go_with_their_installation(db: sqlite3.Connection) -> None:
+    """0006: a plugin's file rows are deleted with its local_plugins row (server delete, pull)."""
+    db.execute("PRAGMA foreign_keys = ON")
+    fks = [(*row[2:5], row[6]) for row in db.execute("PRAGMA foreign_key_list(local_plugin_files)")]
+    assert fks == [("local_plugins", "installation_id", "id", "CASCADE")]
+    db.execute("INSERT INTO local_plugins (id, name) VALUES ('p1', 'demo')")
+    db.execute(
+        "INSERT INTO local_plugin_files (installation_id, path, sha256, size_bytes) "
+        "VALUES ('p1', 'plugins/demo.jar', 'ab', 2)"
+    )
+    db.execute("DELETE FROM local_plugins WHERE id = 'p1'")
+    assert db.execute("SELECT count(*) FROM local_plugin_files").fetchone() == (0,)
+    unique = [row for row in db.execute("PRAGMA index_list(local_plugin_files)") if row[2]]
+    assert [row[1] for row in unique] == ["idx_local_plugin_files_path"]

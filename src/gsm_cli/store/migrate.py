@@ -18,6 +18,7 @@ REVISIONS: tuple[str, ...] = (
     "0003_server_runtime",
     "0004_sync_state",
     "0005_devices",
+    "0006_plugin_files",
 )
 HEAD = REVISIONS[-1]
 SEED_TABLES = frozenset(

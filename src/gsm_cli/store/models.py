@@ -62,6 +62,8 @@ class LocalServer(Base):
 class LocalPlugin(Base):
     __tablename__ = "local_plugins"
     __sync_entity__ = "plugin_installation"
+    # Additions of 0006 are facts of this machine's files: the cloud keeps none of them.
+    __sync_local__ = frozenset({"package_sha256", "source", "manifest", "pinned"})
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     server_id: Mapped[str | None] = mapped_column(Text, ForeignKey("local_servers.id"))
@@ -72,6 +74,13 @@ class LocalPlugin(Base):
     configuration: Mapped[Any] = mapped_column(JSONText)
     is_enabled: Mapped[bool | None] = mapped_column(Boolean, server_default=text("1"))
     installed_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+    # Additions (migration 0006): the installed package's sha256, where it came from
+    # ('cloud' or 'file'), its manifest's games/dependencies/description/category, and
+    # whether `gsm plugin update` leaves it alone.
+    package_sha256: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    manifest: Mapped[Any] = mapped_column(JSONText)
+    pinned: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("0"))
 
 
 class PerformanceSample(Base):
@@ -212,4 +221,37 @@ class LocalDevice(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class LocalPluginFile(Base):
+    """Addition (migration 0006): a file (with its sha256) or a folder that an installed
+    plugin put in its server's folder; ``path`` is relative to the server folder, with ``/``."""
+
+    __tablename__ = "local_plugin_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    installation_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("local_plugins.id", ondelete="CASCADE"), nullable=False
+    )
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'file'"))
+    sha256: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+
+
+class PluginJournal(Base):
+    """Addition (migration 0006): a plugin change of a server under way: its work folder and
+    the file moves it makes, so that the next gsm command undoes it (state 'prepared') or
+    finishes cleaning up after it (state 'committed') when the process died half-way."""
+
+    __tablename__ = "plugin_journal"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    server_id: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    state: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'prepared'"))
+    work_dir: Mapped[str] = mapped_column(Text, nullable=False)
+    steps: Mapped[Any] = mapped_column(JSONText)
+    pid: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
