@@ -7,20 +7,22 @@
 # _gsm_opts_<command> or _gsm_opts_<command>_<sub-command> (dashes in names become "_").
 # An option that takes a value goes in _gsm_value_opts too, so that its value is not taken
 # for an argument.
-_gsm_commands="server auth config doctor game sync"
+_gsm_commands="server auth config doctor game sync plugin"
 _gsm_sub_server="create list show update delete adopt start stop restart status send logs monitor backup backups restore"
 _gsm_sub_auth="login status logout"
 _gsm_sub_config="list get set unset path"
 _gsm_sub_game="list info install update validate installations"
 _gsm_sub_sync="push pull status retry drop resolve"
+_gsm_sub_plugin="init pack validate"
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
 _gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
 _gsm_server_statuses="stopped starting running stopping crashed failed remote"
 _gsm_sync_sides="local cloud"
+_gsm_plugin_categories="admin anticheat chat economy gameplay library maps performance protection utility world other"
 _gsm_formats="table json csv"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
-_gsm_value_opts="--output -o --path --game -g --port --query-port --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit"
 _gsm_opts_auth_login="--api-url --with-token --no-with-token --email --json --help"
 _gsm_opts_auth_logout="--revoke --json --help"
 _gsm_opts_config_get="--json --help"
@@ -48,6 +50,9 @@ _gsm_opts_sync_pull="--json --help"
 _gsm_opts_sync_retry="--all --json --help"
 _gsm_opts_sync_drop="--all-rejected --yes -y --json --help"
 _gsm_opts_sync_resolve="--keep --json --help"
+_gsm_opts_plugin_init="--name --game --category --force --json --help"
+_gsm_opts_plugin_pack="--output -o --json --help"
+_gsm_opts_plugin_validate="--junit --json --output -o --help"
 
 # True when $1 is an option followed by a value (--output json, --game valheim).
 _gsm_takes_value() {
@@ -88,7 +93,19 @@ _gsm() {
     # sync conflict; nothing for numbers, names, URLs and command lines.
     if _gsm_takes_value "$prev"; then
         case "$prev" in
-        --output | -o) COMPREPLY=($(compgen -W "$_gsm_formats" -- "$cur")) ;;
+        --output | -o)
+            if [[ "$cmd $sub" == "plugin pack" ]]; then # gsm plugin pack DIR -o FILE
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            else
+                COMPREPLY=($(compgen -W "$_gsm_formats" -- "$cur"))
+            fi
+            ;;
+        --category) COMPREPLY=($(compgen -W "$_gsm_plugin_categories" -- "$cur")) ;;
+        --junit)
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            ;;
         --game | -g) COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur")) ;;
         --status) COMPREPLY=($(compgen -W "$_gsm_server_statuses" -- "$cur")) ;;
         --keep) # gsm sync resolve NAME --keep local|cloud (gsm server backup's is a number)
@@ -137,6 +154,14 @@ _gsm() {
             ;;
         "game info" | "game install" | "game update" | "game validate")
             COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur"))
+            ;;
+        "plugin init" | "plugin pack")
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+            ;;
+        "plugin validate")
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             ;;
         esac
         ;;

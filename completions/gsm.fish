@@ -7,13 +7,14 @@
 # --json (no --output) go in __gsm_json_only as "command sub-command"; commands that take
 # neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
 # so that its value is not taken for an argument.
-set -g __gsm_commands server auth config doctor game sync
+set -g __gsm_commands server auth config doctor game sync plugin
 set -g __gsm_sub_server create list show update delete adopt start stop restart status send \
     logs monitor backup backups restore
 set -g __gsm_sub_auth login status logout
 set -g __gsm_sub_config list get set unset path
 set -g __gsm_sub_game list info install update validate installations
 set -g __gsm_sub_sync push pull status retry drop resolve
+set -g __gsm_sub_plugin init pack validate
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
@@ -22,13 +23,15 @@ set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_u
 set -g __gsm_server_statuses stopped starting running stopping crashed failed remote
 set -g __gsm_formats table json csv
 set -g __gsm_sync_sides local cloud
+set -g __gsm_plugin_categories admin anticheat chat economy gameplay library maps performance \
+    protection utility world other
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
-    "sync push" "sync pull" "sync retry" "sync drop" "sync resolve"
+    "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack"
 set -g __gsm_no_data_opts "server logs"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
     --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
-    --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size
+    --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size --category --junit
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -98,6 +101,7 @@ complete -c gsm -n "__gsm_args_are config" -a "$__gsm_sub_config"
 complete -c gsm -n "__gsm_args_are game" -a "$__gsm_sub_game"
 complete -c gsm -n "__gsm_args_are server" -a "$__gsm_sub_server"
 complete -c gsm -n "__gsm_args_are sync" -a "$__gsm_sub_sync"
+complete -c gsm -n "__gsm_args_are plugin" -a "$__gsm_sub_plugin"
 
 # Options of the commands.
 complete -c gsm -n "__gsm_takes_json" -l json -d "Same as --output json"
@@ -199,3 +203,21 @@ complete -c gsm -n "__gsm_sync_sub drop" -l all-rejected -d "Every rejected oper
 complete -c gsm -n "__gsm_sync_sub drop" -s y -l yes -d "Do it without asking"
 complete -c gsm -n "__gsm_sync_sub resolve" -l keep -x -a "$__gsm_sync_sides" \
     -d "local: push this machine's version; cloud: take the cloud's"
+
+# The options of gsm plugin's sub-commands. `gsm plugin pack -o` names the zip to write, not an
+# output format.
+function __gsm_plugin_sub
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = plugin; and contains -- $args[2] $argv
+end
+complete -c gsm -n "__gsm_args_are plugin init; or __gsm_args_are plugin pack" \
+    -a "(__fish_complete_directories)"
+complete -c gsm -n "__gsm_args_are plugin validate" -F
+complete -c gsm -n "__gsm_plugin_sub init" -l name -x -d "Plugin name"
+complete -c gsm -n "__gsm_plugin_sub init" -l game -x -a "$__gsm_game_ids" \
+    -d "Game id (see gsm game list)"
+complete -c gsm -n "__gsm_plugin_sub init" -l category -x -a "$__gsm_plugin_categories" \
+    -d "Plugin category"
+complete -c gsm -n "__gsm_plugin_sub init" -l force -d "Write into a folder that is not empty"
+complete -c gsm -n "__gsm_plugin_sub pack" -s o -l output -r -F -d "Zip to write"
+complete -c gsm -n "__gsm_plugin_sub validate" -l junit -r -F -d "Also write a JUnit XML report"

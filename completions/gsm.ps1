@@ -9,7 +9,7 @@
 Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
-    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync')
+    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin')
     $gsmSubCommands = @{
         'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop',
             'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
@@ -17,6 +17,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'config' = @('list', 'get', 'set', 'unset', 'path')
         'game' = @('list', 'info', 'install', 'update', 'validate', 'installations')
         'sync' = @('push', 'pull', 'status', 'retry', 'drop', 'resolve')
+        'plugin' = @('init', 'pack', 'validate')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
@@ -32,6 +33,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'remote')
     $gsmFormats = @('table', 'json', 'csv')
     $gsmSyncSides = @('local', 'cloud')
+    $gsmPluginCategories = @('admin', 'anticheat', 'chat', 'economy', 'gameplay', 'library',
+        'maps', 'performance', 'protection', 'utility', 'world', 'other')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
     $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull')
@@ -40,7 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--max-players',
         '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--ready-pattern',
         '--settle-seconds', '--status', '--name', '--timeout', '--wait-for', '-n', '--lines',
-        '--interval', '--keep', '--api-url', '--email', '--batch-size'
+        '--interval', '--keep', '--api-url', '--email', '--batch-size', '--category', '--junit'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--max-players', '--arg', '--env', '--command',
@@ -70,6 +73,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'sync retry' = @('--all', '--json', '--help')
         'sync drop' = @('--all-rejected', '--yes', '-y', '--json', '--help')
         'sync resolve' = @('--keep', '--json', '--help')
+        'plugin init' = @('--name', '--game', '--category', '--force', '--json', '--help')
+        'plugin pack' = @('--output', '-o', '--json', '--help')
+        'plugin validate' = @('--junit') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -95,13 +101,18 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--path|--keep)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--path|--keep|--category|--junit)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
-    if ($previous -eq '--path') {
-        # A folder: PowerShell falls back to file names.
+    $isPack = $words.Count -ge 2 -and $words[0] -eq 'plugin' -and $words[1] -eq 'pack'
+    if ($previous -eq '--path' -or $previous -eq '--junit' -or
+        ($isPack -and ($previous -eq '--output' -or $previous -eq '-o'))) {
+        # A folder or a file (gsm plugin pack -o FILE): PowerShell falls back to file names.
         return
+    }
+    elseif ($previous -eq '--category') {
+        $candidates = $gsmPluginCategories
     }
     elseif ($previous -eq '--output' -or $previous -eq '-o') {
         $candidates = $gsmFormats

@@ -6,7 +6,7 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(server auth config doctor game sync)
+_gsm_commands=(server auth config doctor game sync plugin)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
   server 'create list show update delete adopt start stop restart status send logs monitor backup backups restore'
@@ -14,6 +14,7 @@ _gsm_subcommands=(
   config 'list get set unset path'
   game 'list info install update validate installations'
   sync 'push pull status retry drop resolve'
+  plugin 'init pack validate'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
@@ -30,6 +31,9 @@ _gsm_json_only=(
   'config get' 'config set' 'config unset' 'sync pull'
 )
 _gsm_sync_sides=(local cloud)
+_gsm_plugin_categories=(
+  admin anticheat chat economy gameplay library maps performance protection utility world other
+)
 
 _gsm() {
   local curcontext="$curcontext" state state_descr line ret=1
@@ -223,6 +227,24 @@ _gsm() {
               '(1)--all-rejected[every rejected operation]' \
               '(-y --yes)'{-y,--yes}'[do it without asking]' \
               '(--all-rejected)1:operation id:' && ret=0
+            ;;
+          'plugin init')
+            _arguments $json_opts \
+              '--name=[plugin name]:name:' \
+              '--game=[game id]:game:($_gsm_game_ids)' \
+              '--category=[category]:category:($_gsm_plugin_categories)' \
+              '--force[write into a folder that is not empty]' \
+              '1:plugin folder:_files -/' && ret=0
+            ;;
+          'plugin pack')
+            _arguments $json_opts \
+              '(-o --output)'{-o+,--output=}'[zip to write]:file:_files' \
+              '1:plugin folder:_files -/' && ret=0
+            ;;
+          'plugin validate')
+            _arguments $data_opts \
+              '--junit=[also write a JUnit XML report]:file:_files' \
+              '1:package zip or plugin folder:_files' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \

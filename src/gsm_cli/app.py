@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("gsm_cli.commands.doctor", "Check the store, folders, cloud and tools."),
     "game": ("gsm_cli.commands.game", "List games; install, update and validate game files."),
     "sync": ("gsm_cli.commands.sync", "Push queued changes to gsm-cloud and pull others' changes."),
+    "plugin": (
+        "gsm_cli.commands.plugin",
+        "Author, publish, search, install, lock and verify plugins.",
+    ),
 }
 
 log = logging.getLogger("gsm")
