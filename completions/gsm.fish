@@ -31,7 +31,7 @@ set -g __gsm_json_only "config get" "config set" "config unset" "game install" "
 set -g __gsm_no_data_opts "server logs"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
     --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
-    --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size --category --junit
+    --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size --category --junit --plugin-dir
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -157,6 +157,8 @@ complete -c gsm -n "__gsm_server_sub create update" -l ready-pattern -x \
     -d "Regex of the console line that says the game is up"
 complete -c gsm -n "__gsm_server_sub create update" -l settle-seconds -x \
     -d "Seconds the game must stay up to count as started"
+complete -c gsm -n "__gsm_server_sub create update" -l plugin-dir -x \
+    -d "Plugin folder, relative to the server folder"
 complete -c gsm -n "__gsm_server_sub delete" -l purge -d "Also delete the server's folder"
 complete -c gsm -n "__gsm_server_sub delete" -l no-purge -d "Keep the server's folder"
 complete -c gsm -n "__gsm_server_sub delete restore adopt" -s y -l yes -d "Do it without asking"

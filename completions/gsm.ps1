@@ -43,12 +43,13 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--max-players',
         '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--ready-pattern',
         '--settle-seconds', '--status', '--name', '--timeout', '--wait-for', '-n', '--lines',
-        '--interval', '--keep', '--api-url', '--email', '--batch-size', '--category', '--junit'
+        '--interval', '--keep', '--api-url', '--email', '--batch-size', '--category', '--junit',
+        '--plugin-dir'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--max-players', '--arg', '--env', '--command',
         '--stop-command', '--restart', '--no-restart', '--max-restarts', '--ready-pattern',
-        '--settle-seconds')
+        '--settle-seconds', '--plugin-dir')
     $gsmOptions = @{
         'game install' = @('--path', '--validate', '--json', '--help')
         'game update' = @('--validate', '--json', '--help')

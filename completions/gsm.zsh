@@ -60,6 +60,7 @@ _gsm() {
     '--max-restarts=[restarts allowed per 10 minutes]:number:'
     '--ready-pattern=[regex of the console line that says the game is up]:regex:'
     '--settle-seconds=[seconds the game must stay up to count as started]:seconds:'
+    '--plugin-dir=[plugin folder, relative to the server folder]:folder:'
   )
   all_opt=('(1)--all[every server]')
   timeout_opt=('--timeout=[seconds to wait at each step]:seconds:')

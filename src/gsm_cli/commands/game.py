@@ -40,6 +40,7 @@ INFO_COLUMNS = (
     Column("executable"),
     Column("args"),
     Column("install_hint"),
+    Column("plugin_dir"),
     Column("install_path"),
     Column("version"),
 )

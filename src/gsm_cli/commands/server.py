@@ -138,9 +138,29 @@ SettleSecondsOption = Annotated[
 ]
 
 
+def _plugin_dir(param: typer.CallbackParam, value: str | None) -> str | None:
+    """--plugin-dir: relative to the server folder, no '..' (exit 4 invalid_plugin_dir)."""
+    from gsm_cli.services import games
+
+    if value is not None and value.strip():
+        games.check_plugin_dir(value, "--plugin-dir")
+    return value
+
+
+PluginDirOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="DIR",
+        help="Plugin folder, relative to the server folder ('' for the game's own; "
+        "default: the game's, see gsm game info).",
+        callback=_plugin_dir,
+    ),
+]
+
+
 CHANGE_OPTIONS = (
     "path", "port", "query_port", "max_players", "command", "stop_command", "restart",
-    "max_restarts", "ready_pattern", "settle_seconds",
+    "max_restarts", "ready_pattern", "settle_seconds", "plugin_dir",
 )  # fmt: skip
 
 
@@ -182,6 +202,7 @@ def create(
     max_restarts: MaxRestartsOption = None,
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
+    plugin_dir: PluginDirOption = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -252,6 +273,7 @@ def update(
     max_restarts: MaxRestartsOption = None,
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
+    plugin_dir: PluginDirOption = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:

@@ -1,6 +1,7 @@
 """The game catalog (data/games.toml): what each game needs to be installed, run and stopped."""
 
 import difflib
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -8,7 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from gsm_cli.errors import NotFoundError
+from gsm_cli.errors import InvalidInputError, NotFoundError
 
 CUSTOM = "custom"
 QUERY_PROTOCOLS = ("a2s", "minecraft", "none")
@@ -19,6 +20,9 @@ PLACEHOLDERS = ("port", "query_port", "max_players", "name", "path")
 # its ready line first), and the largest settle time a server may ask for.
 DEFAULT_SETTLE_SECONDS = 3.0
 MAX_SETTLE_SECONDS = 600.0
+# Where a game's plugins go, relative to the server folder, when the catalog names no folder.
+DEFAULT_PLUGIN_DIR = "plugins/"
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def current_platform() -> str:
@@ -65,6 +69,8 @@ class Game:
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
     # ...unless it prints a console line matching this regular expression first.
     ready_pattern: str | None = None
+    # Folder the game's plugins or mods load from, relative to the server folder.
+    plugin_dir: str = DEFAULT_PLUGIN_DIR
 
     def launch_for(self, platform: str | None = None) -> Launch | None:
         return self.launch.get(platform or current_platform())
@@ -86,6 +92,7 @@ class Game:
             "install_hint": self.install_hint,
             "settle_seconds": self.settle_seconds,
             "ready_pattern": self.ready_pattern,
+            "plugin_dir": self.plugin_dir,
             "launch": {platform: launch.to_dict() for platform, launch in self.launch.items()},
         }
 
@@ -118,6 +125,7 @@ def _game(game_id: str, data: dict[str, Any]) -> Game:
         install_hint=data.get("install_hint"),
         settle_seconds=float(data.get("settle_seconds", DEFAULT_SETTLE_SECONDS)),
         ready_pattern=data.get("ready_pattern"),
+        plugin_dir=check_plugin_dir(data.get("plugin_dir", DEFAULT_PLUGIN_DIR)),
     )
 
 
@@ -134,3 +142,28 @@ def get_game(game_id: str) -> Game:
         hint = f"did you mean {', '.join(close)}?" if close else "run `gsm game list`"
         raise NotFoundError(f"unknown game {game_id!r}", hint=hint, code="unknown_game")
     return game
+
+
+def check_plugin_dir(text: str, label: str = "plugin folder") -> str:
+    """A plugin folder as gsm keeps it: relative to the server folder, '/'-separated, ending in
+    '/' (``BepInEx\\plugins`` becomes ``BepInEx/plugins/``). An absolute path, a drive letter or
+    a '..' segment is refused (exit 4, ``invalid_plugin_dir``): plugins stay inside the server's
+    own folder."""
+    raw = text.strip()
+    parts = [part for part in re.split(r"[/\\]", raw) if part not in ("", ".")]
+    problem = None
+    if not raw:
+        problem = "it is empty"
+    elif raw.startswith(("/", "\\")) or _DRIVE.match(raw):
+        problem = "it must be relative to the server folder, not absolute"
+    elif ".." in parts:
+        problem = "'..' would leave the server folder"
+    elif any(ord(ch) < 32 for ch in raw):
+        problem = "it holds a control character"
+    if problem:
+        raise InvalidInputError(
+            f"invalid {label} {text!r}: {problem}",
+            hint="give a folder inside the server folder, such as plugins or BepInEx/plugins",
+            code="invalid_plugin_dir",
+        )
+    return "/".join(parts) + "/" if parts else "./"

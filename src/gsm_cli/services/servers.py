@@ -48,6 +48,7 @@ class ServerChanges:
     max_restarts: int | None = None
     ready_pattern: str | None = None  # "" goes back to the game's
     settle_seconds: float | None = None
+    plugin_dir: str | None = None  # "" goes back to the game's
     warnings: list[str] = field(default_factory=list)
 
 
@@ -72,6 +73,27 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
         "remote": is_remote(server),
         "configuration": config,
     }
+
+
+def plugin_dir(server: LocalServer) -> str:
+    """The server's plugin folder relative to its folder: its own ``--plugin-dir``, else the
+    catalog's for its game, else ``plugins/``."""
+    own = (server.configuration or {}).get("plugin_dir")
+    if isinstance(own, str) and own.strip():
+        return games.check_plugin_dir(own)
+    game = games.catalog().get((server.game_type or "").lower())
+    return game.plugin_dir if game else games.DEFAULT_PLUGIN_DIR
+
+
+def plugin_folder(server: LocalServer) -> Path:
+    """Where the server's plugins go on this machine: its folder / its plugin folder. A server
+    of another device has no folder here (exit 5, ``remote_server``)."""
+    require_local(server, None)
+    if not server.install_path:
+        raise ConflictError(
+            f"server {server.name} has no folder on this machine", code="remote_server"
+        )
+    return Path(server.install_path) / plugin_dir(server)
 
 
 def is_remote(server: LocalServer, this_device: str | None = None) -> bool:
@@ -234,6 +256,11 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
     if ch.stop_command is not None:
         config["stop_command"] = ch.stop_command or None
     _apply_start_checks(config, ch)
+    if ch.plugin_dir is not None:
+        if ch.plugin_dir.strip():
+            config["plugin_dir"] = games.check_plugin_dir(ch.plugin_dir, "--plugin-dir")
+        else:  # "" goes back to the game's own
+            config.pop("plugin_dir", None)
     restart = dict(config.get("restart") or DEFAULT_RESTART)
     if ch.restart is not None:
         restart["enabled"] = ch.restart
