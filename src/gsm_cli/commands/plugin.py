@@ -14,6 +14,7 @@ from gsm_cli import output
 from gsm_cli.commands._common import (
     JsonOption,
     LocalOutputOption,
+    OutputOption,
     known_game,
     output_format,
 )
@@ -187,3 +188,453 @@ def validate(
             f"{source} is valid: {report.manifest.name} {report.manifest.version}, "
             f"{len(report.files)} file(s)"
         )
+
+
+# --- installed plugins: install ... verify (services/plugins.py) --------------------------
+
+ServerOption = Annotated[
+    str,
+    typer.Option("--server", metavar="SERVER", help="Server name (or id)."),
+]
+PluginArgument = Annotated[str, typer.Argument(metavar="NAME", help="Installed plugin's name.")]
+INSTALLED_COLUMNS = (
+    Column("name"),
+    Column("version"),
+    Column("enabled"),
+    Column("pinned"),
+    Column("source"),
+    Column("files"),
+    Column("sha256"),
+)
+INSTALL_COLUMNS = (
+    Column("name"),
+    Column("version"),
+    Column("source"),
+    Column("files"),
+    Column("sha256"),
+)
+ACTION_COLUMNS = (
+    Column("action"),
+    Column("name"),
+    Column("version"),
+    Column("from"),
+)
+FINDING_COLUMNS = (
+    Column("server"),
+    Column("plugin"),
+    Column("check"),
+    Column("path"),
+    Column("message"),
+)
+
+
+def _cloud(store: Any) -> Any:
+    """The cloud packages come from (exit 6 when logged out)."""
+    from gsm_cli import environment
+    from gsm_cli.cloud import session
+    from gsm_cli.commands._common import paths
+    from gsm_cli.services import plugins
+
+    return plugins.CloudSource(session.connect(store, paths(), environment.current().vars))
+
+
+def _names_cloud(targets: list[str]) -> bool:
+    from gsm_cli.services import plugins
+
+    return any(plugins.Target.parse(t).path is None for t in targets)
+
+
+def _kept_messages(kept: list[dict[str, str]]) -> None:
+    for item in kept:
+        if item["path"] == item["kept_at"]:
+            output.warning(f"kept {item['path']}: it was changed here (--force removes it)")
+        else:
+            output.warning(f"kept your {item['path']} as {item['kept_at']}")
+
+
+@app.command("install")
+def install(
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME[@VERSION]|FILE...",
+            help="Plugins from the cloud (NAME, NAME@1.2.0, NAME@^1.2) or package files.",
+        ),
+    ],
+    server: ServerOption,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Install over files gsm did not install (they are kept in .gsm-replaced/).",
+        ),
+    ] = False,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Install plugins and their dependencies on a stopped server, all or nothing."""
+    from gsm_cli import environment
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugins
+
+    fmt = output_format(output_, json_)
+    with open_store() as store:
+        cloud = _cloud(store) if _names_cloud(targets) else None
+        with output.Progress("installing", in_bytes=True) as bar:
+            result = plugins.install(
+                store,
+                paths(),
+                environment.current().vars,
+                server,
+                targets,
+                force=force,
+                cloud=cloud,
+                report=bar.report,
+            )
+    for item in result["already_installed"]:
+        output.message(f"{item['name']} {item['version']} is already installed")
+    _kept_messages(result["kept"])
+    for item in result["installed"]:
+        output.message(
+            f"installed {item['name']} {item['version']} on {result['server']} "
+            f"({item['files']} file(s))"
+        )
+    if fmt == "json":
+        output.emit(result, fmt, INSTALL_COLUMNS)
+    else:
+        output.emit(result["installed"], fmt, INSTALL_COLUMNS)
+
+
+@app.command("uninstall")
+def uninstall(
+    name: PluginArgument,
+    server: ServerOption,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Also remove files changed since the install, and plugins others need.",
+        ),
+    ] = False,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Remove exactly the files a plugin installed (changed files are kept unless --force)."""
+    from gsm_cli import environment
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugins
+
+    fmt = output_format(output_, json_)
+    with open_store() as store:
+        result = plugins.uninstall(
+            store, paths(), environment.current().vars, server, name, force=force
+        )
+    for path in result["kept"]:
+        output.warning(f"kept {path}: it was changed after the install (--force removes it)")
+    output.message(
+        f"uninstalled {result['name']} {result['version']} from {result['server']} "
+        f"({result['removed']} file(s) removed)"
+    )
+    if fmt != "table":
+        output.emit(result, fmt, INSTALLED_COLUMNS)
+
+
+def _toggle(name: str, server: str, enabled: bool, force: bool, fmt: str) -> None:
+    from gsm_cli import environment
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugins
+
+    with open_store() as store:
+        result = plugins.set_enabled(
+            store, paths(), environment.current().vars, server, name, enabled, force=force
+        )
+    word = "enabled" if enabled else "disabled"
+    if not result["changed"]:
+        output.message(f"{result['name']} is already {word} on {result['server']}")
+    else:
+        _kept_messages(result.get("kept", []))
+        output.message(f"{word} {result['name']} on {result['server']}")
+    if fmt != "table":
+        output.emit(result, fmt, INSTALLED_COLUMNS)
+
+
+ToggleForce = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Even when other plugins need it, or files gsm did not install are in the way.",
+    ),
+]
+
+
+@app.command("enable")
+def enable(
+    name: PluginArgument,
+    server: ServerOption,
+    force: ToggleForce = False,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Move a disabled plugin's files back into place."""
+    _toggle(name, server, True, force, output_format(output_, json_))
+
+
+@app.command("disable")
+def disable(
+    name: PluginArgument,
+    server: ServerOption,
+    force: ToggleForce = False,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Move a plugin's files aside (into .gsm-disabled/ in the server folder); none deleted."""
+    _toggle(name, server, False, force, output_format(output_, json_))
+
+
+@app.command("update")
+def update(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[NAME]...", help="Plugins to update; or use --all."),
+    ] = None,
+    server: ServerOption = "",
+    all_: Annotated[bool, typer.Option("--all", help="Every plugin that is not pinned.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace files changed here (kept in .gsm-replaced/)."),
+    ] = False,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Update plugins to the newest version their dependents allow; all or nothing."""
+    from gsm_cli import environment
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.errors import InvalidInputError
+    from gsm_cli.services import plugins
+
+    fmt = output_format(output_, json_)
+    if not server:
+        raise InvalidInputError("name the server with --server")
+    if bool(names) == all_:
+        raise InvalidInputError("name the plugins to update, or pass --all (not both)")
+    with open_store() as store:
+        cloud = _cloud(store)
+        with output.Progress("updating", in_bytes=True) as bar:
+            result = plugins.update(
+                store,
+                paths(),
+                environment.current().vars,
+                server,
+                names or [],
+                all_plugins=all_,
+                cloud=cloud,
+                force=force,
+                report=bar.report,
+            )
+    for item in result["skipped"]:
+        output.message(f"{item['name']}: {item['reason']}")
+    _kept_messages(result["kept"])
+    for item in result["updated"]:
+        frm = f"{item['from']} -> " if item["from"] else "installed "
+        output.message(f"{item['name']}: {frm}{item['to']}")
+    rows = [
+        {
+            "action": "update" if i["from"] else "install",
+            "name": i["name"],
+            "version": i["to"],
+            "from": i["from"],
+        }
+        for i in result["updated"]
+    ]
+    output.emit(result if fmt == "json" else rows, fmt, ACTION_COLUMNS)
+
+
+def _pin(name: str, server: str, pinned: bool, fmt: str) -> None:
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugins
+
+    with open_store() as store:
+        row = plugins.set_pinned(store, paths(), server, name, pinned)
+    word = "pinned" if pinned else "unpinned"
+    output.message(f"{word} {row['name']} {row['version']} on {row['server']}")
+    if fmt != "table":
+        output.emit(row, fmt, INSTALLED_COLUMNS)
+
+
+@app.command("pin")
+def pin(
+    name: PluginArgument,
+    server: ServerOption,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Keep a plugin at its version: update leaves it alone."""
+    _pin(name, server, True, output_format(output_, json_))
+
+
+@app.command("unpin")
+def unpin(
+    name: PluginArgument,
+    server: ServerOption,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Let update change a pinned plugin again."""
+    _pin(name, server, False, output_format(output_, json_))
+
+
+@app.command("list")
+def list_installed(
+    server: ServerOption,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """List the plugins installed on a server."""
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugins
+
+    fmt = output_format(output_, json_)
+    with open_store() as store:
+        rows = plugins.list_plugins(store, paths(), server)
+    output.emit(rows, fmt, INSTALLED_COLUMNS)
+
+
+@app.command("lock")
+def lock(
+    server: ServerOption,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Lock file to write; - for stdout (default: gsm-plugins.lock).",
+        ),
+    ] = Path("gsm-plugins.lock"),
+    json_: JsonOption = False,
+) -> None:
+    """Write the server's exact plugin set: versions, package and file sha256s, states."""
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugins
+
+    fmt = output_format(None, json_) if json_ else "table"
+    with open_store() as store:
+        data = plugins.lock_data(store, paths(), server)
+    text = plugins.render_lock(data)
+    if str(out) == "-":
+        output.emit_value(text.rstrip("\n"))
+        return
+    plugins.write_lock(out, text)
+    files = sum(len(p["files"]) for p in data["plugins"])
+    summary = {"path": str(out), "plugins": len(data["plugins"]), "files": files}
+    output.message(f"wrote {out}: {summary['plugins']} plugin(s), {files} file(s)")
+    if fmt == "json":
+        output.emit(summary, fmt, ())
+
+
+@app.command("apply")
+def apply(
+    lock_file: Annotated[Path, typer.Argument(metavar="LOCK", help="A gsm-plugins.lock file.")],
+    server: ServerOption,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="DIR",
+            help="Take packages from this folder (matched by sha256) instead of the cloud.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what would change.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace files changed here or not gsm's (kept in .gsm-replaced/), remove "
+            "changed files of plugins the lock drops.",
+        ),
+    ] = False,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Make a server's plugins exactly what a lock file says; all or nothing."""
+    from gsm_cli import environment
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugins
+
+    fmt = output_format(output_, json_)
+    with open_store() as store:
+        cloud = None
+        if from_dir is None and not dry_run:
+            cloud = _cloud(store)
+        with output.Progress("applying", in_bytes=True) as bar:
+            result = plugins.apply(
+                store,
+                paths(),
+                environment.current().vars,
+                server,
+                lock_file,
+                from_dir=from_dir,
+                cloud=cloud,
+                dry_run=dry_run,
+                force=force,
+                report=bar.report,
+            )
+    _kept_messages(result.get("kept", []))
+    if not result["plan"]:
+        output.message(f"{result['server']} already matches {lock_file}")
+    elif dry_run:
+        output.message(f"would change {len(result['plan'])} plugin(s) of {result['server']}")
+    else:
+        output.message(f"{result['server']} now matches {lock_file}")
+    output.emit(result if fmt == "json" else result["plan"], fmt, ACTION_COLUMNS)
+
+
+@app.command("verify")
+def verify(
+    server: Annotated[
+        list[str] | None,
+        typer.Option("--server", metavar="SERVER", help="Server to check (repeatable)."),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every server of this machine.")] = False,
+    lock_file: Annotated[
+        Path | None,
+        typer.Option("--lock", metavar="FILE", help="Also require exactly this lock's set."),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            metavar="FILE",
+            help="Also write a JUnit XML report: one test case per plugin.",
+        ),
+    ] = None,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Check installed plugin files, games, dependencies and states; exit 8 on any drift."""
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.errors import InvalidInputError
+    from gsm_cli.services import plugins
+    from gsm_cli.services.junit import write_junit
+
+    fmt = output_format(output_, json_)
+    if bool(server) == all_:
+        raise InvalidInputError("name the servers with --server, or pass --all (not both)")
+    with open_store() as store:
+        names = plugins.local_server_names(store) if all_ else list(server or [])
+        result = plugins.verify(store, paths(), names, lock_path=lock_file)
+    if junit is not None:
+        write_junit(junit, "gsm plugin verify", plugins.junit_cases(result))
+    if fmt == "json":
+        output.emit(result, fmt, FINDING_COLUMNS)
+    elif not result["ok"]:
+        rows = [p for s in result["servers"] for p in s["problems"]]
+        output.emit(rows, fmt, FINDING_COLUMNS)
+    if not result["ok"]:
+        raise plugins.verification_error(result)
+    plugin_count = sum(len(s["plugins"]) for s in result["servers"])
+    output.message(
+        f"verified {plugin_count} plugin(s) on {len(result['servers'])} server(s): no drift"
+    )
