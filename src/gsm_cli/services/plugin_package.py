@@ -384,7 +384,7 @@ def _check_items(items: list[_Item]) -> tuple[list[Problem], list[Entry]]:
         problems += _path_problems(name, is_dir=item.is_dir)
         key = _fold(name.rstrip("/"))
         other = folded.get(key)
-        if other is not None and other != name.rstrip("/"):
+        if other is not None and other.rstrip("/") != name.rstrip("/"):
             problems.append(
                 Problem(
                     "path-case-collision",
@@ -393,8 +393,12 @@ def _check_items(items: list[_Item]) -> tuple[list[Problem], list[Entry]]:
                     "or Unicode normalization)",
                 )
             )
+        elif other is not None and other != name:
+            problems.append(
+                Problem("path-conflict", name, f"is both a file and a folder ({other!r})")
+            )
         else:
-            folded.setdefault(key, name.rstrip("/"))
+            folded.setdefault(key, name)
         if item.special:
             problems.append(
                 Problem("path-symlink", name, f"{item.special}: only plain files may be packed")
@@ -422,7 +426,9 @@ def _check_items(items: list[_Item]) -> tuple[list[Problem], list[Entry]]:
             total += item.size
             entries.append(Entry(name[len(FILES_DIR) :], item.size))
     # A path that is a file and also the folder of another path.
-    file_keys = {_fold(item.name): item.name for item in files}
+    file_keys: dict[str, str] = {}
+    for item in files:
+        file_keys.setdefault(_fold(item.name), item.name)
     reported: set[str] = set()
     for item in items:
         parts = item.name.rstrip("/").split("/")
@@ -1191,6 +1197,11 @@ def init_skeleton(
     for existing in (folder / MANIFEST, folder / "README.md", folder / "files"):
         if existing.is_symlink():
             raise InvalidInputError(f"{existing} is a symbolic link; gsm does not write through it")
+    for existing, want_dir in ((folder / MANIFEST, False), (folder / "README.md", False)):
+        if existing.exists() and existing.is_dir() != want_dir:
+            raise InvalidInputError(f"{existing} is in the way: it is a folder")
+    if (folder / "files").exists() and not (folder / "files").is_dir():
+        raise InvalidInputError(f"{folder / 'files'} is in the way: it is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     files = folder / "files"
     files.mkdir(exist_ok=True)
