@@ -399,6 +399,14 @@ def update(
     ] = None,
     server: ServerOption = "",
     all_: Annotated[bool, typer.Option("--all", help="Every plugin that is not pinned.")] = False,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="DIR",
+            help="Take the packages from this folder of package files instead of the cloud.",
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option("--force", help="Replace files changed here (kept in .gsm-replaced/)."),
@@ -418,7 +426,7 @@ def update(
     if bool(names) == all_:
         raise InvalidInputError("name the plugins to update, or pass --all (not both)")
     with open_store() as store:
-        cloud = _cloud(store)
+        cloud = plugins.FolderSource(from_dir) if from_dir is not None else _cloud(store)
         with output.Progress("updating", in_bytes=True) as bar:
             result = plugins.update(
                 store,

@@ -245,7 +245,11 @@ def start(store: Store, paths: Paths, name: str, *, timeout: float | None = None
     ready line, or stayed up for its settle time. A game that a dead supervisor left running
     gets a new supervisor attached instead of a second copy."""
     store.check_writable()  # its supervisor records every state change: nothing can start here
-    seen = observe(store, paths, servers.get_local(store, name))
+    found = servers.get_local(store, name)
+    from gsm_cli.services import plugins  # a plugin change killed half-way: undo or finish it
+
+    plugins.recover_server(store, paths, found)
+    seen = observe(store, paths, found)
     server = seen.server
     if seen.supervised:
         raise ConflictError(f"server {server.name} is already running", code="already_running")

@@ -138,19 +138,25 @@ def refuse_running(server: LocalServer) -> None:
 
 
 def _pause(env: Mapping[str, str], step: str) -> None:
-    """Test-only: stop at ``step`` until killed (tests/e2e/test_plugin_crash.py)."""
+    """Test-only: stop at ``step`` until killed, or (POSIX) until SIGUSR1 says go on
+    (tests/e2e/test_plugin_crash.py makes crashes and failures happen at exact moments)."""
     if env.get(PAUSE_VAR) != step:
         return
     mark = env.get(PAUSE_MARK_VAR)
-    if mark:
+    if hasattr(signal, "pthread_sigmask"):
+        # Blocked before the mark is written, so a SIGUSR1 sent as soon as the test sees the
+        # mark waits for sigwait instead of killing us.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        if mark:
+            Path(mark).write_text(f"{os.getpid()} {step}\n")
+        signal.sigwait({signal.SIGUSR1})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+        return
+    if mark:  # pragma: no cover - Windows: only a kill ends the wait
         Path(mark).write_text(f"{os.getpid()} {step}\n")
-    while True:  # the test kills us here with SIGKILL
-        if hasattr(signal, "pause"):
-            signal.pause()
-        else:  # pragma: no cover - Windows
-            import threading
+    import threading
 
-            threading.Event().wait()
+    threading.Event().wait()
 
 
 # --- the per-server lock and recovery ----------------------------------------------------
@@ -323,6 +329,7 @@ class Change:
         self._out = 0
         self.claimed: dict[str, str] = {}  # server-relative path -> plugin taking it
         self.freed: set[str] = set()  # server-relative paths this change takes out
+        self.claimed_dirs: set[Path] = set()  # folders a plugin of this change makes
         self.kept: list[dict[str, str]] = []  # user files left or put aside, reported
 
     def __enter__(self) -> "Change":
@@ -1017,6 +1024,64 @@ class CloudSource:
             cand.path = plugin_cloud.download(self.client, cand.remote, folder, report)
 
 
+class FolderSource:
+    """Packages from a folder of package files (`update --from DIR`): offline, for CI. Each
+    zip's manifest is read (its central directory and manifest only); its bytes are checked
+    when it is extracted."""
+
+    def __init__(self, folder: Path) -> None:
+        from gsm_cli.services import plugin_package
+
+        if not folder.is_dir():
+            raise NotFoundError(f"no such folder: {folder}", code="folder_not_found")
+        self.folder = folder
+        self.index: dict[str, list[Candidate]] = {}
+        for path in sorted(folder.iterdir()):
+            if not (path.is_file() and path.suffix.lower() == ".zip"):
+                continue
+            with plugin_package.open_package(path, known_games=known_games()) as package:
+                manifest = package.manifest
+                cand = Candidate(
+                    name=manifest.name,
+                    version=manifest.version,
+                    source="file",
+                    sha256=package.sha256,
+                    path=path,
+                    games=list(manifest.games),
+                    dependencies=dict(manifest.dependencies),
+                    manifest=manifest.to_dict(),
+                )
+            self.index.setdefault(manifest.name.lower(), []).append(cand)
+
+    def find(self, name: str, spec: str | None) -> Candidate | None:
+        return self.latest(name, [spec] if spec else [])
+
+    def fetcher(self, work: Path) -> Fetch:
+        return self.find
+
+    def latest(self, name: str, ranges: Sequence[str]) -> Candidate | None:
+        from gsm_cli.services import plugin_package
+
+        allowed = [
+            c
+            for c in self.index.get(name.lower(), [])
+            if all(plugin_package.parse_range(r).allows(c.version) for r in ranges)
+        ]
+        best = plugin_package.latest_allowed(None, [c.version for c in allowed])
+        return next((c for c in allowed if c.version == best), None)
+
+    def exact(self, name: str, version: str, work: Path) -> Candidate:
+        found = self.find(name, version)
+        if found is None or found.version != version:
+            raise NotFoundError(
+                f"no package of {name} {version} in {self.folder}", code="package_not_found"
+            )
+        return found
+
+    def download_all(self, cands: Sequence[Candidate], work: Path, report: Report | None) -> None:
+        return None
+
+
 # --- install -----------------------------------------------------------------------------
 
 
@@ -1062,7 +1127,8 @@ def _plan_install(
         change.claimed[server_rel] = cand.name
         for parent in reversed(dst_enabled.parents):
             new = parent.is_relative_to(folder) and parent != folder and not parent.exists()
-            if new and parent not in dirs:
+            if new and parent not in change.claimed_dirs:
+                change.claimed_dirs.add(parent)
                 dirs.append(parent)
         change.ensure_dir(dst.parent)
         change.move(_under(stage, rel), dst)
@@ -1773,7 +1839,7 @@ def apply(
                         cands[key],
                         owners,
                         report,
-                        force=force or step["action"] == "repair",
+                        force=force,
                         enabled=entry.enabled,
                     )
                     _check_lock_files(entry, new, server_folder(server), plugin_folder(server))
