@@ -434,15 +434,23 @@ class Change:
             assert row is not None
             row.steps = self._steps()
         _pause(self.env, "staged")
-        for folder in self.made_dirs:
-            os.mkdir(folder)
-        for src, dst in self.moves:
-            target = Path(dst)
-            if not target.parent.exists():  # a folder inside the work folder
-                target.parent.mkdir(parents=True)
-            _move(Path(src), target)
-            self.done += 1
-            _pause(self.env, f"moved:{self.done}")
+        try:
+            for folder in self.made_dirs:
+                os.mkdir(folder)
+            for src, dst in self.moves:
+                target = Path(dst)
+                if not target.parent.exists():  # a folder inside the work folder
+                    target.parent.mkdir(parents=True)
+                _move(Path(src), target)
+                self.done += 1
+                _pause(self.env, f"moved:{self.done}")
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise GsmError(
+                f"could not put the plugin files of {self.server.name} in place: "
+                f"{exc.strerror or exc}{where}; the change is undone, so the files are as before",
+                code="plugin_files_failed",
+            ) from exc
 
     def commit(self, write: Callable[[Session], None]) -> None:
         """The one store transaction: rows, file rows, sync operations, journal committed."""
