@@ -31,7 +31,8 @@ set -g __gsm_json_only "config get" "config set" "config unset" "game install" "
 set -g __gsm_no_data_opts "server logs"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
     --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
-    --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size --category --junit --plugin-dir
+    --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
+    --category --junit --plugin-dir
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args

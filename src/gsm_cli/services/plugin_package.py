@@ -130,7 +130,7 @@ _UTF8_FLAG = 0x800
 _LOCAL_HEADER_SIZE = 30
 _WINDOWS_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT: a link made on Windows
 
-Report_ = Callable[[float, float | None, str | None], None]
+ProgressReport = Callable[[float, float | None, str | None], None]
 
 
 # --- results ----------------------------------------------------------------------------
@@ -914,7 +914,7 @@ class Package:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def extract_files(self, dest: Path, report: Report_ | None = None) -> dict[str, str]:
+    def extract_files(self, dest: Path, report: ProgressReport | None = None) -> dict[str, str]:
         """Extract every file under files/ into ``dest`` (an existing, empty staging folder).
 
         Returns {path relative to files/: sha256}. Streams each file, counting the bytes that
@@ -1079,7 +1079,7 @@ def pack(
     out: Path | None = None,
     *,
     known_games: Collection[str] | None = None,
-    report: Report_ | None = None,
+    report: ProgressReport | None = None,
 ) -> PackResult:
     """Validate a plugin folder, then zip it reproducibly: the manifest, then every file under
     files/ sorted by path; fixed timestamps (1980-01-01), modes (0644) and system (Unix), no
