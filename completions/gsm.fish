@@ -14,7 +14,7 @@ set -g __gsm_sub_auth login status logout
 set -g __gsm_sub_config list get set unset path
 set -g __gsm_sub_game list info install update validate installations
 set -g __gsm_sub_sync push pull status retry drop resolve
-set -g __gsm_sub_plugin init pack validate
+set -g __gsm_sub_plugin init pack validate install uninstall enable disable update pin unpin list lock apply verify
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
@@ -27,12 +27,13 @@ set -g __gsm_plugin_categories admin anticheat chat economy gameplay library map
     protection utility world other
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
-    "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack"
+    "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
+    "plugin lock"
 set -g __gsm_no_data_opts "server logs"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
     --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
     --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
-    --category --junit --plugin-dir
+    --category --junit --plugin-dir --server --lock --from
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -224,3 +225,16 @@ complete -c gsm -n "__gsm_plugin_sub init" -l category -x -a "$__gsm_plugin_cate
 complete -c gsm -n "__gsm_plugin_sub init" -l force -d "Write into a folder that is not empty"
 complete -c gsm -n "__gsm_plugin_sub pack" -s o -l output -r -F -d "Zip to write"
 complete -c gsm -n "__gsm_plugin_sub validate" -l junit -r -F -d "Also write a JUnit XML report"
+# Installed plugins. Server and plugin names are not completed (they live in the store).
+complete -c gsm -n "__gsm_args_are plugin install; or __gsm_args_are plugin apply" -F
+complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update pin unpin list lock apply verify" \
+    -l server -x -d "Server name"
+complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update apply" -l force \
+    -d "Go on over files gsm did not install or that changed (they are kept aside)"
+complete -c gsm -n "__gsm_plugin_sub update verify" -l all -d "Every plugin, or every server"
+complete -c gsm -n "__gsm_plugin_sub update apply" -l from -x -a "(__fish_complete_directories)" \
+    -d "Folder of package files"
+complete -c gsm -n "__gsm_plugin_sub apply" -l dry-run -d "Only show what would change"
+complete -c gsm -n "__gsm_plugin_sub lock" -s o -l output -r -F -d "Lock file to write"
+complete -c gsm -n "__gsm_plugin_sub verify" -l lock -r -F -d "Require exactly this lock's set"
+complete -c gsm -n "__gsm_plugin_sub verify" -l junit -r -F -d "Also write a JUnit XML report"

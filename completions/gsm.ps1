@@ -17,7 +17,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'config' = @('list', 'get', 'set', 'unset', 'path')
         'game' = @('list', 'info', 'install', 'update', 'validate', 'installations')
         'sync' = @('push', 'pull', 'status', 'retry', 'drop', 'resolve')
-        'plugin' = @('init', 'pack', 'validate')
+        'plugin' = @('init', 'pack', 'validate', 'install', 'uninstall', 'enable', 'disable',
+            'update', 'pin', 'unpin', 'list', 'lock', 'apply', 'verify')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
@@ -44,7 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--ready-pattern',
         '--settle-seconds', '--status', '--name', '--timeout', '--wait-for', '-n', '--lines',
         '--interval', '--keep', '--api-url', '--email', '--batch-size', '--category', '--junit',
-        '--plugin-dir'
+        '--plugin-dir', '--server', '--lock', '--from'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--max-players', '--arg', '--env', '--command',
@@ -77,6 +78,17 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'plugin init' = @('--name', '--game', '--category', '--force', '--json', '--help')
         'plugin pack' = @('--output', '-o', '--json', '--help')
         'plugin validate' = @('--junit') + $gsmDataOptions
+        'plugin install' = @('--server', '--force') + $gsmDataOptions
+        'plugin uninstall' = @('--server', '--force') + $gsmDataOptions
+        'plugin enable' = @('--server', '--force') + $gsmDataOptions
+        'plugin disable' = @('--server', '--force') + $gsmDataOptions
+        'plugin update' = @('--server', '--all', '--from', '--force') + $gsmDataOptions
+        'plugin pin' = @('--server') + $gsmDataOptions
+        'plugin unpin' = @('--server') + $gsmDataOptions
+        'plugin list' = @('--server') + $gsmDataOptions
+        'plugin lock' = @('--server', '--output', '-o', '--json', '--help')
+        'plugin apply' = @('--server', '--from', '--dry-run', '--force') + $gsmDataOptions
+        'plugin verify' = @('--server', '--all', '--lock', '--junit') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -102,12 +114,14 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--path|--keep|--category|--junit)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--path|--keep|--category|--junit|--lock|--from)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
-    $isPack = $words.Count -ge 2 -and $words[0] -eq 'plugin' -and $words[1] -eq 'pack'
-    if ($previous -eq '--path' -or $previous -eq '--junit' -or
+    $isPack = $words.Count -ge 2 -and $words[0] -eq 'plugin' -and
+        ($words[1] -eq 'pack' -or $words[1] -eq 'lock')
+    if ($previous -eq '--path' -or $previous -eq '--junit' -or $previous -eq '--lock' -or
+        $previous -eq '--from' -or
         ($isPack -and ($previous -eq '--output' -or $previous -eq '-o'))) {
         # A folder or a file (gsm plugin pack -o FILE): PowerShell falls back to file names.
         return

@@ -14,7 +14,7 @@ _gsm_subcommands=(
   config 'list get set unset path'
   game 'list info install update validate installations'
   sync 'push pull status retry drop resolve'
-  plugin 'init pack validate'
+  plugin 'init pack validate install uninstall enable disable update pin unpin list lock apply verify'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
@@ -246,6 +246,54 @@ _gsm() {
             _arguments $data_opts \
               '--junit=[also write a JUnit XML report]:file:_files' \
               '1:package zip or plugin folder:_files' && ret=0
+            ;;
+          'plugin install')
+            _arguments $data_opts \
+              '--server=[server name]:server:' \
+              '--force[install over files gsm did not install (kept aside)]' \
+              '*:plugin name or package zip:_files' && ret=0
+            ;;
+          'plugin uninstall'|'plugin enable'|'plugin disable')
+            _arguments $data_opts \
+              '--server=[server name]:server:' \
+              '--force[even when others need it or files are in the way]' \
+              '1:plugin name:' && ret=0
+            ;;
+          'plugin pin'|'plugin unpin')
+            _arguments $data_opts \
+              '--server=[server name]:server:' \
+              '1:plugin name:' && ret=0
+            ;;
+          'plugin update')
+            _arguments $data_opts \
+              '--server=[server name]:server:' \
+              '--all[every plugin that is not pinned]' \
+              '--from=[folder of package files]:folder:_files -/' \
+              '--force[replace files changed here (kept aside)]' \
+              '*:plugin name:' && ret=0
+            ;;
+          'plugin list')
+            _arguments $data_opts '--server=[server name]:server:' && ret=0
+            ;;
+          'plugin lock')
+            _arguments $json_opts \
+              '--server=[server name]:server:' \
+              '(-o --output)'{-o+,--output=}'[lock file to write]:file:_files' && ret=0
+            ;;
+          'plugin apply')
+            _arguments $data_opts \
+              '--server=[server name]:server:' \
+              '--from=[folder of package files]:folder:_files -/' \
+              '--dry-run[only show what would change]' \
+              '--force[replace changed files (kept aside)]' \
+              '1:lock file:_files' && ret=0
+            ;;
+          'plugin verify')
+            _arguments $data_opts \
+              '*--server=[server name]:server:' \
+              '--all[every server of this machine]' \
+              '--lock=[lock file]:file:_files' \
+              '--junit=[also write a JUnit XML report]:file:_files' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \
