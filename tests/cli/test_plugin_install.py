@@ -646,3 +646,31 @@ def test_a_lock_file_that_is_not_one(gsm: GsmRunner, server: Path, tmp_path: Pat
     other_game.write_text('format = 1\ngame = "valheim"\n')
     done = gsm("plugin", "apply", str(other_game), "--server", "mc", "--dry-run", "--json")
     assert done.exit_code == 5 and done.error()["code"] == "incompatible_game"
+
+
+def test_verify_does_not_vouch_for_a_plugin_only_sync_knows_of(
+    gsm: GsmRunner, gsm_home: Path, server: Path
+) -> None:
+    server_id = rows(gsm_home, "SELECT id FROM local_servers")[0][0]
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:  # as a pull would write it
+        conn.execute(
+            "INSERT INTO local_plugins (id, server_id, plugin_id, name, version) "
+            "VALUES ('p1', ?, '6f1c2a9e-5c1b-4d43-9d0e-3c3b9f0c1a11', 'pulled', '1.0.0')",
+            (server_id,),
+        )
+    done = gsm("plugin", "verify", "--server", "mc", "--json")
+    assert done.exit_code == 8
+    [problem] = done.json()["servers"][0]["problems"]
+    assert problem["plugin"] == "pulled" and "not installed by gsm" in problem["message"]
+
+
+def test_a_lock_file_is_the_same_bytes_every_time(
+    gsm: GsmRunner, server: Path, tmp_path: Path
+) -> None:
+    pkgs = [package(tmp_path, n, files={f"{n}/b.txt": b"b", f"{n}/a.txt": b"a"}) for n in "zyx"]
+    assert gsm("plugin", "install", *map(str, pkgs), "--server", "mc").exit_code == 0
+    first = gsm("plugin", "lock", "--server", "mc", "-o", "-")
+    second = gsm("plugin", "lock", "--server", "mc", "-o", "-")
+    assert first.exit_code == 0 and first.stdout == second.stdout
+    names = [line for line in first.stdout.splitlines() if line.startswith("name = ")]
+    assert names == ['name = "x"', 'name = "y"', 'name = "z"']

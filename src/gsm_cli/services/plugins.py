@@ -1961,7 +1961,7 @@ def verify_server(
 
     with _working_on(store, paths, name, change=False) as server:
         snapshot = _snapshot(store, server)
-        folder = server_folder(server)
+    folder = Path(server.install_path or ".")
     findings: list[Finding] = []
     plugins_out = []
     by_name = {i.plugin.name.lower(): i for i in snapshot}
@@ -1969,10 +1969,19 @@ def verify_server(
     def add(plugin: str | None, check: str, message: str, path: str | None = None) -> None:
         findings.append(Finding(server.name, plugin, check, message, path))
 
+    if snapshot and not folder.is_dir():
+        add(None, "files", f"the folder of {server.name} is missing: {server.install_path}")
     for item in snapshot:
         plugin = item.plugin
         before = len(findings)
         on = plugin.is_enabled is not False
+        if plugin.source is None and not item.files:
+            add(
+                plugin.name,
+                "files",
+                f"{plugin.name} is recorded (from sync) but was not installed by gsm on this "
+                "machine: no file of it is known here",
+            )
         for row in item.files:
             if row.kind != "file":
                 continue
