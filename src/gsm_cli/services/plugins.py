@@ -124,12 +124,17 @@ def _dependencies(plugin: LocalPlugin) -> dict[str, str]:
     return dict(_manifest(plugin).get("dependencies") or {})
 
 
-def _running(server: LocalServer) -> bool:
-    return processes.is_alive(server.process_id, server.process_create_time)
+def _running(paths: Paths, server: LocalServer) -> bool:
+    """Its game lives, or its supervisor does (it may be about to restart the game)."""
+    from gsm_cli.services import lifecycle
+
+    return processes.is_alive(server.process_id, server.process_create_time) or (
+        lifecycle.supervisor(paths, server) is not None
+    )
 
 
-def refuse_running(server: LocalServer) -> None:
-    if _running(server):
+def refuse_running(paths: Paths, server: LocalServer) -> None:
+    if _running(paths, server):
         raise ConflictError(
             f"server {server.name} is running: its game may have the plugin files open",
             hint=f"gsm server stop {server.name}, change its plugins, then start it again",
@@ -214,12 +219,13 @@ def recover(store: Store, paths: Paths, server: LocalServer) -> list[dict[str, A
 
 
 def recover_server(store: Store, paths: Paths, server: LocalServer) -> list[dict[str, Any]]:
-    """Recovery before other work on a server (`gsm server start`): nothing to do costs one
-    query; a change still running in another process is plugins_busy (exit 5)."""
-    if not _journals(store, server.id) or store.read_only:
+    """Recovery before other work on a server (`gsm server start`): a plugin change still
+    running in another process is plugins_busy (exit 5); one a dead process left is undone
+    or finished."""
+    if store.read_only:
         return []
     with server_lock(paths, server):
-        return recover(store, paths, server)
+        return recover(store, paths, server) if _journals(store, server.id) else []
 
 
 # --- moves, undo and clean-up ------------------------------------------------------------
@@ -568,12 +574,13 @@ def _working_on(
     server = servers.get_local(store, name)
     if change:
         store.check_writable()
-        refuse_running(server)
-        server_folder(server)
     elif store.read_only:
         yield server
         return
     with server_lock(paths, server):
+        if change:  # checked under the lock: `gsm server start` takes it too
+            refuse_running(paths, server)
+            server_folder(server)
         recover(store, paths, server)
         yield server
 
