@@ -257,8 +257,8 @@ def install(
     targets: Annotated[
         list[str],
         typer.Argument(
-            metavar="NAME[@VERSION]|FILE...",
-            help="Plugins from the cloud (NAME, NAME@1.2.0, NAME@^1.2) or package files.",
+            metavar="PLUGIN...",
+            help="NAME, NAME@1.2.0 or NAME@^1.2 (from the cloud), or a package FILE (.zip).",
         ),
     ],
     server: ServerOption,
