@@ -1054,18 +1054,20 @@ class FolderSource:
         for path in sorted(folder.iterdir()):
             if not (path.is_file() and path.suffix.lower() == ".zip"):
                 continue
-            with plugin_package.open_package(path, known_games=known_games()) as package:
-                manifest = package.manifest
-                cand = Candidate(
-                    name=manifest.name,
-                    version=manifest.version,
-                    source="file",
-                    sha256=package.sha256,
-                    path=path,
-                    games=list(manifest.games),
-                    dependencies=dict(manifest.dependencies),
-                    manifest=manifest.to_dict(),
-                )
+            # The directory and manifest only: the bytes are hashed and checked when a
+            # package is chosen and extracted (an invalid one then fails the change, exit 8).
+            manifest = plugin_package.validate(path, known_games=known_games()).manifest
+            if manifest is None:
+                continue
+            cand = Candidate(
+                name=manifest.name,
+                version=manifest.version,
+                source="file",
+                path=path,
+                games=list(manifest.games),
+                dependencies=dict(manifest.dependencies),
+                manifest=manifest.to_dict(),
+            )
             self.index.setdefault(manifest.name.lower(), []).append(cand)
 
     def find(self, name: str, spec: str | None) -> Candidate | None:
@@ -1828,6 +1830,11 @@ def apply(
                     raise VerificationError(
                         f"the package for {entry.name} {entry.version} holds {cand.label}",
                         code="package_mismatch",
+                    )
+                if cand.games and not compatible(cand.games, server.game_type):
+                    raise ConflictError(
+                        f"{cand.label} is not made for {server.game_type} servers",
+                        code="incompatible_game",
                     )
                 cand.expected_sha256 = entry.sha256
                 cands[entry.name.lower()] = cand
