@@ -351,7 +351,14 @@ class Change:
                     pid=os.getpid(),
                 )
             )
-        self.work.mkdir(parents=True)
+        try:
+            self.work.mkdir(parents=True)
+        except OSError as exc:
+            self._forget()
+            raise GsmError(
+                f"cannot make the work folder {self.work}: {exc.strerror or exc}",
+                code="plugin_files_failed",
+            ) from exc
         _pause(self.env, "journal")
         return self
 
