@@ -321,3 +321,20 @@ def test_plugin_help_stays_light() -> None:
     assert result.stderr.strip().splitlines()[-1] == "[]", result.stderr
     for word in ("init", "pack", "validate"):
         assert word in result.stdout
+
+
+def test_a_junit_path_in_a_missing_folder_is_refused_before_validating(
+    gsm: GsmRunner, tmp_path: Path
+) -> None:
+    folder = make_plugin(gsm, tmp_path / "p")
+    # Checked when the command line is read: before even looking for the package.
+    refused = gsm(
+        "plugin", "validate", str(tmp_path / "missing.zip"), "--junit",
+        str(tmp_path / "no" / "r.xml"), "--json",
+    )  # fmt: skip
+    assert refused.exit_code == 4
+    assert refused.error()["code"] == "report_unwritable"
+    assert refused.stdout == ""
+    as_folder = gsm("plugin", "validate", str(folder), "--junit", str(tmp_path), "--json")
+    assert as_folder.exit_code == 4
+    assert as_folder.error()["code"] == "report_unwritable"

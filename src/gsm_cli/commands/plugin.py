@@ -35,6 +35,13 @@ PACK_COLUMNS = (Column("path"), Column("sha256"), Column("size"), Column("files"
 INIT_COLUMNS = (Column("folder"), Column("name"), Column("game"), Column("category"))
 
 
+def report_path(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """--junit FILE: its folder must exist (checked when given: exit 4 report_unwritable)."""
+    from gsm_cli.services.junit import check_report_path
+
+    return None if value is None else check_report_path(value)
+
+
 def _known_category(param: typer.CallbackParam, value: str | None) -> str | None:
     from gsm_cli.commands._common import one_of
     from gsm_cli.services.plugin_package import CATEGORIES
@@ -146,6 +153,7 @@ def validate(
             metavar="FILE",
             help="Also write a JUnit XML report: one test case per rule.",
             show_default=False,
+            callback=report_path,
         ),
     ] = None,
     output_: LocalOutputOption = None,

@@ -54,6 +54,24 @@ def render(suite: str, cases: Sequence[JUnitCase]) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
+def check_report_path(path: Path) -> Path:
+    """Refuse, before any work, a report path whose folder is missing or that is a folder
+    (exit 4, ``report_unwritable``): a CI job learns at once, not after the checks ran."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InvalidInputError(
+            f"cannot write the JUnit report {path}: it is a folder", code="report_unwritable"
+        )
+    if not folder.is_dir():
+        raise InvalidInputError(
+            f"cannot write the JUnit report {path}: no folder {folder}",
+            hint="create the folder first",
+            code="report_unwritable",
+        )
+    return path
+
+
 def write_junit(path: Path, suite: str, cases: Sequence[JUnitCase]) -> None:
     """Write the report to ``path`` atomically; InvalidInputError (exit 4) when it cannot."""
     path = Path(path)
