@@ -158,6 +158,10 @@ def test_pack_refuses_to_write_into_files(gsm: GsmRunner, tmp_path: Path) -> Non
     packed = gsm("plugin", "pack", str(folder), "-o", str(folder / "files" / "x.zip"))
     assert packed.exit_code == 4
     assert not (folder / "files" / "x.zip").exists()
+    manifest = (folder / "gsm-plugin.toml").read_bytes()
+    over = gsm("plugin", "pack", str(folder), "-o", str(folder / "gsm-plugin.toml"))
+    assert over.exit_code == 4
+    assert (folder / "gsm-plugin.toml").read_bytes() == manifest
 
 
 def test_validate_lists_every_problem_as_table_json_and_junit(

@@ -1105,6 +1105,11 @@ def pack(
         out = out / default_package_name(manifest)
     out_real = os.path.realpath(out)
     files_real = os.path.realpath(folder / "files")
+    if out_real == os.path.realpath(folder / MANIFEST):
+        raise InvalidInputError(
+            f"{out} is the plugin's manifest: the package would replace it",
+            hint="write it elsewhere with -o FILE",
+        )
     if os.path.commonpath([out_real, files_real]) == files_real:
         raise InvalidInputError(
             f"{out} is inside {folder / 'files'}: the package would end up in itself",
