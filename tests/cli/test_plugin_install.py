@@ -674,3 +674,12 @@ def test_a_lock_file_is_the_same_bytes_every_time(
     assert first.exit_code == 0 and first.stdout == second.stdout
     names = [line for line in first.stdout.splitlines() if line.startswith("name = ")]
     assert names == ['name = "x"', 'name = "y"', 'name = "z"']
+
+
+def test_verify_junit_path_is_checked_before_any_work(
+    gsm: GsmRunner, server: Path, tmp_path: Path
+) -> None:
+    done = gsm(
+        "plugin", "verify", "--server", "mc", "--junit", str(tmp_path / "no" / "r.xml"), "--json"
+    )
+    assert done.exit_code == 4 and done.error()["code"] == "report_unwritable"

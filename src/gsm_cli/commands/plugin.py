@@ -624,6 +624,7 @@ def verify(
             "--junit",
             metavar="FILE",
             help="Also write a JUnit XML report: one test case per plugin.",
+            callback=report_path,
         ),
     ] = None,
     json_: JsonOption = False,
