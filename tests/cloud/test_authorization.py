@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.cloud.conftest import Account, MakeUser
+from tests.packages import package_bytes
 
 
 @dataclass
@@ -64,15 +65,33 @@ def world(client: TestClient, make_user: MakeUser) -> World:
     ids: dict[str, str] = {}
     # A plugin with a published version.
     plugin = client.post(
-        "/v1/plugins", json={"name": "Essentials", "category": "admin", "price": "0"},
+        "/v1/plugins", json={"name": "Essentials", "category": "admin", "price": "0",
+                             "supported_games": ["minecraft"]},
         headers=people["developer"].headers,
     ).json()  # fmt: skip
     ids["plugin"] = plugin["id"]
     published = client.post(
         f"/v1/plugins/{plugin['id']}/versions", data={"version": "1.0.0"},
-        files={"file": ("p.zip", b"package")}, headers=people["developer"].headers,
+        files={"file": ("p.zip", package_bytes("Essentials", "1.0.0"))},
+        headers=people["developer"].headers,
     )  # fmt: skip
     assert published.status_code == 201, published.text
+    # A paid plugin with a published version, and a user who bought it.
+    paid = client.post(
+        "/v1/plugins", json={"name": "Premium", "category": "admin", "price": "4.99",
+                             "supported_games": ["minecraft"]},
+        headers=people["developer"].headers,
+    ).json()  # fmt: skip
+    ids["paid"] = paid["id"]
+    published = client.post(
+        f"/v1/plugins/{paid['id']}/versions",
+        files={"file": ("p.zip", package_bytes("Premium", "1.0.0"))},
+        headers=people["developer"].headers,
+    )  # fmt: skip
+    assert published.status_code == 201, published.text
+    people["buyer"] = make_user()
+    bought = client.post(f"/v1/plugins/{paid['id']}/purchase", headers=people["buyer"].headers)
+    assert bought.status_code == 201, bought.text
     # The owner's server with that plugin installed, written through sync.
     ids["server"], ids["installation"] = str(uuid.uuid4()), str(uuid.uuid4())
     results = push(
@@ -187,6 +206,15 @@ MATRIX = [
     ("stranger", "POST", "/v1/plugins/{plugin}/verify", None, 403),
     ("admin", "POST", "/v1/plugins/{plugin}/verify", None, 200),
     ("stranger", "POST", "/v1/plugins", {"name": "x", "category": "admin"}, 403),
+    # A paid plugin's package: its developer and its buyers only; free ones for everyone.
+    ("developer", "GET", "/v1/plugins/{paid}/download", None, 200),
+    ("buyer", "GET", "/v1/plugins/{paid}/download", None, 200),
+    ("stranger", "GET", "/v1/plugins/{paid}/download", None, 403),
+    ("other_dev", "GET", "/v1/plugins/{paid}/download", None, 403),
+    ("admin", "GET", "/v1/plugins/{paid}/download", None, 403),
+    ("anonymous", "GET", "/v1/plugins/{paid}/download", None, 401),
+    ("anonymous", "GET", "/v1/plugins/{plugin}/download", None, 200),
+    ("stranger", "GET", "/v1/plugins/{plugin}/download", None, 200),
 ]
 
 
@@ -200,11 +228,12 @@ def test_authorization_matrix(
 ) -> None:
     values = {**world.ids, **{f"{name}_id": str(a.id) for name, a in world.people.items()}}
     url = path.format(**values)
-    headers = world.people[who].headers
+    headers = {} if who == "anonymous" else world.people[who].headers
     if body == "package":
+        version = f"2.0.{uuid.uuid4().int % 1000}"
         response = client.post(
-            url, data={"version": f"2.0.{uuid.uuid4().int % 1000}"},
-            files={"file": ("p.zip", b"new package")}, headers=headers,
+            url, data={"version": version},
+            files={"file": ("p.zip", package_bytes("Essentials", version))}, headers=headers,
         )  # fmt: skip
     else:
         response = client.request(method, url, json=body, headers=headers)

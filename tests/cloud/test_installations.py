@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from gsm_cloud.db.models import GameServer, PluginInstallation
 from tests.cloud.conftest import Account, MakeUser
+from tests.packages import package_bytes
 
 
 @pytest.fixture
@@ -46,12 +47,14 @@ def add_installation(
 def test_installed_plugins_of_my_server(client: TestClient, make_user: MakeUser, db: Any) -> None:
     owner, dev = make_user(), make_user("Developer")
     listed = client.post(
-        "/v1/plugins", json={"name": "Essentials", "category": "admin"}, headers=dev.headers
+        "/v1/plugins",
+        json={"name": "Essentials", "category": "admin", "supported_games": ["minecraft"]},
+        headers=dev.headers,
     ).json()
     published = client.post(
         f"/v1/plugins/{listed['id']}/versions",
         data={"version": "2.1.0"},
-        files={"file": ("p.zip", b"pkg")},
+        files={"file": ("p.zip", package_bytes("Essentials", "2.1.0"))},
         headers=dev.headers,
     )
     assert published.status_code == 201

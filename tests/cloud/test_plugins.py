@@ -21,6 +21,7 @@ from gsm_cloud.db.models import Change, Plugin, PluginRating, PluginVersion
 from gsm_cloud.services import plugins as plugin_service
 from gsm_cloud.services.storage import PackageStore
 from tests.cloud.conftest import ON_POSTGRES, Account, MakeUser
+from tests.packages import package_bytes, package_of_size
 
 LIMIT = 64 * 1024  # max_upload_bytes in these tests
 
@@ -56,9 +57,13 @@ def publish(
     account: Account | None,
     plugin_id: str,
     version: str,
-    content: bytes = b"package bytes",
+    content: bytes | None = None,
     **data: str,
 ) -> Any:
+    """Publish a version of the plugin named Essentials (new_plugin's default): a valid
+    package of that version unless ``content`` is given."""
+    if content is None:
+        content = package_bytes("Essentials", version)
     return client.post(
         f"/v1/plugins/{plugin_id}/versions",
         data={"version": version, **data},
@@ -119,7 +124,7 @@ def test_a_new_listing(client: TestClient, developer: Account) -> None:
     shown = client.get(f"/v1/plugins/{created['id']}")
     assert shown.status_code == 200
     assert shown.json() == created
-    assert new_plugin(client, developer, price=12)["price"] == "12.00"
+    assert new_plugin(client, developer, name="Priced", price=12)["price"] == "12.00"
 
 
 @pytest.mark.parametrize(
@@ -218,17 +223,17 @@ def catalog(client: TestClient, make_user: MakeUser, db: Any) -> dict[str, str]:
     """Five plugins with known downloads, ratings, ages and verification."""
     dev = make_user("Developer")
     specs = {
-        "alpha": dict(name="Alpha Homes", description="Teleport HOMES", category="admin",
+        "alpha": dict(name="Alpha-Homes", description="Teleport HOMES", category="admin",
                       supported_games=["minecraft"], downloads=50, rating="4.50", reviews=2,
                       verified=True, age=5),
-        "beta": dict(name="Beta Economy", description="Shops and money", category="economy",
+        "beta": dict(name="Beta_Economy", description="Shops and money", category="economy",
                      supported_games=["minecraft", "rust"], downloads=500, rating="3.00",
                      reviews=10, verified=False, age=4),
-        "gamma": dict(name="Gamma Raids", description=None, category="admin",
+        "gamma": dict(name="GammaRaids", description=None, category="admin",
                       supported_games=["rust"], downloads=50, rating="4.50", reviews=7,
                       verified=True, age=3),
-        "delta": dict(name="Delta 100% Uptime", description="keeps your server_alive",
-                      category="tools", supported_games=["valheim"], downloads=0,
+        "delta": dict(name="Delta", description="keeps your server_alive: 100% uptime",
+                      category="utility", supported_games=["valheim"], downloads=0,
                       rating="0.00", reviews=0, verified=False, age=2),
         "eps": dict(name="Epsilon", description="homes for valheim", category="admin",
                     supported_games=[], downloads=5, rating="5.00", reviews=1, verified=False,
@@ -386,7 +391,7 @@ def test_publish_and_download_round_trip(
     client: TestClient, developer: Account, db: Any, cloud_settings: Settings
 ) -> None:
     plugin = new_plugin(client, developer)
-    package = bytes(range(256)) * 100
+    package = package_bytes("Essentials", "1.0.0", files={"big.bin": bytes(range(256)) * 100})
     response = publish(client, developer, plugin["id"], "1.0.0", package, changelog="First")
     assert response.status_code == 201, response.text
     published = response.json()
@@ -426,23 +431,26 @@ def test_latest_version_follows_semver_precedence(client: TestClient, developer:
     url = f"/v1/plugins/{plugin['id']}"
     contents = {}
     for version in ("1.0.0", "2.0.0-beta.2", "2.0.0-beta.10", "1.10.0", "1.9.3"):
-        contents[version] = version.encode() * 10
+        contents[version] = package_bytes(
+            "Essentials", version, files={"v.txt": version.encode() * 10}
+        )
         assert (
             publish(client, developer, plugin["id"], version, contents[version]).status_code == 201
         )
     shown = client.get(url).json()
     assert shown["version"] == "2.0.0-beta.10"
     assert shown["package_url"] == f"{url}/download?version=2.0.0-beta.10"
-    assert publish(client, developer, plugin["id"], "2.0.0", b"final").status_code == 201
+    final = package_bytes("Essentials", "2.0.0", files={"final.txt": b"final"})
+    assert publish(client, developer, plugin["id"], "2.0.0", final).status_code == 201
     assert client.get(url).json()["version"] == "2.0.0"
     # a later backport does not move "latest"
-    assert publish(client, developer, plugin["id"], "1.10.1", b"backport").status_code == 201
+    assert publish(client, developer, plugin["id"], "1.10.1").status_code == 201
     assert client.get(url).json()["version"] == "2.0.0"
     listed = [v["version"] for v in client.get(f"{url}/versions").json()]
     assert listed == [
         "2.0.0", "2.0.0-beta.10", "2.0.0-beta.2", "1.10.1", "1.10.0", "1.9.3", "1.0.0"
     ]  # fmt: skip
-    assert client.get(f"{url}/download").content == b"final"
+    assert client.get(f"{url}/download").content == final
     older = client.get(f"{url}/download?version=1.9.3")
     assert older.content == contents["1.9.3"]
     assert older.headers["x-checksum-sha256"] == hashlib.sha256(contents["1.9.3"]).hexdigest()
@@ -466,12 +474,14 @@ def test_duplicate_version_is_409_and_keeps_the_first(
     client: TestClient, developer: Account, cloud_settings: Settings
 ) -> None:
     plugin = new_plugin(client, developer)
-    assert publish(client, developer, plugin["id"], "1.0.0", b"first").status_code == 201
-    again = publish(client, developer, plugin["id"], "1.0.0", b"second")
+    first = package_bytes("Essentials", "1.0.0", files={"a.txt": b"first"})
+    second = package_bytes("Essentials", "1.0.0", files={"a.txt": b"second"})
+    assert publish(client, developer, plugin["id"], "1.0.0", first).status_code == 201
+    again = publish(client, developer, plugin["id"], "1.0.0", second)
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "version_exists"
     assert len(stored_files(cloud_settings)) == 1
-    assert client.get(f"/v1/plugins/{plugin['id']}/download").content == b"first"
+    assert client.get(f"/v1/plugins/{plugin['id']}/download").content == first
 
 
 def test_upload_size_limit(
@@ -485,7 +495,7 @@ def test_upload_size_limit(
     assert db.scalar(select(func.count()).select_from(PluginVersion)) == 0
     assert client.get(f"/v1/plugins/{plugin['id']}").json()["version"] == "0.0.0"
 
-    exactly = publish(client, developer, plugin["id"], "1.0.0", b"x" * LIMIT)
+    exactly = publish(client, developer, plugin["id"], "1.0.0", package_of_size(LIMIT))
     assert exactly.status_code == 201, exactly.text
     assert exactly.json()["size_bytes"] == LIMIT
 
@@ -576,14 +586,17 @@ def test_bad_uploads_are_refused_and_leave_nothing(
 
 def test_a_well_formed_hand_made_body_is_accepted(client: TestClient, developer: Account) -> None:
     plugin = new_plugin(client, developer)
+    package = package_bytes("Essentials", "1.0.0")
     response = client.post(
         f"/v1/plugins/{plugin['id']}/versions",
-        content=multipart(("file", b"pkg", None), ("changelog", "Fixes ✓".encode(), None), VERSION),
+        content=multipart(
+            ("file", package, None), ("changelog", "Fixes ✓".encode(), None), VERSION
+        ),
         headers={**developer.headers, "Content-Type": "multipart/form-data; boundary=XyZ"},
     )
     assert response.status_code == 201, response.text
     assert response.json()["changelog"] == "Fixes ✓"
-    assert response.json()["sha256"] == hashlib.sha256(b"pkg").hexdigest()
+    assert response.json()["sha256"] == hashlib.sha256(package).hexdigest()
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,35 @@ def test_nothing_but_the_documented_additions(database_url: str) -> None:
     assert extra_columns - seed_columns == ADDED_COLUMNS
 
 
+# Indexes added to seed tables (0004): documented in docs/architecture.md too.
+ADDED_SEED_TABLE_INDEXES = {
+    ("plugins", "idx_plugins_name_lower"): "CREATE INDEX idx_plugins_name_lower ON public.plugins "
+    "USING btree (lower((name)::text))",
+}
+
+
+def test_seed_tables_have_only_the_documented_extra_indexes(
+    database_url: str, seed_only_url: str
+) -> None:
+    migrated, seed = catalog(database_url), catalog(seed_only_url)
+    extra = {
+        (table, name): definition
+        for table, name, definition in migrated["indexes"] - seed["indexes"]
+        if table in SEED_TABLES
+    }
+    assert extra == ADDED_SEED_TABLE_INDEXES
+
+
+def test_plugin_versions_keep_each_manifests_dependencies_and_games(database_url: str) -> None:
+    columns = {
+        (c[1], c[2], c[3], c[7])
+        for c in catalog(database_url)["columns"]
+        if c[0] == "plugin_versions"
+    }
+    assert ("dependencies", "jsonb", "jsonb", "YES") in columns
+    assert ("games", "ARRAY", "_text", "YES") in columns
+
+
 def catalog_of_seed_text() -> set[tuple[str, str]]:
     """(table, column) pairs read from the seed text itself."""
     pairs = set()

@@ -251,7 +251,7 @@ def test_a_stalled_upload_is_cut_off_and_leaves_no_file(
         engine.dispose()
     auth = {"Authorization": f"Bearer {token.token}"}
     plugin = httpx.post(
-        f"{served.url}/v1/plugins", json={"name": "P", "category": "c"}, headers=auth
+        f"{served.url}/v1/plugins", json={"name": "P", "category": "admin"}, headers=auth
     )
     assert plugin.status_code == 201, plugin.text
     form = (

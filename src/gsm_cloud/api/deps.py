@@ -30,6 +30,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token or a PAT")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# The request's bearer credentials, if any, unchecked: for endpoints that need a user only
+# sometimes (downloads of paid plugins), which then call ``user_of``.
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def current_token(
@@ -74,6 +77,14 @@ def current_user(session: SessionDep, token: TokenDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def user_of(request: Request, session: Session, credentials: BearerDep) -> User | None:
+    """The caller when the request carries a token, checked as for CurrentUser (401 when it
+    is not valid); None when it carries none."""
+    if credentials is None or not credentials.credentials:
+        return None
+    return current_user(session, current_token(request, session, credentials))
 
 
 class Paging:

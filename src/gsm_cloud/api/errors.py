@@ -5,13 +5,24 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class Problem(BaseModel):
+    rule: str
+    path: str | None
+    message: str
 
 
 class ErrorBody(BaseModel):
     code: str
     message: str
+    problems: list[Problem] | None = Field(
+        default=None,
+        description="package_invalid and package_mismatch only: every problem found, each "
+        "with its stable rule id and the path in the package it concerns",
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -22,14 +33,24 @@ class ApiError(Exception):
     status_code = 400
     code = "bad_request"
     headers: dict[str, str] | None = None  # extra response headers (Retry-After...)
+    problems: list[dict[str, Any]] | None = None  # {rule, path, message} of a package
 
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        problems: list[dict[str, Any]] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
         if status_code:
             self.status_code = status_code
+        if problems is not None:
+            self.problems = problems
 
 
 class Unauthorized(ApiError):
@@ -62,10 +83,17 @@ class TooLarge(ApiError):
     code = "too_large"
 
 
-def error_json(status: int, code: str, message: str, headers: dict[str, str] | None = None):
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
-    )
+def error_json(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    problems: list[dict[str, Any]] | None = None,
+):
+    body: dict[str, Any] = {"code": code, "message": message}
+    if problems is not None:
+        body["problems"] = problems
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 STATUS_CODES = {
@@ -97,7 +125,7 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        return error_json(exc.status_code, exc.code, exc.message, headers or None)
+        return error_json(exc.status_code, exc.code, exc.message, headers or None, exc.problems)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

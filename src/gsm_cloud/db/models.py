@@ -198,6 +198,10 @@ class PluginVersion(Base):
     storage_key: Mapped[str] = mapped_column(String(500), nullable=False)
     changelog: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)
+    # Addition (0004): the manifest's dependencies (name -> semver range) and games; NULL for
+    # versions published before packages were validated.
+    dependencies: Mapped[Any] = mapped_column(JSONB)
+    games: Mapped[Any] = mapped_column(TEXT_ARRAY)
 
 
 class PluginRating(Base):

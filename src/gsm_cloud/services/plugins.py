@@ -4,8 +4,17 @@ the plugins installed on a user's game servers.
 Every change of a plugin's catalog entry (create, edit, new version, verification, rating)
 writes a change-feed row in the same transaction, so clients can keep an offline copy of the
 catalog through pull. Download counts are not catalog changes.
+
+A plugin's name is the name its packages carry, unique in the marketplace whatever its case, so
+``gsm plugin info NAME`` finds one listing. The seed has no unique index on plugins.name (and
+databases made before may hold two listings of one name), so the check runs under an advisory
+lock keyed by the lower-case name, as the revenue rules do.
+
+A priced plugin's package goes only to its developer and to the users who bought it (a
+``plugin_sale`` transaction): ``check_download``.
 """
 
+import hashlib
 import re
 import uuid
 from collections.abc import Sequence
@@ -24,19 +33,21 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gsm_cloud.api.errors import Conflict, Forbidden, NotFound
+from gsm_cloud.api.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from gsm_cloud.db.models import (
     GameServer,
     Plugin,
     PluginInstallation,
     PluginRating,
     PluginVersion,
+    RevenueTransaction,
     User,
 )
 from gsm_cloud.services import changes
@@ -109,6 +120,29 @@ def _own(user: User, plugin: Plugin, action: str) -> None:
         raise Forbidden(f"only the plugin's developer may {action}", code="not_plugin_developer")
 
 
+def _serialise_on_name(session: Session, name: str) -> None:
+    """Hold a PostgreSQL advisory lock for this name (any case) until the transaction ends, so
+    two listings of one name cannot be made at once. (SQLite serialises writers anyway.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = "\x1f".join(("gsm-plugin-name", name.lower()))
+    number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": number})
+
+
+def _claim_name(session: Session, name: str, plugin_id: uuid.UUID | None) -> None:
+    """Refuse a name that another listing has, whatever the case (409 name_taken)."""
+    _serialise_on_name(session, name)
+    query = select(func.count()).select_from(Plugin).where(func.lower(Plugin.name) == name.lower())
+    if plugin_id is not None:
+        query = query.where(Plugin.id != plugin_id)
+    if session.scalar(query):
+        raise Conflict(
+            f"another plugin is already named {name!r} (names are unique whatever their case)",
+            code="name_taken",
+        )
+
+
 def create(session: Session, user: User, **fields: Any) -> Plugin:
     """A new listing by ``user``; its version is 0.0.0 until the first version is published."""
     if user.role not in PUBLISHER_ROLES:
@@ -116,6 +150,7 @@ def create(session: Session, user: User, **fields: Any) -> Plugin:
             "only users with the Developer or Admin role may list plugins",
             code="developer_role_required",
         )
+    _claim_name(session, fields["name"], None)
     plugin = Plugin(
         id=uuid.uuid4(),
         developer_id=user.id,
@@ -136,6 +171,8 @@ def update_listing(session: Session, user: User, plugin_id: uuid.UUID, **fields:
     plugin = _locked(session, plugin_id)
     _own(user, plugin, "edit it")
     changed = {name: value for name, value in fields.items() if getattr(plugin, name) != value}
+    if "name" in changed:
+        _claim_name(session, changed["name"], plugin.id)
     if changed:
         for name, value in changed.items():
             setattr(plugin, name, value)
@@ -178,6 +215,7 @@ def search_query(
     dialect: str,
     *,
     q: str | None = None,
+    name: str | None = None,
     category: str | None = None,
     game: str | None = None,
     verified: bool | None = None,
@@ -186,6 +224,8 @@ def search_query(
 ) -> tuple[Select[tuple[Plugin]], Select[tuple[int]]]:
     """The page query (without offset and limit) and the count query of a search."""
     where: list[ColumnElement[bool]] = []
+    if name:  # exact, any case (served by idx_plugins_name_lower)
+        where.append(func.lower(Plugin.name) == name.lower())
     if q:
         pattern = f"%{_escape_like(q)}%"
         where.append(
@@ -239,21 +279,64 @@ def check_publisher(session: Session, user: User, plugin_id: uuid.UUID) -> None:
     _own(user, get(session, plugin_id), "publish its versions")
 
 
+def mismatches(plugin: Plugin, manifest: Any, form_version: str | None) -> list[dict[str, Any]]:
+    """How a valid package's manifest disagrees with its listing and the form, as problems
+    ({rule, path, message}): its name must be the listing's, its version the form's (when the
+    form gives one), and each of its games one the listing supports."""
+    where = "gsm-plugin.toml"
+    problems = []
+    if manifest.name != plugin.name:
+        problems.append({
+            "rule": "name-mismatch",
+            "path": where,
+            "message": f"the package is {manifest.name!r}, this plugin is {plugin.name!r}",
+        })  # fmt: skip
+    if form_version is not None and form_version != manifest.version:
+        problems.append({
+            "rule": "version-mismatch",
+            "path": where,
+            "message": f"the form says version {form_version}, the package is "
+            f"{manifest.version}",
+        })  # fmt: skip
+    supported = {game.lower() for game in plugin.supported_games or []}
+    for game in manifest.games:
+        if game.lower() not in supported:
+            problems.append({
+                "rule": "game-unsupported",
+                "path": where,
+                "message": f"the package lists the game {game!r}, which the plugin's "
+                f"supported_games ({', '.join(sorted(supported)) or 'none'}) does not",
+            })  # fmt: skip
+    return problems
+
+
 def publish_version(
     session: Session,
     user: User,
     plugin_id: uuid.UUID,
     *,
-    version: str,
+    manifest: Any,
+    form_version: str | None,
     changelog: str | None,
     upload: PackageUpload,
 ) -> PluginVersion:
-    """Record a finished upload as a new version and move its file into place, then commit.
-    The latest version (by semantic-versioning precedence) becomes plugins.version and
+    """Record a finished, valid upload as a new version and move its file into place, then
+    commit. ``manifest`` is the package's (plugin_package.Manifest): its version is the
+    version's, and it must agree with the listing (``mismatches``: 422 package_mismatch). The
+    latest version (by semantic-versioning precedence) becomes plugins.version and
     package_url. Any failure leaves neither the row nor the file."""
+    version = manifest.version
     try:
         plugin = _locked(session, plugin_id)
         _own(user, plugin, "publish its versions")
+        problems = mismatches(plugin, manifest, form_version)
+        if problems:
+            raise Invalid(
+                f"the package does not match the plugin: {problems[0]['message']}"
+                + (f" and {len(problems) - 1} more" if len(problems) > 1 else ""),
+                code="package_mismatch",
+                problems=problems,
+            )
         existing = _published(session, plugin.id)
         if version in existing:
             raise Conflict(f"version {version} is already published", code="version_exists")
@@ -264,6 +347,8 @@ def publish_version(
             changelog=changelog,
             sha256=upload.sha256,
             size_bytes=upload.size,
+            dependencies=dict(manifest.dependencies),
+            games=list(manifest.games),
         )
         row.storage_key = package_key(plugin.id, row.id)
         session.add(row)
@@ -310,6 +395,44 @@ def version_for_download(
     if row is None:
         raise NotFound(f"the plugin has no version {version}", code="version_not_found")
     return row
+
+
+def _bought(session: Session, user: User, plugin: Plugin) -> bool:
+    query = (
+        select(func.count())
+        .select_from(RevenueTransaction)
+        .where(
+            RevenueTransaction.transaction_type == "plugin_sale",
+            RevenueTransaction.plugin_id == plugin.id,
+            RevenueTransaction.payer_id == user.id,
+        )
+    )
+    return bool(session.scalar(query))
+
+
+def is_paid(plugin: Plugin) -> bool:
+    return (plugin.price or Decimal(0)) > 0
+
+
+def check_download(session: Session, plugin: Plugin, user: User | None) -> None:
+    """A priced plugin's package goes only to its developer and to its buyers: 401 without a
+    user, 403 for anyone else, each saying how to buy it. Free plugins are open to everyone."""
+    if not is_paid(plugin):
+        return
+    how = (
+        f"buy it (POST /v1/plugins/{plugin.id}/purchase, {plugin.price:.2f}), then download it "
+        "with the same account"
+    )
+    if user is None:
+        raise Unauthorized(
+            f"{plugin.name} is a paid plugin: log in as a user who bought it; {how}",
+            code="purchase_required",
+        )
+    if plugin.developer_id != user.id and not _bought(session, user, plugin):
+        raise Forbidden(
+            f"{plugin.name} is a paid plugin that you have not bought: {how}",
+            code="purchase_required",
+        )
 
 
 def count_download(session: Session, plugin_id: uuid.UUID) -> None:

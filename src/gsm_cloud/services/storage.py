@@ -68,6 +68,15 @@ class PackageUpload:
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
+    @property
+    def path(self) -> Path:
+        """The file being written (or placed): for reading it once it is finished."""
+        if self._temp is not None:
+            return self._temp
+        if self.key is not None:
+            return self.store.path(self.key)
+        raise RuntimeError("the upload was discarded")
+
     def write(self, data: bytes) -> None:
         if self.size + len(data) > self.max_bytes:
             self.discard()

@@ -13,13 +13,15 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
+from gsm_cli.services import plugin_package
 from gsm_cloud.api.bodies import OWN, TEXT, ApiRoute, body_limit
-from gsm_cloud.api.deps import CurrentUser, PagingDep, SessionDep, SettingsDep
+from gsm_cloud.api.deps import BearerDep, CurrentUser, PagingDep, SessionDep, SettingsDep, user_of
 from gsm_cloud.api.errors import ApiError, Invalid, TooLarge, responses
 from gsm_cloud.api.schemas.common import Page, Text
 from gsm_cloud.api.schemas.plugins import (
     GAME_PATTERN,
     MAX_CHANGELOG,
+    NAME_PATTERN,
     PUBLISH_REQUEST_BODY,
     VERSION_PATTERN,
     PluginCreate,
@@ -63,6 +65,8 @@ def _version_out(row: PluginVersion) -> PluginVersionOut:
         size_bytes=row.size_bytes,
         created_at=row.created_at,
         download_url=plugins.download_path(row.plugin_id, row.version),
+        dependencies=row.dependencies,
+        games=row.games,
     )
 
 
@@ -70,12 +74,13 @@ def _version_out(row: PluginVersion) -> PluginVersionOut:
     "",
     response_model=PluginOut,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 409, 422),
 )
 @body_limit(TEXT)
 def create_plugin(body: PluginCreate, user: CurrentUser, session: SessionDep) -> PluginOut:
     """List a new plugin (Developer or Admin role). The caller becomes its developer; its
-    version is "0.0.0" until the first version is published."""
+    version is "0.0.0" until the first version is published. The name is the name its
+    packages carry, unique whatever its case (409 name_taken)."""
     plugin = plugins.create(session, user, **body.model_dump())
     session.commit()
     return _out(plugin)
@@ -88,6 +93,14 @@ def search_plugins(
     q: Annotated[
         Text(max_length=200) | None,
         Query(description="Words in the name or description (case-insensitive)"),
+    ] = None,
+    name: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            pattern=NAME_PATTERN,
+            description="Exactly this name, whatever its case (at most one plugin has it)",
+        ),
     ] = None,
     category: Annotated[Text(max_length=50) | None, Query(max_length=50)] = None,
     game: Annotated[
@@ -106,6 +119,7 @@ def search_plugins(
         offset=paging.offset,
         limit=paging.per_page,
         q=q,
+        name=name,
         category=category,
         game=game,
         verified=verified,
@@ -123,7 +137,9 @@ def get_plugin(plugin_id: uuid.UUID, session: SessionDep) -> PluginOut:
     return _out(plugins.get(session, plugin_id))
 
 
-@router.patch("/{plugin_id}", response_model=PluginOut, responses=responses(401, 403, 404, 422))
+@router.patch(
+    "/{plugin_id}", response_model=PluginOut, responses=responses(401, 403, 404, 409, 422)
+)
 @body_limit(TEXT)
 def update_plugin(
     plugin_id: uuid.UUID, body: PluginUpdate, user: CurrentUser, session: SessionDep
@@ -295,6 +311,36 @@ class _PackageForm:
             self.upload.discard()
 
 
+def _known_games() -> list[str]:
+    from gsm_cli.services import games
+
+    return list(games.catalog())
+
+
+def _valid_manifest(upload: PackageUpload) -> Any:
+    """The manifest of the uploaded package, checked with the very rules of `gsm plugin
+    validate` (plugin_package.validate: the zip's central directory and manifest only); 422
+    package_invalid with every problem otherwise, and the upload removed."""
+    try:
+        report = plugin_package.validate(upload.path, known_games=_known_games())
+    except BaseException:
+        upload.discard()
+        raise
+    if report.problems:
+        upload.discard()
+        count = len(report.problems)
+        first = report.problems[0]
+        raise Invalid(
+            f"the package is not valid: {first.rule}"
+            + (f" ({first.path})" if first.path else "")
+            + f": {first.message}"
+            + (f" and {count - 1} more problem(s)" if count > 1 else ""),
+            code="package_invalid",
+            problems=[problem.to_dict() for problem in report.problems],
+        )
+    return report.manifest
+
+
 def _form_fields(form: _PackageForm) -> VersionForm:
     try:
         fields = VersionForm.model_validate(form.fields)
@@ -324,11 +370,16 @@ async def publish_version(
     session: SessionDep,
     settings: SettingsDep,
 ) -> PluginVersionOut:
-    """Publish a version (the plugin's developer only): multipart/form-data with ``version``
-    (semantic version, new for this plugin), optional ``changelog``, and ``file``, the package.
-    The package is streamed to storage while its sha256 and size are computed; a body over the
-    server's upload limit is refused with 413 and leaves nothing behind. The latest version
-    becomes the plugin's ``version`` and ``package_url``."""
+    """Publish a version (the plugin's developer only): multipart/form-data with ``file``, the
+    package, optional ``changelog``, and optional ``version`` (when given, it must be the
+    package manifest's). The package is streamed to storage while its sha256 and size are
+    computed; a body over the server's upload limit is refused with 413 and leaves nothing
+    behind. The package must be valid by every rule of the package format (422
+    package_invalid, with each problem's rule id and path) and match the plugin: the
+    manifest's name is the plugin's, its games ones the plugin supports (422 package_mismatch).
+    Its version (new for this plugin, 409 otherwise) is the manifest's; its dependencies and
+    games are kept with it. The latest version becomes the plugin's ``version`` and
+    ``package_url``."""
     await run_in_threadpool(plugins.check_publisher, session, user, plugin_id)
     await run_in_threadpool(session.rollback)  # hold no transaction open during the upload
     form = _PackageForm(PackageStore(settings.storage_dir), settings.max_upload_bytes)
@@ -337,15 +388,18 @@ async def publish_version(
     except ClientDisconnect:
         raise Invalid("the upload was interrupted", code="upload_interrupted") from None
     fields = _form_fields(form)
-    assert form.upload is not None
+    upload = form.upload
+    assert upload is not None
+    manifest = await anyio.to_thread.run_sync(_valid_manifest, upload)
     row = await run_in_threadpool(
         lambda: plugins.publish_version(
             session,
             user,
             plugin_id,
-            version=fields.version,
+            manifest=manifest,
+            form_version=fields.version,
             changelog=fields.changelog,
-            upload=form.upload,  # type: ignore[arg-type]
+            upload=upload,
         )
     )
     return _version_out(row)
@@ -379,20 +433,27 @@ def list_versions(plugin_id: uuid.UUID, session: SessionDep) -> list[PluginVersi
                 },
             },
         },
-        **responses(404, 422),
+        **responses(401, 403, 404, 422),
     },
 )
 def download(
     plugin_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    credentials: BearerDep,
     version: Annotated[
         str | None,
         Query(max_length=20, pattern=VERSION_PATTERN, description="Default: the latest"),
     ] = None,
 ) -> Response:
-    """Download a version's package (no login needed) and count the download. Check the
-    body against X-Checksum-Sha256."""
+    """Download a version's package and count the download. Check the body against
+    X-Checksum-Sha256. A free plugin needs no login; a plugin with a price above zero goes
+    only to its developer and to users who bought it (401 purchase_required without a token,
+    403 purchase_required for anyone else: buy it with POST /v1/plugins/{id}/purchase)."""
+    plugin = plugins.get(session, plugin_id)
+    if plugins.is_paid(plugin):
+        plugins.check_download(session, plugin, user_of(request, session, credentials))
     row = plugins.version_for_download(session, plugin_id, version)
     store = PackageStore(settings.storage_dir)
     if not store.exists(row.storage_key):

@@ -7,10 +7,18 @@ rounds them through a float. Prices are accepted as strings or numbers.
 import uuid
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
 
+from gsm_cli.services.plugin_package import CATEGORIES, NAME_PATTERN
 from gsm_cloud.api.schemas.common import Model, Out, Text, UtcDateTime
 
 MAX_PRICE = Decimal("99999999.99")  # DECIMAL(10,2)
@@ -27,13 +35,6 @@ VERSION_PATTERN = rf"^{_NUM}\.{_NUM}\.{_NUM}(-{_PRE}(\.{_PRE})*)?$"
 GAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
-def _not_blank(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be blank")
-    return value
-
-
 def _two_places(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01'))}"
 
@@ -47,8 +48,16 @@ GameId = Annotated[
     Field(pattern=GAME_PATTERN),
     AfterValidator(str.lower),
 ]
-Name = Annotated[Text(max_length=200, min_length=1), AfterValidator(_not_blank)]
-Category = Annotated[Text(max_length=50, min_length=1), AfterValidator(_not_blank)]
+# A listing's name is its packages' name (gsm-plugin.toml's name): 1-128 letters, digits, _ or
+# -, unique in the marketplace whatever the case (services/plugins.py checks it).
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=NAME_PATTERN),
+    Field(description="1-128 letters, digits, _ or -; unique, any case"),
+]
+# The package format's categories (plugin_package.CATEGORIES). Listings made before keep theirs
+# until an edit changes it.
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 LongText = Text(max_length=MAX_LONG_TEXT)
 Price = Annotated[
     Decimal,
@@ -133,12 +142,21 @@ class PluginVersionOut(Out):
     size_bytes: int
     created_at: UtcDateTime
     download_url: str = Field(description="Relative to the API's base URL")
+    dependencies: dict[str, str] | None = Field(
+        description="The package manifest's dependencies: plugin name -> semver range; null "
+        "for a version published before packages were validated"
+    )
+    games: list[str] | None = Field(
+        description="The game ids the package's manifest lists; null for a version published "
+        "before packages were validated"
+    )
 
 
 class VersionForm(Model):
-    """The form fields of POST /v1/plugins/{id}/versions, besides the file."""
+    """The form fields of POST /v1/plugins/{id}/versions, besides the file. The version is the
+    package manifest's; when the form names one too, it must be the same."""
 
-    version: Version
+    version: Version | None = None
     changelog: Text(max_length=MAX_CHANGELOG) | None = None
 
 
@@ -150,7 +168,7 @@ PUBLISH_REQUEST_BODY: dict[str, Any] = {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
-                "required": ["version", "file"],
+                "required": ["file"],
                 "additionalProperties": False,
                 "properties": {
                     "version": {
@@ -158,13 +176,15 @@ PUBLISH_REQUEST_BODY: dict[str, Any] = {
                         "minLength": 5,
                         "maxLength": 20,
                         "pattern": VERSION_PATTERN,
-                        "description": "MAJOR.MINOR.PATCH[-prerelease], new for this plugin",
+                        "description": "MAJOR.MINOR.PATCH[-prerelease], new for this "
+                        "plugin; optional: the package manifest's version, which it must equal",
                     },
                     "changelog": {"type": "string", "maxLength": MAX_CHANGELOG},
                     "file": {
                         "type": "string",
                         "format": "binary",
-                        "description": "The package; not empty, at most the server's limit",
+                        "description": "The package (docs/plugin-format.md), valid by "
+                        "every rule; at most the server's limit",
                     },
                 },
             }
