@@ -28,6 +28,7 @@ class CloudAccount:
 class LiveCloud:
     url: str
     database_url: str
+    storage: Path | None = None  # where it keeps plugin packages (GSM_CLOUD_STORAGE_DIR)
 
     def account(self, role: str = "Basic", password: str = "correct horse") -> CloudAccount:
         from gsm_cloud.db.engine import make_engine, session_factory, transaction
@@ -90,7 +91,7 @@ def live_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
                         f"gsm-cloud did not start: {(tmp / 'serve.log').read_text()[-2000:]}"
                     )
                 time.sleep(0.05)
-            yield LiveCloud(url, database_url)
+            yield LiveCloud(url, database_url, tmp / "packages")
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -11,6 +11,11 @@ use a token.
 """
 
 import json as jsonlib
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +32,27 @@ from gsm_cli.errors import (
 )
 
 _NONE = type(None)
+CHUNK = 1024 * 1024  # bytes of a package read or written at a time
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# What gsm relies on in a catalog entry and in a published version.
+PLUGIN_FIELDS: dict[str, Any] = {
+    "id": str,
+    "name": str,
+    "version": str,
+    "category": str,
+    "price": str,
+    "supported_games": list,
+    "is_verified": bool,
+    "developer_id": (str, _NONE),
+}
+VERSION_FIELDS: dict[str, Any] = {
+    "version": str,
+    "sha256": str,
+    "size_bytes": int,
+    "dependencies": (dict, _NONE),
+    "games": (list, _NONE),
+}
+Progress = Callable[[float, float | None, str | None], None]
 
 
 class CloudServerError(CloudUnreachableError):
@@ -78,6 +104,11 @@ class CloudClient:
             base_url=self.api_url, headers=headers, timeout=timeout, follow_redirects=False
         )
 
+    @property
+    def authenticated(self) -> bool:
+        """Whether requests carry a token."""
+        return "Authorization" in self._http.headers
+
     def __enter__(self) -> "CloudClient":
         return self
 
@@ -91,14 +122,25 @@ class CloudClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
-            raise CloudUnreachableError(
-                f"the cloud at {self.api_url} did not answer in time", code="cloud_timeout"
-            ) from None
+            raise self._timed_out() from None
         except httpx.TransportError as exc:
-            raise CloudUnreachableError(
-                f"cannot reach the cloud at {self.api_url} ({type(exc).__name__})",
-                hint="check your network and `gsm config get cloud.api_url`",
-            ) from None
+            raise self._unreachable(exc) from None
+        return self._checked(method, path, response)
+
+    def _timed_out(self) -> CloudUnreachableError:
+        return CloudUnreachableError(
+            f"the cloud at {self.api_url} did not answer in time", code="cloud_timeout"
+        )
+
+    def _unreachable(self, exc: Exception) -> CloudUnreachableError:
+        return CloudUnreachableError(
+            f"cannot reach the cloud at {self.api_url} ({type(exc).__name__})",
+            hint="check your network and `gsm config get cloud.api_url`",
+        )
+
+    def _checked(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
+        """The answer when it is a success; its error (``_error_for``) otherwise. A streamed
+        answer's body is read only when it is an error."""
         status = response.status_code
         if 300 <= status < 400:
             where = response.headers.get("location")
@@ -110,6 +152,12 @@ class CloudClient:
                 "e.g. https:// instead of http://",
             )
         if status >= 400:
+            try:
+                response.read()  # a streamed answer's error body; at once for the others
+            except httpx.TimeoutException:
+                raise self._timed_out() from None
+            except httpx.TransportError as exc:
+                raise self._unreachable(exc) from None
             raise _error_for(response, self.api_url)
         if not 200 <= status < 300:
             raise self.bad_answer(f"{method} {path} was answered with HTTP {status}")
@@ -201,6 +249,132 @@ class CloudClient:
         skips a bad change and refuses a bad page (exit 7, ``cloud_bad_answer``)."""
         return self.json("GET", "/v1/sync/pull", params={"cursor": cursor, "limit": limit})
 
+    # -- the plugin marketplace ------------------------------------------------------------
+
+    def _plugin(self, value: Any, what: str = "the plugin") -> dict[str, Any]:
+        plugin = self._object(value, what, PLUGIN_FIELDS)
+        if not all(isinstance(game, str) for game in plugin["supported_games"]):
+            raise self.bad_answer(f"{what}: 'supported_games' holds something other than text")
+        return plugin
+
+    def _version(self, value: Any, what: str = "a published version") -> dict[str, Any]:
+        version = self._object(value, what, VERSION_FIELDS)
+        if not _SHA256.match(version["sha256"]):
+            raise self.bad_answer(f"{what}: 'sha256' is not 64 hex digits")
+        if version["size_bytes"] < 0:
+            raise self.bad_answer(f"{what}: 'size_bytes' is negative")
+        games, deps = version["games"], version["dependencies"]
+        if games is not None and not all(isinstance(game, str) for game in games):
+            raise self.bad_answer(f"{what}: 'games' holds something other than text")
+        if deps is not None and not all(isinstance(r, str) for r in deps.values()):
+            raise self.bad_answer(f"{what}: 'dependencies' holds a range that is not text")
+        return version
+
+    def search_plugins(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of GET /v1/plugins: ``items`` (catalog entries) and ``total``."""
+        page = self._object(
+            self.json("GET", "/v1/plugins", params=params),
+            "the search answer",
+            {"items": list, "total": int},
+        )
+        for item in page["items"]:
+            self._plugin(item, "a plugin of the search answer")
+        return page
+
+    def plugins_named(self, name: str) -> list[dict[str, Any]]:
+        """The plugins of exactly this name, whatever its case (at most one, unless the cloud
+        holds listings made before names were unique)."""
+        return self.search_plugins({"name": name, "per_page": 200})["items"]
+
+    def get_plugin(self, plugin_id: str) -> dict[str, Any]:
+        return self._plugin(self.json("GET", f"/v1/plugins/{quote(plugin_id, safe='')}"))
+
+    def plugin_versions(self, plugin_id: str) -> list[dict[str, Any]]:
+        """Every published version of a plugin, latest first."""
+        answer = self.json("GET", f"/v1/plugins/{quote(plugin_id, safe='')}/versions")
+        if not isinstance(answer, list):
+            raise self.bad_answer(f"the list of versions is {_kind(answer)}, not a list")
+        return [self._version(item) for item in answer]
+
+    def create_plugin(self, listing: dict[str, Any]) -> dict[str, Any]:
+        return self._plugin(self.json("POST", "/v1/plugins", **_body(listing)))
+
+    def update_plugin(self, plugin_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        path = f"/v1/plugins/{quote(plugin_id, safe='')}"
+        return self._plugin(self.json("PATCH", path, **_body(changes)))
+
+    def publish_version(
+        self,
+        plugin_id: str,
+        package: Path,
+        *,
+        version: str | None = None,
+        changelog: str | None = None,
+        report: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Upload a package as a new version: a multipart/form-data body streamed from the
+        file a chunk at a time (never read into memory), with its Content-Length, reporting
+        the bytes sent."""
+        fields = {"version": version, "changelog": changelog}
+        boundary = secrets.token_hex(16)
+        while any(value and boundary in value for value in fields.values()):
+            boundary = secrets.token_hex(16)
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode("utf-8")
+            + b"\r\n"
+            for name, value in fields.items()
+            if value is not None
+        )
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="package.zip"\r\nContent-Type: application/zip\r\n\r\n'
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        with open(package, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+
+            def body() -> Iterator[bytes]:
+                yield head
+                sent = 0
+                while sent < size:
+                    chunk = handle.read(min(CHUNK, size - sent))
+                    if not chunk:
+                        raise InvalidInputError(f"{package} got shorter while it was sent")
+                    sent += len(chunk)
+                    if report is not None:
+                        report(sent, size, None)
+                    yield chunk
+                yield tail
+
+            answer = self.json(
+                "POST",
+                f"/v1/plugins/{quote(plugin_id, safe='')}/versions",
+                content=body(),
+                headers={
+                    "Content-Type": f"multipart/form-data; boundary={boundary}",
+                    "Content-Length": str(len(head) + size + len(tail)),
+                },
+            )
+        return self._version(answer, "the published version")
+
+    def download(
+        self, plugin_id: str, version: str, sink: Callable[[bytes], None]
+    ) -> dict[str, str]:
+        """Stream a version's package into ``sink`` a chunk at a time; the answer's headers
+        (lower-case names) when the whole body has arrived."""
+        path = f"/v1/plugins/{quote(plugin_id, safe='')}/download"
+        try:
+            with self._http.stream("GET", path, params={"version": version}) as response:
+                self._checked("GET", path, response)
+                for chunk in response.iter_bytes(CHUNK):
+                    sink(chunk)
+                return {name.lower(): value for name, value in response.headers.items()}
+        except httpx.TimeoutException:
+            raise self._timed_out() from None
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+
 
 def _body(data: Any) -> dict[str, Any]:
     """A JSON request body as Python's json module writes it: ASCII, with text that is not
@@ -236,7 +410,29 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _problems(body: Any) -> list[Any] | None:
+    """The problems of a package the cloud refused, as plugin_package.Problem objects."""
+    from gsm_cli.services.plugin_package import Problem
+
+    found = body.get("problems") if isinstance(body, dict) else None
+    if not isinstance(found, list):
+        return None
+    problems = []
+    for item in found:
+        if isinstance(item, dict) and isinstance(item.get("rule"), str):
+            path = item.get("path")
+            problems.append(
+                Problem(
+                    item["rule"],
+                    path if isinstance(path, str) else None,
+                    str(item.get("message", "")),
+                )
+            )
+    return problems
+
+
 def _error_for(response: httpx.Response, api_url: str) -> GsmError:
+    body: Any = None
     try:
         body = response.json()["error"]
         code, message = str(body.get("code", "")), str(body.get("message", ""))
@@ -244,6 +440,27 @@ def _error_for(response: httpx.Response, api_url: str) -> GsmError:
         code, message = "", response.reason_phrase
     status = response.status_code
     detail = f"{message} (HTTP {status})" if message else f"HTTP {status}"
+    if code == "purchase_required" and status in (401, 403):
+        # A paid plugin this account has not bought (or no account at all): say how to buy.
+        error_type = CloudTokenRefusedError if status == 401 else NotAllowedError
+        return error_type(
+            f"not allowed: {detail}",
+            hint="buy it with the account gsm is logged in as (`gsm auth status` shows which), "
+            "then try again; its developer can download it too",
+            code=code,
+        )
+    if code in ("package_invalid", "package_mismatch") and status == 422:
+        from gsm_cli.services.plugin_package import PackageInvalid
+
+        error = PackageInvalid(
+            f"the cloud refused the package: {detail}",
+            _problems(body) or [],
+            hint="`gsm plugin validate FILE` checks a package with the cloud's rules"
+            if code == "package_invalid"
+            else "the package's name must be the plugin's and its games ones the plugin lists",
+        )
+        error.code = code
+        return error
     if status == 401:
         return CloudTokenRefusedError(
             f"the cloud refused the credentials: {detail}",
