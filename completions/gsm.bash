@@ -13,16 +13,17 @@ _gsm_sub_auth="login status logout"
 _gsm_sub_config="list get set unset path"
 _gsm_sub_game="list info install update validate installations"
 _gsm_sub_sync="push pull status retry drop resolve"
-_gsm_sub_plugin="init pack validate install uninstall enable disable update pin unpin list lock apply verify"
+_gsm_sub_plugin="init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify"
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
 _gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
 _gsm_server_statuses="stopped starting running stopping crashed failed remote"
 _gsm_sync_sides="local cloud"
 _gsm_plugin_categories="admin anticheat chat economy gameplay library maps performance protection utility world other"
+_gsm_plugin_sorts="downloads rating new"
 _gsm_formats="table json csv"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
-_gsm_value_opts="--output -o --path --game -g --port --query-port --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit"
 _gsm_opts_auth_login="--api-url --with-token --no-with-token --email --json --help"
 _gsm_opts_auth_logout="--revoke --json --help"
 _gsm_opts_config_get="--json --help"
@@ -53,6 +54,9 @@ _gsm_opts_sync_resolve="--keep --json --help"
 _gsm_opts_plugin_init="--name --game --category --force --json --help"
 _gsm_opts_plugin_pack="--output -o --json --help"
 _gsm_opts_plugin_validate="--junit --json --output -o --help"
+_gsm_opts_plugin_publish="--changelog --json --output -o --help"
+_gsm_opts_plugin_search="--game --category --verified --sort --limit --json --output -o --help"
+_gsm_opts_plugin_info="--json --output -o --help"
 _gsm_opts_plugin_install="--server --force --json --output -o --help"
 _gsm_opts_plugin_uninstall="--server --force --json --output -o --help"
 _gsm_opts_plugin_enable="--server --force --json --output -o --help"
@@ -113,6 +117,7 @@ _gsm() {
             fi
             ;;
         --category) COMPREPLY=($(compgen -W "$_gsm_plugin_categories" -- "$cur")) ;;
+        --sort) COMPREPLY=($(compgen -W "$_gsm_plugin_sorts" -- "$cur")) ;;
         --junit | --lock)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
@@ -170,7 +175,7 @@ _gsm() {
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -d -- "$cur")
             ;;
-        "plugin validate" | "plugin install" | "plugin apply")
+        "plugin validate" | "plugin publish" | "plugin install" | "plugin apply")
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             ;;

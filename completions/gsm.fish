@@ -14,7 +14,8 @@ set -g __gsm_sub_auth login status logout
 set -g __gsm_sub_config list get set unset path
 set -g __gsm_sub_game list info install update validate installations
 set -g __gsm_sub_sync push pull status retry drop resolve
-set -g __gsm_sub_plugin init pack validate install uninstall enable disable update pin unpin list lock apply verify
+set -g __gsm_sub_plugin init pack validate publish search info install uninstall enable disable \
+    update pin unpin list lock apply verify
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
@@ -25,6 +26,7 @@ set -g __gsm_formats table json csv
 set -g __gsm_sync_sides local cloud
 set -g __gsm_plugin_categories admin anticheat chat economy gameplay library maps performance \
     protection utility world other
+set -g __gsm_plugin_sorts downloads rating new
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
     "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
@@ -33,7 +35,7 @@ set -g __gsm_no_data_opts "server logs"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
     --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
     --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
-    --category --junit --plugin-dir --server --lock --from
+    --category --junit --plugin-dir --server --lock --from --changelog --sort --limit
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -225,6 +227,17 @@ complete -c gsm -n "__gsm_plugin_sub init" -l category -x -a "$__gsm_plugin_cate
 complete -c gsm -n "__gsm_plugin_sub init" -l force -d "Write into a folder that is not empty"
 complete -c gsm -n "__gsm_plugin_sub pack" -s o -l output -r -F -d "Zip to write"
 complete -c gsm -n "__gsm_plugin_sub validate" -l junit -r -F -d "Also write a JUnit XML report"
+# The marketplace. Plugin names and search words are not completed (they live in the cloud).
+complete -c gsm -n "__gsm_args_are plugin publish" -F
+complete -c gsm -n "__gsm_plugin_sub publish" -l changelog -x -d "What changed in this version"
+complete -c gsm -n "__gsm_plugin_sub search" -l game -x -a "$__gsm_game_ids" \
+    -d "Only plugins for this game"
+complete -c gsm -n "__gsm_plugin_sub search" -l category -x -a "$__gsm_plugin_categories" \
+    -d "Only plugins of this category"
+complete -c gsm -n "__gsm_plugin_sub search" -l verified -d "Only plugins an admin verified"
+complete -c gsm -n "__gsm_plugin_sub search" -l sort -x -a "$__gsm_plugin_sorts" \
+    -d "Most downloaded, best rated or newest first"
+complete -c gsm -n "__gsm_plugin_sub search" -l limit -x -d "Show at most N plugins (1-200)"
 # Installed plugins. Server and plugin names are not completed (they live in the store).
 complete -c gsm -n "__gsm_args_are plugin install; or __gsm_args_are plugin apply" -F
 complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update pin unpin list lock apply verify" \

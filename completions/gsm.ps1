@@ -17,8 +17,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'config' = @('list', 'get', 'set', 'unset', 'path')
         'game' = @('list', 'info', 'install', 'update', 'validate', 'installations')
         'sync' = @('push', 'pull', 'status', 'retry', 'drop', 'resolve')
-        'plugin' = @('init', 'pack', 'validate', 'install', 'uninstall', 'enable', 'disable',
-            'update', 'pin', 'unpin', 'list', 'lock', 'apply', 'verify')
+        'plugin' = @('init', 'pack', 'validate', 'publish', 'search', 'info', 'install',
+            'uninstall', 'enable', 'disable', 'update', 'pin', 'unpin', 'list', 'lock', 'apply',
+            'verify')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
@@ -36,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $gsmSyncSides = @('local', 'cloud')
     $gsmPluginCategories = @('admin', 'anticheat', 'chat', 'economy', 'gameplay', 'library',
         'maps', 'performance', 'protection', 'utility', 'world', 'other')
+    $gsmPluginSorts = @('downloads', 'rating', 'new')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
     $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull')
@@ -45,7 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--ready-pattern',
         '--settle-seconds', '--status', '--name', '--timeout', '--wait-for', '-n', '--lines',
         '--interval', '--keep', '--api-url', '--email', '--batch-size', '--category', '--junit',
-        '--plugin-dir', '--server', '--lock', '--from'
+        '--plugin-dir', '--server', '--lock', '--from', '--changelog', '--sort', '--limit'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--max-players', '--arg', '--env', '--command',
@@ -78,6 +80,10 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'plugin init' = @('--name', '--game', '--category', '--force', '--json', '--help')
         'plugin pack' = @('--output', '-o', '--json', '--help')
         'plugin validate' = @('--junit') + $gsmDataOptions
+        'plugin publish' = @('--changelog') + $gsmDataOptions
+        'plugin search' = @('--game', '--category', '--verified', '--sort', '--limit') +
+            $gsmDataOptions
+        'plugin info' = $gsmDataOptions
         'plugin install' = @('--server', '--force') + $gsmDataOptions
         'plugin uninstall' = @('--server', '--force') + $gsmDataOptions
         'plugin enable' = @('--server', '--force') + $gsmDataOptions
@@ -114,7 +120,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--path|--keep|--category|--junit|--lock|--from)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--path|--keep|--category|--sort|--junit|--lock|--from)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
@@ -128,6 +134,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     }
     elseif ($previous -eq '--category') {
         $candidates = $gsmPluginCategories
+    }
+    elseif ($previous -eq '--sort') {
+        $candidates = $gsmPluginSorts
     }
     elseif ($previous -eq '--output' -or $previous -eq '-o') {
         $candidates = $gsmFormats

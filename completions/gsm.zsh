@@ -14,7 +14,7 @@ _gsm_subcommands=(
   config 'list get set unset path'
   game 'list info install update validate installations'
   sync 'push pull status retry drop resolve'
-  plugin 'init pack validate install uninstall enable disable update pin unpin list lock apply verify'
+  plugin 'init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
@@ -34,6 +34,7 @@ _gsm_sync_sides=(local cloud)
 _gsm_plugin_categories=(
   admin anticheat chat economy gameplay library maps performance protection utility world other
 )
+_gsm_plugin_sorts=(downloads rating new)
 
 _gsm() {
   local curcontext="$curcontext" state state_descr line ret=1
@@ -246,6 +247,23 @@ _gsm() {
             _arguments $data_opts \
               '--junit=[also write a JUnit XML report]:file:_files' \
               '1:package zip or plugin folder:_files' && ret=0
+            ;;
+          'plugin publish')
+            _arguments $data_opts \
+              '--changelog=[what changed in this version]:text:' \
+              '1:package zip:_files' && ret=0
+            ;;
+          'plugin search')
+            _arguments $data_opts \
+              '--game=[only plugins for this game]:game:($_gsm_game_ids)' \
+              '--category=[only plugins of this category]:category:($_gsm_plugin_categories)' \
+              '--verified[only plugins an admin verified]' \
+              '--sort=[order]:order:($_gsm_plugin_sorts)' \
+              '--limit=[show at most N plugins]:number:' \
+              '1:words in the name or description:' && ret=0
+            ;;
+          'plugin info')
+            _arguments $data_opts '1:plugin name or id:' && ret=0
             ;;
           'plugin install')
             _arguments $data_opts \

@@ -302,3 +302,45 @@ def test_fish_completes_sync() -> None:
     assert set(fish_complete("gsm sync resolve mc --keep ")) == {"local", "cloud"}
     assert "--output" in fish_complete("gsm sync status --")
     assert fish_complete("gsm server backup mc --keep ") == []
+
+
+# gsm plugin publish, search and info (the marketplace): sub-commands, options and values.
+PLUGIN_MARKET_WORDS = (
+    "publish", "search", "info", "--changelog", "--verified", "--sort", "--limit",
+    "downloads", "rating", "new",
+)  # fmt: skip
+
+
+def test_every_plugin_marketplace_subcommand_and_option_is_completed(script_text: str) -> None:
+    missing = [word for word in PLUGIN_MARKET_WORDS if not has_word(script_text, word)]
+    assert not missing
+
+
+def test_bash_completes_the_plugin_marketplace() -> None:
+    assert {"publish", "search", "info"} <= set(bash_complete("gsm", "plugin", ""))
+    assert bash_complete("gsm", "plugin", "pu") == ["publish"]
+    assert set(bash_complete("gsm", "plugin", "search", "--")) == {
+        "--game", "--category", "--verified", "--sort", "--limit", "--json", "--output", "--help",
+    }  # fmt: skip
+    assert bash_complete("gsm", "plugin", "search", "--sort", "") == ["downloads", "rating", "new"]
+    assert bash_complete("gsm", "plugin", "search", "--category", "ec") == ["economy"]
+    assert bash_complete("gsm", "plugin", "search", "--game", "valh") == ["valheim"]
+    assert bash_complete("gsm", "plugin", "search", "--limit", "") == []
+    # An option's value is not an argument: still search's options after --sort new.
+    assert bash_complete("gsm", "plugin", "search", "--sort", "new", "--ver") == ["--verified"]
+    assert "--changelog" in bash_complete("gsm", "plugin", "publish", "x.zip", "--")
+    assert set(bash_complete("gsm", "plugin", "info", "x", "--")) == {
+        "--json",
+        "--output",
+        "--help",
+    }
+
+
+def test_fish_completes_the_plugin_marketplace() -> None:
+    assert {"publish", "search", "info"} <= set(fish_complete("gsm plugin "))
+    assert set(fish_complete("gsm plugin search --sort ")) == {"downloads", "rating", "new"}
+    assert fish_complete("gsm plugin search --category ec") == ["economy"]
+    assert {"--game", "--category", "--verified", "--sort", "--limit"} <= set(
+        fish_complete("gsm plugin search --")
+    )
+    assert "--changelog" in fish_complete("gsm plugin publish x.zip --")

@@ -6,19 +6,23 @@ deleted), and paid plugins refused until bought."""
 import hashlib
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from gsm_cli.cloud.client import CloudClient
 from gsm_cli.errors import ExitCode, GsmError
 from gsm_cli.services import plugin_cloud
+from gsm_cloud.db.engine import make_engine
+from gsm_cloud.db.models import Plugin
 from tests.conftest import GsmRunner, free_port
 from tests.e2e.conftest import CloudAccount, LiveCloud
-from tests.packages import package_bytes
+from tests.packages import manifest_text, package_bytes
 
 
 def unique(prefix: str) -> str:
@@ -210,3 +214,247 @@ def test_an_unreachable_cloud_is_exit_7_and_leaves_no_file(tmp_path: Path) -> No
 def login(gsm: GsmRunner, cloud: LiveCloud, account: CloudAccount) -> None:
     result = gsm("auth", "login", "--with-token", "--api-url", cloud.url, input=account.token)
     assert result.exit_code == 0, result.stderr
+
+
+def pack(gsm: GsmRunner, where: Path, name: str, version: str, **manifest: Any) -> Path:
+    """A package built the way an author does: gsm plugin init, a file, gsm plugin pack."""
+    folder = where / f"{name}-{version}"
+    made = gsm("plugin", "init", str(folder), "--name", name, "--game", "minecraft")
+    assert made.exit_code == 0, made.stderr
+    (folder / "gsm-plugin.toml").write_text(
+        manifest_text(name, version, **manifest), encoding="utf-8"
+    )
+    (folder / "files" / f"{name}.jar").write_bytes(f"{name} {version}".encode())
+    out = where / f"{name}-{version}.zip"
+    packed = gsm("plugin", "pack", str(folder), "-o", str(out))
+    assert packed.exit_code == 0, packed.stderr
+    return out
+
+
+def cloud_versions(cloud: LiveCloud, name: str) -> list[dict[str, Any]]:
+    found = httpx.get(f"{cloud.url}/v1/plugins", params={"name": name}).json()["items"]
+    if not found:
+        return []
+    return httpx.get(f"{cloud.url}/v1/plugins/{found[0]['id']}/versions").json()
+
+
+def test_publish_as_a_developer_refused_as_basic(
+    gsm: GsmRunner, live_cloud: LiveCloud, developer: CloudAccount, tmp_path: Path
+) -> None:
+    name = unique("Homes")
+    first = pack(gsm, tmp_path, name, "1.0.0")
+
+    logged_out = gsm("plugin", "publish", str(first), "--json")
+    assert (logged_out.exit_code, logged_out.error()["code"]) == (6, "not_logged_in")
+
+    login(gsm, live_cloud, live_cloud.account("Basic"))
+    basic = gsm("plugin", "publish", str(first))
+    assert basic.exit_code == 6, basic.stderr
+    assert "needs the Developer role" in basic.stderr
+    assert cloud_versions(live_cloud, name) == []
+
+    login(gsm, live_cloud, developer)
+    published = gsm("plugin", "publish", str(first), "--changelog", "First", "--json")
+    assert published.exit_code == 0, published.stderr
+    result = published.json()
+    digest = hashlib.sha256(first.read_bytes()).hexdigest()
+    assert result["sha256"] == digest and result["version"] == "1.0.0"
+    assert result["name"] == name and result["created_listing"] is True
+    assert result["size"] == first.stat().st_size
+    (listed,) = cloud_versions(live_cloud, name)
+    assert (listed["version"], listed["sha256"], listed["changelog"]) == ("1.0.0", digest, "First")
+    assert (listed["games"], listed["dependencies"]) == (["minecraft"], {})
+
+    table = gsm("plugin", "publish", str(first))  # the same version again
+    assert table.exit_code == 5 and "already published" in table.stderr
+    assert "raise the version" in table.stderr
+
+    second = pack(
+        gsm, tmp_path, name, "1.1.0", games=["minecraft", "valheim"], deps={"Vault": "^1"}
+    )
+    shown = gsm("plugin", "publish", str(second))
+    assert shown.exit_code == 0, shown.stderr
+    digest = hashlib.sha256(second.read_bytes()).hexdigest()
+    assert digest in shown.stdout  # the table shows the version's sha256
+    assert "added valheim to its supported games" in shown.stderr
+    newest = cloud_versions(live_cloud, name)[0]
+    assert (newest["version"], newest["games"], newest["dependencies"]) == (
+        "1.1.0", ["minecraft", "valheim"], {"Vault": "^1"},
+    )  # fmt: skip
+
+    # Another developer cannot take the name, whatever its case.
+    login(gsm, live_cloud, live_cloud.account("Developer"))
+    other = pack(gsm, tmp_path / "other", name.lower(), "9.0.0")
+    taken = gsm("plugin", "publish", str(other), "--json")
+    assert (taken.exit_code, taken.error()["code"]) == (5, "name_taken")
+    assert [v["version"] for v in cloud_versions(live_cloud, name)] == ["1.1.0", "1.0.0"]
+
+
+def test_an_invalid_package_is_refused_here_and_by_the_cloud(
+    gsm: GsmRunner, live_cloud: LiveCloud, developer: CloudAccount, tmp_path: Path
+) -> None:
+    name = unique("Broken")
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(package_bytes(name, "1.0.0", files={"../escape.sh": b"x", "ok.jar": b"y"}))
+    here = gsm("plugin", "publish", str(bad), "--json")  # not even logged in: checked first
+    assert here.exit_code == 8, here.stderr
+    assert here.error()["code"] == "package_invalid"
+    assert "path-traversal" in {p["rule"] for p in here.error()["problems"]}
+    # The cloud refuses it with the same rules, whoever sends it.
+    with httpx.Client(base_url=live_cloud.url) as raw:
+        headers = {"Authorization": f"Bearer {developer.token}"}
+        pid = raw.post(
+            "/v1/plugins",
+            json={"name": name, "category": "other", "supported_games": ["minecraft"]},
+            headers=headers,
+        ).json()["id"]
+    with CloudClient(live_cloud.url, developer.token) as client:
+        refused = failure(lambda: client.publish_version(pid, bad, version="1.0.0"))
+    assert (refused.exit_code, refused.code) == (ExitCode.VERIFICATION_FAILED, "package_invalid")
+    assert "path-traversal" in {p.rule for p in refused.problems}  # type: ignore[attr-defined]
+    assert cloud_versions(live_cloud, name) == []
+
+
+def test_search_online_then_from_the_cache(
+    gsm: GsmRunner, live_cloud: LiveCloud, api: httpx.Client, gsm_home: Path, tmp_path: Path
+) -> None:
+    word = uuid.uuid4().hex[:10]
+    names = {key: unique(f"{key}{word}") for key in ("homes", "shop", "raids")}
+    for key, games, category in (
+        ("homes", ["minecraft"], "utility"),
+        ("shop", ["minecraft", "rust"], "economy"),
+        ("raids", ["rust"], "gameplay"),
+    ):
+        pid = listing(api, names[key], games=tuple(games))
+        api.patch(f"/v1/plugins/{pid}", json={"category": category})
+        upload(api, pid, package_bytes(names[key], "1.0.0", games=games))
+    for _ in range(3):  # downloads: shop 3, homes 1, raids 0
+        httpx.get(f"{live_cloud.url}/v1/plugins/{listing_id(live_cloud, names['shop'])}/download")
+    httpx.get(f"{live_cloud.url}/v1/plugins/{listing_id(live_cloud, names['homes'])}/download")
+    # Listed a day apart (the API lists them within a second): homes, shop, then raids.
+    engine = make_engine(live_cloud.database_url)
+    with engine.begin() as conn:
+        for days, key in enumerate(("raids", "shop", "homes")):
+            conn.execute(
+                update(Plugin)
+                .where(Plugin.name == names[key])
+                .values(created_at=datetime(2026, 6, 1) - timedelta(days=days))
+            )
+    engine.dispose()
+    login(gsm, live_cloud, live_cloud.account())
+
+    def found(*args: str, env: dict[str, str] | None = None) -> tuple[list[str], str]:
+        result = gsm("plugin", "search", word, *args, "--json", env=env)
+        assert result.exit_code == 0, result.stderr
+        by_name = {v: k for k, v in names.items()}
+        return [by_name[row["name"]] for row in result.json()], result.stderr
+
+    online, note = found()
+    assert online == ["shop", "homes", "raids"] and "cache" not in note
+    assert found("--game", "rust")[0] == ["shop", "raids"]
+    assert found("--category", "economy")[0] == ["shop"]
+    assert found("--sort", "new")[0] == ["raids", "shop", "homes"]
+    assert found("--limit", "1")[0] == ["shop"]
+    assert found("--verified")[0] == []
+
+    pulled = gsm("sync", "pull")
+    assert pulled.exit_code == 0, pulled.stderr
+    down = {"GSM_API_URL": f"http://127.0.0.1:{free_port()}"}
+    cached, note = found(env=down)
+    assert cached == online
+    assert "from the catalog cache" in note and "cannot reach the cloud" in note
+    assert "old" in note and "gsm sync pull" in note
+    assert found("--game", "rust", env=down)[0] == ["shop", "raids"]
+    assert found("--category", "economy", env=down)[0] == ["shop"]
+    assert found("--sort", "new", env=down)[0] == ["raids", "shop", "homes"]
+    assert found("--verified", env=down)[0] == []
+    table = gsm("plugin", "search", word, env=down)
+    assert table.exit_code == 0 and names["shop"] in table.stdout
+
+    assert gsm("auth", "logout").exit_code == 0
+    logged_out, note = found()
+    assert logged_out == online and "not logged in" in note
+
+    # A machine that never pulled has no cache: the cloud's error stands.
+    fresh = gsm("plugin", "search", word, env={**down, "GSM_HOME": str(tmp_path / "fresh")})
+    assert fresh.exit_code == 6, fresh.stderr
+    assert "gsm sync pull" in fresh.stderr
+
+
+def listing_id(cloud: LiveCloud, name: str) -> str:
+    return httpx.get(f"{cloud.url}/v1/plugins", params={"name": name}).json()["items"][0]["id"]
+
+
+def test_info_shows_versions_sha256s_games_dependencies_and_price(
+    gsm: GsmRunner, live_cloud: LiveCloud, api: httpx.Client
+) -> None:
+    name = unique("Economy")
+    pid = listing(api, name, price="2.50", games=("minecraft", "custom"))
+    first = upload(api, pid, package_bytes(name, "1.0.0"))
+    beta = upload(
+        api, pid, package_bytes(name, "2.0.0-rc.1", games=["custom"], deps={"Vault": ">=1.7"})
+    )
+    login(gsm, live_cloud, live_cloud.account())
+    shown = gsm("plugin", "info", name.lower(), "--json")
+    assert shown.exit_code == 0, shown.stderr
+    data = shown.json()
+    assert (data["id"], data["name"], data["price"], data["paid"]) == (pid, name, "2.50", True)
+    assert (data["latest"], data["latest_release"]) == ("2.0.0-rc.1", "1.0.0")
+    assert data["supported_games"] == ["minecraft", "custom"]
+    assert [
+        (v["version"], v["sha256"], v["games"], v["dependencies"], v["prerelease"])
+        for v in data["versions"]
+    ] == [
+        ("2.0.0-rc.1", beta["sha256"], ["custom"], {"Vault": ">=1.7"}, True),
+        ("1.0.0", first["sha256"], ["minecraft"], {}, False),
+    ]
+    table = gsm("plugin", "info", name)
+    assert table.exit_code == 0
+    assert first["sha256"] in table.stdout and beta["sha256"] in table.stdout
+    assert "costs 2.50" in table.stderr
+    assert gsm("plugin", "info", pid, "--json").json()["name"] == name
+    missing = gsm("plugin", "info", unique("Nope"), "--json")
+    assert (missing.exit_code, missing.error()["code"]) == (3, "plugin_not_found")
+
+
+def test_a_paid_plugin_installs_only_after_a_purchase(
+    gsm: GsmRunner, live_cloud: LiveCloud, api: httpx.Client, tmp_path: Path
+) -> None:
+    name = unique("Paid")
+    pid = listing(api, name, price="4.99")
+    upload(api, pid, package_bytes(name, "1.0.0"))
+    buyer = live_cloud.account()
+    login(gsm, live_cloud, buyer)
+    made = gsm("server", "create", "mc", "--game", "minecraft", "--path", str(tmp_path / "mc"))
+    assert made.exit_code == 0, made.stderr
+    refused = gsm("plugin", "install", name, "--server", "mc", "--json")
+    assert refused.exit_code == 6, refused.stderr
+    assert refused.error()["code"] == "purchase_required"
+    assert "buy it" in refused.error()["hint"]
+    assert not (tmp_path / "mc" / "plugins").exists() or not any(
+        (tmp_path / "mc" / "plugins").iterdir()
+    )
+    bought = httpx.post(
+        f"{live_cloud.url}/v1/plugins/{pid}/purchase",
+        headers={"Authorization": f"Bearer {buyer.token}"},
+    )
+    assert bought.status_code == 201, bought.text
+    installed = gsm("plugin", "install", name, "--server", "mc")
+    assert installed.exit_code == 0, installed.stderr
+    assert (tmp_path / "mc" / "plugins" / f"{name}.jar").read_bytes() == f"{name} 1.0.0".encode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "--sort", "newest"),
+        ("search", "--limit", "0"),
+        ("search", "--limit", "201"),
+        ("search", "--category", "tools"),
+        ("search", "--game", "nope"),
+    ],
+)
+def test_search_options_are_checked_before_anything(gsm: GsmRunner, args: tuple[str, ...]) -> None:
+    result = gsm("plugin", *args, "--json")
+    assert result.exit_code == 4, result.stderr
+    assert result.error()["code"] in ("invalid_input", "invalid_game")

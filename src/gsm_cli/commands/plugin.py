@@ -16,6 +16,7 @@ from gsm_cli.commands._common import (
     LocalOutputOption,
     OutputOption,
     known_game,
+    number_in_range,
     output_format,
 )
 from gsm_cli.output import Column
@@ -47,6 +48,12 @@ def _known_category(param: typer.CallbackParam, value: str | None) -> str | None
     from gsm_cli.services.plugin_package import CATEGORIES
 
     return one_of(CATEGORIES)(param, value)
+
+
+def _sort_choice(param: typer.CallbackParam, value: str | None) -> str | None:
+    from gsm_cli.commands._common import one_of
+
+    return one_of(SEARCH_SORTS)(param, value)
 
 
 def _known_games() -> list[str]:
@@ -195,6 +202,190 @@ def validate(
         output.message(
             f"{source} is valid: {report.manifest.name} {report.manifest.version}, "
             f"{len(report.files)} file(s)"
+        )
+
+
+# --- the marketplace: publish, search, info (services/plugin_cloud.py) ---------------------
+
+PUBLISH_COLUMNS = (
+    Column("name"),
+    Column("version"),
+    Column("sha256"),
+    Column("size"),
+    Column("plugin_id"),
+)
+SEARCH_COLUMNS = (
+    Column("name"),
+    Column("version"),
+    Column("category"),
+    Column("price"),
+    Column("downloads"),
+    Column("rating"),
+    Column("is_verified", "VERIFIED"),
+    Column("supported_games", "GAMES"),
+    Column("description"),
+)
+INFO_COLUMNS = (
+    Column("name"),
+    Column("id"),
+    Column("description"),
+    Column("category"),
+    Column("latest"),
+    Column("latest_release"),
+    Column("price"),
+    Column("supported_games", "GAMES"),
+    Column("is_verified", "VERIFIED"),
+    Column("downloads"),
+    Column("rating"),
+)
+VERSION_COLUMNS = (
+    Column("version"),
+    Column("sha256"),
+    Column("size"),
+    Column("games"),
+    Column("dependencies"),
+    Column("published_at", "PUBLISHED"),
+)
+SEARCH_SORTS = ("downloads", "rating", "new")
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "of unknown age"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} old"
+    return "less than a minute old"
+
+
+@app.command("publish")
+def publish(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The package zip to publish.")],
+    changelog: Annotated[
+        str | None,
+        typer.Option("--changelog", metavar="TEXT", help="What changed in this version."),
+    ] = None,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Validate a package here, then publish it to gsm-cloud (Developer role); print its sha256."""
+    from gsm_cli import environment
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugin_cloud
+
+    fmt = output_format(output_, json_)
+    with open_store() as store, output.Progress(f"Uploading {file.name}", in_bytes=True) as bar:
+        result = plugin_cloud.publish(
+            store, paths(), environment.current().vars, file, bar.report, changelog=changelog
+        )
+    if result["created_listing"]:
+        output.message(f"listed the new plugin {result['name']} in the marketplace")
+    if result["games_added"]:
+        output.message(f"added {', '.join(result['games_added'])} to its supported games")
+    output.message(f"published {result['name']} {result['version']}")
+    output.emit(result, fmt, PUBLISH_COLUMNS)
+
+
+@app.command("search")
+def search(
+    text: Annotated[
+        str | None,
+        typer.Argument(metavar="[TEXT]", help="Words in the name or description (any case)."),
+    ] = None,
+    game: Annotated[
+        str | None,
+        typer.Option(
+            "--game", metavar="GAME", help="Only plugins for this game.", callback=known_game
+        ),
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            "--category",
+            metavar="CATEGORY",
+            help="Only plugins of this category.",
+            callback=_known_category,
+        ),
+    ] = None,
+    verified: Annotated[
+        bool, typer.Option("--verified", help="Only plugins an admin verified.")
+    ] = False,
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort",
+            metavar="downloads|rating|new",
+            help="Most downloaded, best rated or newest first.",
+            callback=_sort_choice,
+        ),
+    ] = "downloads",
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            metavar="N",
+            help="Show at most N plugins (1-200).",
+            callback=number_in_range(1, 200, what="a whole number"),
+        ),
+    ] = 50,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Search the marketplace; offline or logged out, the catalog cache of `gsm sync pull`."""
+    from gsm_cli import environment
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugin_cloud
+
+    fmt = output_format(output_, json_)
+    with open_store() as store:
+        result = plugin_cloud.search(
+            store,
+            paths(),
+            environment.current().vars,
+            text=text,
+            game=game,
+            category=category,
+            verified=True if verified else None,
+            sort=sort,
+            limit=limit,
+        )
+    if result.source == "cache":
+        output.warning(
+            f"from the catalog cache ({result.reason}): last pulled "
+            f"{result.cache_updated_at or 'never'}, {_age(result.cache_age_seconds)}; "
+            "`gsm sync pull` refreshes it"
+        )
+    if result.total > len(result.rows):
+        output.message(f"showing {len(result.rows)} of {result.total} plugins (--limit)")
+    output.emit(result.rows, fmt, SEARCH_COLUMNS)
+
+
+@app.command("info")
+def info(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Plugin name (any case) or id.")],
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Show a marketplace plugin: its versions with their sha256s, games and dependencies."""
+    from gsm_cli import environment
+    from gsm_cli.commands._common import open_store, paths
+    from gsm_cli.services import plugin_cloud
+
+    fmt = output_format(output_, json_)
+    with open_store() as store:
+        data = plugin_cloud.info(store, paths(), environment.current().vars, name)
+    output.emit(data, fmt, INFO_COLUMNS)  # JSON and CSV: everything, versions included
+    if fmt != "table":
+        return
+    if data["versions"]:
+        output.emit(data["versions"], fmt, VERSION_COLUMNS)
+    else:
+        output.message(f"{data['name']} has no published version yet")
+    if data["paid"]:
+        output.message(
+            f"{data['name']} costs {data['price']}: only its buyers and its developer can "
+            "download it"
         )
 
 

@@ -531,9 +531,21 @@ def publish(
             plugin = client.update_plugin(
                 plugin["id"], {"supported_games": [*plugin["supported_games"], *added]}
             )
-        answer = client.publish_version(
-            plugin["id"], Path(file), version=manifest.version, changelog=changelog, report=report
-        )
+        try:
+            answer = client.publish_version(
+                plugin["id"],
+                Path(file),
+                version=manifest.version,
+                changelog=changelog,
+                report=report,
+            )
+        except ConflictError as exc:
+            if exc.code == "version_exists":
+                exc.hint = (
+                    "a version is published once: raise the version in gsm-plugin.toml, then "
+                    "pack and publish again"
+                )
+            raise
     if answer["sha256"] != sha256:
         raise VerificationError(
             f"the cloud stored {manifest.name} {manifest.version} with the sha256 "
