@@ -973,7 +973,7 @@ def resolve(
                     f"{cand.label} needs {dep} {rng}, which is neither installed nor given",
                     hint=f"give its package file too (gsm plugin install {dep}.zip ...)"
                     if fetch is None
-                    else f"no version of {dep} in the cloud matches {rng}",
+                    else f"no published version of {dep} matches {rng}",
                     code="dependency_missing",
                 )
             visit(dep_cand, stack)
@@ -992,12 +992,16 @@ class CloudSource:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def find(self, name: str, spec: str | None) -> Candidate | None:
+    def find(self, name: str, spec: str | None, *, required: bool = False) -> Candidate | None:
+        """The version of ``name`` that ``spec`` picks; None when there is none (or, when
+        ``required``, the cloud's own error: plugin_not_found, version_not_found...)."""
         from gsm_cli.services import plugin_cloud
 
         try:
             remote = plugin_cloud.find_version(self.client, name, spec)
         except NotFoundError:
+            if required:
+                raise
             return None
         return Candidate(
             name=remote.name,
@@ -1028,11 +1032,8 @@ class CloudSource:
         return None
 
     def exact(self, name: str, version: str, work: Path) -> Candidate:
-        cand = self.find(name, version)
-        if cand is None or cand.version != version:
-            raise NotFoundError(
-                f"no version {version} of plugin {name} in the cloud", code="plugin_not_found"
-            )
+        cand = self.find(name, version, required=True)
+        assert cand is not None
         return cand
 
     def download_all(self, cands: Sequence[Candidate], work: Path, report: Report | None) -> None:
@@ -1338,11 +1339,8 @@ def install(
                 else:
                     if fetch is None:
                         raise InvalidInputError(f"{target.text}: the cloud is not available")
-                    found = fetch(target.name or "", target.spec)
-                    if found is None:
-                        raise NotFoundError(
-                            f"no plugin {target.text} in the cloud", code="plugin_not_found"
-                        )
+                    found = cloud.find(target.name or "", target.spec, required=True)
+                    assert found is not None
                     cand = found
                 present = installed.get(cand.name.lower())
                 if present is not None:
