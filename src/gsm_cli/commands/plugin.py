@@ -5,6 +5,7 @@ Commands stay thin: the package format lives in services/plugin_package.py, the 
 services/plugin_cloud.py, installs, locks and verification in services/plugins.py.
 """
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -477,8 +478,10 @@ def install(
     from gsm_cli.services import plugins
 
     fmt = output_format(output_, json_)
-    with open_store() as store:
+    with open_store() as store, contextlib.ExitStack() as stack:
         cloud = _cloud(store) if _names_cloud(targets) else None
+        if cloud is not None:
+            stack.callback(cloud.close)
         with output.Progress("installing", in_bytes=True) as bar:
             result = plugins.install(
                 store,
@@ -624,8 +627,9 @@ def update(
         raise InvalidInputError("name the server with --server")
     if bool(names) == all_:
         raise InvalidInputError("name the plugins to update, or pass --all (not both)")
-    with open_store() as store:
+    with open_store() as store, contextlib.ExitStack() as stack:
         cloud = plugins.FolderSource(from_dir) if from_dir is not None else _cloud(store)
+        stack.callback(cloud.close)
         with output.Progress("updating", in_bytes=True) as bar:
             result = plugins.update(
                 store,
@@ -771,10 +775,11 @@ def apply(
     from gsm_cli.services import plugins
 
     fmt = output_format(output_, json_)
-    with open_store() as store:
+    with open_store() as store, contextlib.ExitStack() as stack:
         cloud = None
         if from_dir is None and not dry_run:
             cloud = _cloud(store)
+            stack.callback(cloud.close)
         with output.Progress("applying", in_bytes=True) as bar:
             result = plugins.apply(
                 store,

@@ -842,6 +842,7 @@ class Candidate:
     dependencies: dict[str, str] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     remote: Any = None  # plugin_cloud.RemoteVersion
+    package: Any = None  # the open plugin_package.Package of a file, hashed once
     expected_sha256: str | None = None  # from a lock file
 
     @property
@@ -856,21 +857,30 @@ def known_games() -> list[str]:
 
 
 def open_file(path: Path) -> Candidate:
-    """A package file as a candidate (validated and hashed; the file stays where it is)."""
+    """A package file as a candidate, validated and hashed, and held open (``close_all``):
+    what is extracted later is the very file that was checked, read without hashing again."""
     from gsm_cli.services import plugin_package
 
-    with plugin_package.open_package(path, known_games=known_games()) as package:
-        manifest = package.manifest
-        return Candidate(
-            name=manifest.name,
-            version=manifest.version,
-            source="file",
-            sha256=package.sha256,
-            path=Path(path),
-            games=list(manifest.games),
-            dependencies=dict(manifest.dependencies),
-            manifest=manifest.to_dict(),
-        )
+    package = plugin_package.open_package(path, known_games=known_games())
+    manifest = package.manifest
+    return Candidate(
+        name=manifest.name,
+        version=manifest.version,
+        source="file",
+        sha256=package.sha256,
+        path=Path(path),
+        games=list(manifest.games),
+        dependencies=dict(manifest.dependencies),
+        manifest=manifest.to_dict(),
+        package=package,
+    )
+
+
+def close_all(cands: Iterable[Candidate]) -> None:
+    for cand in cands:
+        if cand.package is not None:
+            cand.package.close()
+            cand.package = None
 
 
 Fetch = Callable[[str, str | None], Candidate | None]
@@ -992,6 +1002,9 @@ class CloudSource:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    def close(self) -> None:
+        self.client.close()
+
     def find(self, name: str, spec: str | None, *, required: bool = False) -> Candidate | None:
         """The version of ``name`` that ``spec`` picks; None when there is none (or, when
         ``required``, the cloud's own error: plugin_not_found, version_not_found...)."""
@@ -1104,6 +1117,9 @@ class FolderSource:
         return found
 
     def download_all(self, cands: Sequence[Candidate], work: Path, report: Report | None) -> None:
+        return None
+
+    def close(self) -> None:
         return None
 
 
@@ -1219,7 +1235,9 @@ def _stage(change: Change, cand: Candidate, report: Report | None) -> tuple[Path
     assert cand.path is not None
     stage = change.area("stage")
     stage.mkdir(parents=True)
-    with plugin_package.open_package(cand.path, known_games=known_games()) as package:
+    opened = cand.package or plugin_package.open_package(cand.path, known_games=known_games())
+    cand.package = None
+    with opened as package:
         if cand.expected_sha256 and package.sha256 != cand.expected_sha256:
             raise VerificationError(
                 f"the package of {cand.label} has sha256 {package.sha256}, but the lock file "
@@ -1319,13 +1337,14 @@ def install(
     parsed = [Target.parse(t) for t in targets]
     if not parsed:
         raise InvalidInputError("name at least one plugin or package file to install")
-    with _working_on(store, paths, name) as server:
+    with _working_on(store, paths, name) as server, contextlib.ExitStack() as opened:
         snapshot = _snapshot(store, server)
         installed = {i.plugin.name.lower(): i.plugin for i in snapshot}
         files: dict[str, Candidate] = {}
         for target in parsed:
             if target.path is not None:
                 cand = open_file(target.path)
+                opened.callback(close_all, [cand])
                 if cand.name.lower() in files:
                     raise InvalidInputError(f"two packages of {cand.name} given")
                 files[cand.name.lower()] = cand
@@ -1767,7 +1786,10 @@ def apply(
             f"the lock file is for {game} servers; {server.name} runs {server.game_type}",
             code="incompatible_game",
         )
-    with _working_on(store, paths, name, change=not dry_run) as server:
+    with (
+        _working_on(store, paths, name, change=not dry_run) as server,
+        contextlib.ExitStack() as opened,
+    ):
         snapshot = _snapshot(store, server)
         by_name = {i.plugin.name.lower(): i for i in snapshot}
         plan: list[dict[str, Any]] = []
@@ -1820,6 +1842,7 @@ def apply(
                             code="package_not_found",
                         )
                     cand = open_file(path)
+                    opened.callback(close_all, [cand])
                 elif cloud is not None:
                     cand = cloud.exact(entry.name, entry.version, change.work)
                 else:
