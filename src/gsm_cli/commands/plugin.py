@@ -457,7 +457,7 @@ def install(
     targets: Annotated[
         list[str],
         typer.Argument(
-            metavar="PLUGIN...",
+            metavar="PLUGIN",
             help="NAME, NAME@1.2.0 or NAME@^1.2 (from the cloud), or a package FILE (.zip).",
         ),
     ],
@@ -595,11 +595,11 @@ def disable(
 
 @app.command("update")
 def update(
+    server: ServerOption,
     names: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[NAME]...", help="Plugins to update; or use --all."),
+        typer.Argument(metavar="NAME", help="Plugins to update; or use --all."),
     ] = None,
-    server: ServerOption = "",
     all_: Annotated[bool, typer.Option("--all", help="Every plugin that is not pinned.")] = False,
     from_dir: Annotated[
         Path | None,
@@ -623,8 +623,6 @@ def update(
     from gsm_cli.services import plugins
 
     fmt = output_format(output_, json_)
-    if not server:
-        raise InvalidInputError("name the server with --server")
     if bool(names) == all_:
         raise InvalidInputError("name the plugins to update, or pass --all (not both)")
     with open_store() as store, contextlib.ExitStack() as stack:
