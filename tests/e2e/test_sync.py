@@ -324,7 +324,7 @@ def test_pull_keeps_the_plugin_catalog_and_memberships_for_offline_use(
         return {"Authorization": f"Bearer {account.token}"}
 
     plugin = httpx.post(f"{live_cloud.url}/v1/plugins", headers=bearer(developer),
-                        json={"name": "Backups Plus", "category": "utility"}).json()  # fmt: skip
+                        json={"name": "Backups-Plus", "category": "utility"}).json()  # fmt: skip
     community = httpx.post(f"{live_cloud.url}/v1/communities", headers=bearer(developer),
                            json={"name": "Vikings", "is_public": True}).json()  # fmt: skip
     joined = httpx.post(f"{live_cloud.url}/v1/communities/{community['id']}/join",
@@ -340,7 +340,7 @@ def test_pull_keeps_the_plugin_catalog_and_memberships_for_offline_use(
             "SELECT community_id, community_name, role FROM community_memberships"
         ).fetchall()
     conn.close()
-    assert catalog[plugin["id"]] == "Backups Plus"
+    assert catalog[plugin["id"]] == "Backups-Plus"
     assert memberships == [(community["id"], "Vikings", "Member")]
 
     left = httpx.post(f"{live_cloud.url}/v1/communities/{community['id']}/leave",
