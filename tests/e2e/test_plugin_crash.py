@@ -180,3 +180,20 @@ def test_a_failure_half_way_through_the_moves_is_undone_by_the_process(
     assert db(gsm_home, "SELECT count(*) FROM plugin_journal") == [(0,)]
     assert db(gsm_home, "SELECT count(*) FROM local_plugins") == [(0,)]
     assert leftovers(gsm_home, server) == []
+
+
+def test_server_delete_finishes_recovery_first(
+    gsm: GsmRunner, gsm_home: Path, tmp_path: Path, setup: tuple[Path, list[Path]]
+) -> None:
+    """A record deleted with a journal pending would leave that journal (and its work folder)
+    with no server to recover it for: delete recovers first."""
+    server, packages = setup
+    before = tree(server)
+    proc = paused(gsm_home, tmp_path, "moved:2", "plugin", "install",
+                  *map(str, packages), "--server", "mc")  # fmt: skip
+    kill(proc)
+    deleted = gsm("server", "delete", "mc")
+    assert deleted.exit_code == 0, deleted.stderr
+    assert tree(server) == before  # the record went; the folder is kept, as it was
+    assert db(gsm_home, "SELECT count(*) FROM plugin_journal") == [(0,)]
+    assert leftovers(gsm_home, server) == []

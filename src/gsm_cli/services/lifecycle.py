@@ -248,7 +248,7 @@ def start(store: Store, paths: Paths, name: str, *, timeout: float | None = None
     found = servers.get_local(store, name)
     from gsm_cli.services import plugins  # a plugin change killed half-way: undo or finish it
 
-    plugins.recover_server(store, paths, found)
+    plugins.recover_server(store, paths, found, guard=True)
     seen = observe(store, paths, found)
     server = seen.server
     if seen.supervised:

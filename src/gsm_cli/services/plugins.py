@@ -218,11 +218,15 @@ def recover(store: Store, paths: Paths, server: LocalServer) -> list[dict[str, A
     return done
 
 
-def recover_server(store: Store, paths: Paths, server: LocalServer) -> list[dict[str, Any]]:
-    """Recovery before other work on a server (`gsm server start`): a plugin change still
-    running in another process is plugins_busy (exit 5); one a dead process left is undone
-    or finished."""
-    if store.read_only:
+def recover_server(
+    store: Store, paths: Paths, server: LocalServer, *, guard: bool = False
+) -> list[dict[str, Any]]:
+    """Recovery before other work on a server: a change a dead process left is undone or
+    finished; one still running in another process is plugins_busy (exit 5). ``guard``
+    (`gsm server start`): take the server's plugin lock even when there is nothing to
+    recover, so a start never overlaps a plugin change; otherwise (`gsm server delete`)
+    nothing is touched unless a journal is there."""
+    if store.read_only or not (guard or _journals(store, server.id)):
         return []
     with server_lock(paths, server):
         return recover(store, paths, server) if _journals(store, server.id) else []

@@ -438,6 +438,9 @@ def delete(
     following links or entering another file system (``folders.remove_aside``)."""
     env = os.environ if env is None else env
     aside = folder = None
+    from gsm_cli.services import plugins  # a plugin change killed half-way: undo or finish it
+
+    plugins.recover_server(store, paths or resolve_paths(env), get_local(store, name_or_id))
     try:
         with store.write() as session:
             server = find_local(session, name_or_id)
