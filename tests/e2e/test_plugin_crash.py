@@ -197,3 +197,31 @@ def test_server_delete_finishes_recovery_first(
     assert tree(server) == before  # the record went; the folder is kept, as it was
     assert db(gsm_home, "SELECT count(*) FROM plugin_journal") == [(0,)]
     assert leftovers(gsm_home, server) == []
+
+
+def test_backup_and_restore_settle_a_killed_change_first(
+    gsm: GsmRunner, gsm_home: Path, tmp_path: Path, setup: tuple[Path, list[Path]]
+) -> None:
+    import tarfile
+
+    server, packages = setup
+    before = tree(server)
+    proc = paused(gsm_home, tmp_path, "moved:3", "plugin", "install",
+                  *map(str, packages), "--server", "mc")  # fmt: skip
+    kill(proc)
+    made = gsm("server", "backup", "mc", "--json")
+    assert made.exit_code == 0, made.stderr
+    assert db(gsm_home, "SELECT count(*) FROM plugin_journal") == [(0,)]
+    with tarfile.open(made.json()["path"]) as archive:  # no half-installed file in it
+        names = {m.name.removeprefix("./") for m in archive.getmembers() if m.isfile()}
+    assert names == {"plugins/someone-elses.jar", "server.properties"}
+    assert tree(server) == before
+
+    proc = paused(gsm_home, tmp_path, "moved:4", "plugin", "install",
+                  *map(str, packages), "--server", "mc", "--force")  # fmt: skip
+    kill(proc)
+    restored = gsm("server", "restore", "mc", made.json()["id"], "--yes")
+    assert restored.exit_code == 0, restored.stderr
+    assert db(gsm_home, "SELECT count(*) FROM plugin_journal") == [(0,)]
+    assert tree(server) == before
+    assert leftovers(gsm_home, server) == []

@@ -714,11 +714,12 @@ def backup(
 ) -> None:
     """Archive a server's folder (after its save command, when running)."""
     from gsm_cli import environment
-    from gsm_cli.services import backups, games, lifecycle, servers
+    from gsm_cli.services import backups, games, lifecycle, plugins, servers
 
     fmt = output_format(output_, json_)
     with open_store() as store:
         server = servers.get_local(store, name)
+        plugins.recover_server(store, paths(), server)  # never archive a half plugin change
         game = games.get_game(server.game_type)
         supervisor = lifecycle.supervisor(paths(), server)
         if supervisor and supervisor.console and game.save_command:
@@ -766,11 +767,14 @@ def restore(
     output_: OutputOption = None,
 ) -> None:
     """Replace a server's folder with a backup, atomically (a failed restore changes nothing)."""
-    from gsm_cli.services import backups, lifecycle, servers
+    from gsm_cli.services import backups, lifecycle, plugins, servers
 
     fmt = output_format(output_, json_)
     with open_store() as store:
         server = servers.get_local(store, name)
+        # A plugin change killed half-way is settled first: its journal names files of the
+        # folder the restore replaces.
+        plugins.recover_server(store, paths(), server)
         found = backups.find_backup(store, name, backup_ref)
         store.check_writable()  # before asking, and before --stop takes the server down
         confirm(f"Replace the files of {server.name} with backup {found.id[:8]}?", yes)
