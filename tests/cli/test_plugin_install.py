@@ -119,7 +119,7 @@ def test_install_puts_dependencies_first_and_records_every_file(
     ]
     nothing_left_behind(gsm_home)
     listed = gsm("plugin", "list", "--server", "mc", "--json").json()
-    assert [(p["name"], p["enabled"], p["files"]) for p in listed] == [
+    assert [(p["name"], p["is_enabled"], p["files"]) for p in listed] == [
         ("alpha", True, 2),
         ("beta", True, 1),
     ]

@@ -400,11 +400,11 @@ PluginArgument = Annotated[str, typer.Argument(metavar="NAME", help="Installed p
 INSTALLED_COLUMNS = (
     Column("name"),
     Column("version"),
-    Column("enabled"),
+    Column("is_enabled", "ENABLED"),
     Column("pinned"),
     Column("source"),
     Column("files"),
-    Column("sha256"),
+    Column("package_sha256", "SHA256"),
 )
 INSTALL_COLUMNS = (
     Column("name"),

@@ -553,21 +553,23 @@ class Installed:
         plugin = self.plugin
         manifest = _manifest(plugin)
         files = [f for f in self.files if f.kind == "file"]
-        return {
+        return {  # the columns' own names (local_plugins), then what is counted
             "id": plugin.id,
+            "server_id": plugin.server_id,
             "server": server.name,
             "name": plugin.name,
             "version": plugin.version,
-            "enabled": plugin.is_enabled is not False,
+            "is_enabled": plugin.is_enabled is not False,
             "pinned": bool(plugin.pinned),
             "source": plugin.source,
             "plugin_id": plugin.plugin_id,
-            "sha256": plugin.package_sha256,
+            "package_sha256": plugin.package_sha256,
+            "install_path": plugin.install_path,
+            "installed_at": iso_utc(plugin.installed_at),
             "games": manifest.get("games", []),
             "dependencies": manifest.get("dependencies", {}),
             "files": len(files),
             "size_bytes": sum(f.size_bytes or 0 for f in files),
-            "installed_at": iso_utc(plugin.installed_at),
         }
 
 
