@@ -49,10 +49,18 @@ def package_bytes(
     )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr(plugin_package.MANIFEST, text)
+        archive.writestr(_entry(plugin_package.MANIFEST), text)
         for path, data in (files or {f"{name}.jar": f"{name} {version}".encode()}).items():
-            archive.writestr(f"{plugin_package.FILES_DIR}{path}", data)
+            archive.writestr(_entry(f"{plugin_package.FILES_DIR}{path}"), data)
     return out.getvalue()
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed time, so the same arguments give the same bytes (and sha256)
+    whenever they are packed (zipfile would stamp the current time)."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.external_attr = 0o644 << 16
+    return info
 
 
 def package_of_size(size: int, name: str = "Essentials", version: str = "1.0.0") -> bytes:
