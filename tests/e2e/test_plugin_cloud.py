@@ -197,6 +197,25 @@ def test_a_paid_plugin_downloads_only_after_a_purchase(
     assert list(tmp_path.iterdir()) == [path]
 
 
+def test_an_upload_streams_from_the_file_and_reports_its_progress(
+    live_cloud: LiveCloud, api: httpx.Client, developer: CloudAccount, tmp_path: Path
+) -> None:
+    name = unique("Upload")
+    pid = listing(api, name)
+    package = tmp_path / "big.zip"
+    package.write_bytes(package_bytes(name, "1.0.0", files={"b.bin": uuid.uuid4().bytes * 200_000}))
+    size = package.stat().st_size
+    seen: list[tuple[float, float | None]] = []
+    with CloudClient(live_cloud.url, developer.token) as client:
+        answer = client.publish_version(
+            pid, package, version="1.0.0", report=lambda d, t, _l: seen.append((d, t))
+        )
+    assert answer["sha256"] == hashlib.sha256(package.read_bytes()).hexdigest()
+    assert answer["size_bytes"] == size
+    assert len(seen) >= 3 and seen[-1] == (size, size)  # a chunk (1 MiB) at a time
+    assert [d for d, _t in seen] == sorted(d for d, _t in seen)
+
+
 def test_an_unreachable_cloud_is_exit_7_and_leaves_no_file(tmp_path: Path) -> None:
     remote = plugin_cloud.RemoteVersion(
         plugin_id=str(uuid.uuid4()), name="X", version="1.0.0", sha256="0" * 64, size=10,
