@@ -3,9 +3,11 @@ on a free loopback port, and users with tokens. Loopback only; everything is rem
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,10 +35,11 @@ def scratch_database() -> Iterator[str]:
 @contextlib.contextmanager
 def running_cloud(database_url: str, workers: int = 2) -> Iterator[str]:
     port = free_port()
+    storage = tempfile.mkdtemp(prefix="gsm-bench-packages-")  # removed below, not left in cwd
     env = {
         **os.environ,
         "GSM_CLOUD_DATABASE_URL": database_url,
-        "GSM_CLOUD_STORAGE_DIR": str(Path(database_url.rsplit("/", 1)[-1]).resolve()),
+        "GSM_CLOUD_STORAGE_DIR": storage,
     }
     exe = Path(sys.executable).parent / "gsm-cloud"
     proc = subprocess.Popen(
@@ -59,6 +62,7 @@ def running_cloud(database_url: str, workers: int = 2) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(storage, ignore_errors=True)
 
 
 def make_token(database_url: str, *, role: str = "Basic") -> tuple[uuid.UUID, str]:

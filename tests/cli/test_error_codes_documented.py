@@ -1,9 +1,9 @@
 """docs/exit-codes.md lists every JSON error code that gsm can emit, with its exit code.
 
-The codes are collected from the source: each GsmError class's own ``code``, and every literal
-``code="..."`` given when an error is raised. A code in the code but not in the docs, a code in
-the docs that nothing emits any more, or a documented exit code that differs from the error
-class's, fails here.
+The codes are collected from the source: each GsmError class's own ``code``, every literal
+``code="..."`` given when an error is raised, and every ``error.code = "..."``. A code in the
+code but not in the docs, a code in the docs that nothing emits any more, or a documented exit
+code that differs from the error class's, fails here.
 """
 
 import ast
@@ -67,6 +67,13 @@ def emitted_codes() -> dict[str, set[int | None]]:
         if "migrations" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Attribute) and target.attr == "code"
+                for target in node.targets
+            ):  # error.code = "..." on an error made elsewhere
+                for code in _literals(node.value):
+                    codes.setdefault(code, set()).add(None)
+                continue
             if not isinstance(node, ast.Call):
                 continue
             for keyword in node.keywords:
