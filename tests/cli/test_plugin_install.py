@@ -683,3 +683,17 @@ def test_verify_junit_path_is_checked_before_any_work(
         "plugin", "verify", "--server", "mc", "--junit", str(tmp_path / "no" / "r.xml"), "--json"
     )
     assert done.exit_code == 4 and done.error()["code"] == "report_unwritable"
+
+
+def test_uninstall_of_a_disabled_plugin_removes_its_files_from_aside(
+    gsm: GsmRunner, gsm_home: Path, server: Path, tmp_path: Path
+) -> None:
+    before = tree(server)
+    pkg = package(tmp_path, "alpha", files={"alpha.jar": b"A", "Alpha/deep/x.yml": b"x"})
+    assert gsm("plugin", "install", str(pkg), "--server", "mc").exit_code == 0
+    assert gsm("plugin", "disable", "alpha", "--server", "mc").exit_code == 0
+    done = gsm("plugin", "uninstall", "alpha", "--server", "mc", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert done.json()["removed"] == 2
+    assert tree(server) == before  # .gsm-disabled/ and the plugin's folders are gone too
+    nothing_left_behind(gsm_home)

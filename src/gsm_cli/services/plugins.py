@@ -657,13 +657,10 @@ def _plan_removal(change: Change, item: Installed, *, force: bool) -> tuple[list
             continue
         change.take_out(path)
         change.freed.add(row.path)
-    dirs = sorted(
-        (location(folder, plugin, row.path) for row in item.files if row.kind == "dir"),
-        key=lambda p: len(p.parts),
-        reverse=True,
-    )
-    for folder_path in dirs:
-        change.remove_dir_later(folder_path)
+    for row in item.files:
+        if row.kind == "dir":  # where it made them; and their copies in .gsm-disabled
+            change.remove_dir_later(_under(folder, row.path))
+            change.remove_dir_later(location(folder, plugin, row.path))
     if plugin.is_enabled is False:
         disabled = folder / DISABLED_DIR / plugin.name
         for parent in _parents_within(location(folder, plugin, r.path) for r in item.files):
@@ -1471,7 +1468,8 @@ def _replace(
     # The folders the old version made stay its (they exist, so the new files do not make
     # them again); those the new version leaves empty go after the commit.
     new_dirs = {r.path for r in rows if r.kind == "dir"}
-    for rel in sorted(old_dirs - new_dirs, key=lambda r: r.count("/"), reverse=True):
+    for rel in sorted(old_dirs - new_dirs):
+        change.remove_dir_later(_under(change.folder, rel))
         change.remove_dir_later(location(change.folder, item.plugin, rel))
         rows.append(_FileRow(rel, "dir"))
     new = _new_install(cand, rows, enabled=on, replaces=item.plugin.id)
