@@ -477,3 +477,29 @@ def test_search_options_are_checked_before_anything(gsm: GsmRunner, args: tuple[
     result = gsm("plugin", *args, "--json")
     assert result.exit_code == 4, result.stderr
     assert result.error()["code"] in ("invalid_input", "invalid_game")
+
+
+def test_logged_out_free_plugins_install_from_the_cloud_s_url_paid_ones_do_not(
+    gsm: GsmRunner, live_cloud: LiveCloud, api: httpx.Client, tmp_path: Path
+) -> None:
+    free, paid = unique("Free"), unique("Priced")
+    upload(api, listing(api, free), package_bytes(free, "1.0.0"))
+    upload(api, listing(api, paid, price="1.00"), package_bytes(paid, "1.0.0"))
+    made = gsm("server", "create", "mc", "--game", "minecraft", "--path", str(tmp_path / "mc"))
+    assert made.exit_code == 0, made.stderr
+
+    unknown = gsm("plugin", "install", free, "--server", "mc", "--json")
+    assert (unknown.exit_code, unknown.error()["code"]) == (6, "not_logged_in")
+    assert "cloud.api_url" in unknown.error()["hint"]
+
+    assert gsm("config", "set", "cloud.api_url", live_cloud.url).exit_code == 0
+    installed = gsm("plugin", "install", free, "--server", "mc")
+    assert installed.exit_code == 0, installed.stderr
+    assert (tmp_path / "mc" / "plugins" / f"{free}.jar").read_bytes() == f"{free} 1.0.0".encode()
+    shown = gsm("plugin", "info", free, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.json()["versions"][0]["version"] == "1.0.0"
+
+    refused = gsm("plugin", "install", paid, "--server", "mc", "--json")
+    assert (refused.exit_code, refused.error()["code"]) == (6, "purchase_required")
+    assert not (tmp_path / "mc" / "plugins" / f"{paid}.jar").exists()

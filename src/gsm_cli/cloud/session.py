@@ -34,3 +34,24 @@ def connect(store: Store, paths: Paths, env: Mapping[str, str]) -> CloudClient:
     """A client with the credentials in force; NotAllowedError (exit 6) when logged out."""
     creds = credentials.current(paths, env, configured_url(store, env))
     return client(store, env, creds.api_url, creds.token)
+
+
+def connect_or_anonymous(store: Store, paths: Paths, env: Mapping[str, str]) -> CloudClient:
+    """The logged-in client, or when logged out an anonymous one for what the cloud serves
+    without a login (the catalog, free plugins' packages) when its URL is known (GSM_API_URL
+    or cloud.api_url). NotAllowedError (exit 6) when neither a login nor a URL is there."""
+    from gsm_cli.errors import NotAllowedError
+
+    try:
+        return connect(store, paths, env)
+    except NotAllowedError as exc:
+        if exc.code != "not_logged_in":
+            raise
+        api_url = env.get("GSM_API_URL") or configured_url(store, env)
+        if not api_url:
+            exc.hint = (
+                "run gsm auth login, or set the cloud's URL (gsm config set cloud.api_url URL) "
+                "to fetch free plugins without logging in"
+            )
+            raise
+        return client(store, env, api_url.rstrip("/"))

@@ -429,13 +429,16 @@ FINDING_COLUMNS = (
 
 
 def _cloud(store: Any) -> Any:
-    """The cloud packages come from (exit 6 when logged out)."""
+    """The cloud packages come from: logged in, or anonymous for free plugins when the cloud's
+    URL is known (exit 6 when neither)."""
     from gsm_cli import environment
     from gsm_cli.cloud import session
     from gsm_cli.commands._common import paths
     from gsm_cli.services import plugins
 
-    return plugins.CloudSource(session.connect(store, paths(), environment.current().vars))
+    return plugins.CloudSource(
+        session.connect_or_anonymous(store, paths(), environment.current().vars)
+    )
 
 
 def _names_cloud(targets: list[str]) -> bool:

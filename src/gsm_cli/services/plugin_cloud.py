@@ -448,8 +448,11 @@ def search(
 
 def info(store: Store, paths: Paths, env: Mapping[str, str], name: str) -> dict[str, Any]:
     """One plugin from the cloud: its catalog entry and every published version with its
-    sha256, size, games and dependencies (latest first)."""
-    with _client(store, paths, env) as client:
+    sha256, size, games and dependencies (latest first). Logged out, asks the cloud
+    anonymously when its URL is known."""
+    from gsm_cli.cloud import session
+
+    with session.connect_or_anonymous(store, paths, env) as client:
         plugin = find_plugin(client, name)
         versions = client.plugin_versions(plugin["id"])
     price = _price(plugin)
