@@ -316,9 +316,8 @@ def test_plugin_help_stays_light() -> None:
     """`gsm plugin --help` loads neither SQLAlchemy nor httpx."""
     code = (
         "import sys\n"
-        "from gsm_cli.app import main\n"
-        "sys.argv = ['gsm', 'plugin', '--help']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "from gsm_cli.app import app\n"  # main() ends the process: the app it runs
+        "try:\n    app(['plugin', '--help'], prog_name='gsm')\nexcept SystemExit:\n    pass\n"
         "print([m for m in ('sqlalchemy', 'httpx') if m in sys.modules], file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

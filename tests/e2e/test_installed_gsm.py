@@ -117,3 +117,42 @@ def _base_env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+# --- the quick exit (app._leave): nothing written is lost, the exit code stays ----------------
+
+
+def test_the_whole_output_and_the_exit_code_survive_the_quick_exit(gsm_process) -> None:
+    listed = gsm_process("game", "list", "--json")  # larger than a pipe's buffer in Python
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout) > 16_384
+    assert "minecraft" in {game["id"] for game in json.loads(listed.stdout)}
+    missing = gsm_process("server", "show", "nosuch")
+    assert missing.returncode == 3
+    assert missing.stderr.startswith("error: no server named 'nosuch'")
+
+
+def test_a_thread_still_running_when_the_command_ends_is_waited_for(
+    gsm_home: Path, tmp_path: Path
+) -> None:
+    """The quick exit is skipped while another thread works: Python joins it as usual."""
+    marker = tmp_path / "written"
+    script = (
+        "import sys, threading, time\n"
+        "from gsm_cli import output\n"
+        "from gsm_cli.app import main\n"
+        "def late():\n"
+        "    time.sleep(0.5)\n"  # still running when the command has ended
+        f"    open({str(marker)!r}, 'w').write('done')\n"
+        "def emit(value):\n"  # the command's last step starts the thread
+        "    threading.Thread(target=late).start()\n"
+        "    sys.stdout.write(value + '\\n')\n"
+        "output.emit_value = emit\n"
+        "sys.argv = ['gsm', 'config', 'get', 'output.format']\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert marker.read_text() == "done"

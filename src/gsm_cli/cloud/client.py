@@ -367,7 +367,7 @@ class CloudClient:
         try:
             with self._http.stream("GET", path, params={"version": version}) as response:
                 self._checked("GET", path, response)
-                for chunk in response.iter_bytes(CHUNK):
+                for chunk in response.iter_bytes():  # as received: no copy into chunks
                     sink(chunk)
                 return {name.lower(): value for name, value in response.headers.items()}
         except httpx.TimeoutException:

@@ -22,12 +22,12 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from gsm_cli.cloud.client import CloudClient
 from gsm_cli.errors import (
@@ -40,6 +40,9 @@ from gsm_cli.errors import (
 )
 from gsm_cli.paths import Paths
 from gsm_cli.store import Store
+
+if TYPE_CHECKING:
+    from gsm_cli.services.plugin_package import Package
 
 Report = Callable[[float, float | None, str | None], None]
 SORTS = ("downloads", "rating", "new")  # gsm's words; the cloud says "newest" for "new"
@@ -216,13 +219,53 @@ def _file_stem(remote: RemoteVersion) -> str:
 def download(
     client: CloudClient, remote: RemoteVersion, dest_dir: Path, report: Report | None = None
 ) -> Path:
-    """Stream the package of ``remote`` into a new file in ``dest_dir`` and return its path.
+    """Stream the package of ``remote`` into a new file in ``dest_dir`` and return its path
+    (``NAME-VERSION-*.zip``).
 
     The sha256 is computed while the bytes arrive and must equal both ``remote.sha256`` (the
     versions listing's) and the answer's ``X-Checksum-Sha256``, and the size the listing's;
     otherwise the file is deleted and VerificationError (exit 8, ``digest_mismatch``) raised.
     Any other failure (the cloud, the disk, an interruption) deletes it too. A paid plugin
     needs a logged-in buyer or its developer (exit 6 with how to buy)."""
+    temp, handle = _fetch(client, remote, Path(dest_dir), report)
+    handle.close()
+    final = temp.with_suffix(".zip")
+    try:
+        os.replace(temp, final)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return final
+
+
+def download_package(
+    client: CloudClient,
+    remote: RemoteVersion,
+    dest_dir: Path,
+    known_games: Collection[str],
+    report: Report | None = None,
+) -> "Package":
+    """``download``, then the package validated from the very file its bytes were written to
+    and hashed as they arrived, held open (neither read nor hashed a second time). The file
+    keeps its ``.part`` name: it lives only as long as the caller's work folder."""
+    from gsm_cli.services import plugin_package
+
+    temp, handle = _fetch(client, remote, Path(dest_dir), report)
+    try:
+        return plugin_package.package_from(
+            handle, temp, sha256=remote.sha256.lower(), size=remote.size, known_games=known_games
+        )
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _fetch(
+    client: CloudClient, remote: RemoteVersion, dest_dir: Path, report: Report | None
+) -> tuple[Path, IO[bytes]]:
+    """The checked download of ``download`` into a ``.part`` file, returned open for reading
+    (positioned at its end). Not fsynced: the package is a work file, and what reaches the
+    server is extracted from it and checked again by ``gsm plugin verify``."""
     if remote.paid and not client.authenticated:
         raise NotAllowedError(
             f"{remote.name} is a paid plugin ({remote.price:.2f}): log in as a user who "
@@ -230,30 +273,28 @@ def download(
             hint=f"run gsm auth login, then {buy_hint(remote.plugin_id)}",
             code="purchase_required",
         )
-    dest_dir = Path(dest_dir)
     fd, name = tempfile.mkstemp(dir=dest_dir, prefix=_file_stem(remote), suffix=".part")
     temp = Path(name)
     digest = hashlib.sha256()
     received = 0
     label = f"{remote.name} {remote.version}"
+    handle = os.fdopen(fd, "w+b")
     try:
-        with os.fdopen(fd, "wb") as handle:
 
-            def sink(chunk: bytes) -> None:
-                nonlocal received
-                received += len(chunk)
-                if received > remote.size:
-                    raise _mismatch(
-                        remote, f"the cloud sent more than the {remote.size} bytes it lists"
-                    )
-                handle.write(chunk)
-                digest.update(chunk)
-                if report is not None:
-                    report(received, remote.size, label)
+        def sink(chunk: bytes) -> None:
+            nonlocal received
+            received += len(chunk)
+            if received > remote.size:
+                raise _mismatch(
+                    remote, f"the cloud sent more than the {remote.size} bytes it lists"
+                )
+            handle.write(chunk)
+            digest.update(chunk)
+            if report is not None:
+                report(received, remote.size, label)
 
-            headers = client.download(remote.plugin_id, remote.version, sink)
-            handle.flush()
-            os.fsync(handle.fileno())
+        headers = client.download(remote.plugin_id, remote.version, sink)
+        handle.flush()
         got = digest.hexdigest()
         sent = headers.get("x-checksum-sha256", "").lower()
         if received != remote.size:
@@ -265,10 +306,9 @@ def download(
                 remote,
                 f"its sha256 is {got}, the download's X-Checksum-Sha256 says {sent or 'nothing'}",
             )
-        final = temp.with_suffix(".zip")
-        os.replace(temp, final)
-        return final
+        return temp, handle
     except BaseException:
+        handle.close()
         temp.unlink(missing_ok=True)
         raise
 

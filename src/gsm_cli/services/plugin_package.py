@@ -1032,6 +1032,19 @@ def open_package(path: Path, *, known_games: Collection[str]) -> Package:
         raise InvalidInputError(f"cannot read {path}: {exc}") from exc
     try:
         sha256, size = _sha256_of(handle)
+    except BaseException:
+        handle.close()
+        raise
+    return package_from(handle, path, sha256=sha256, size=size, known_games=known_games)
+
+
+def package_from(
+    handle: IO[bytes], path: Path, *, sha256: str, size: int, known_games: Collection[str]
+) -> Package:
+    """Validate a package from a file its caller holds open and has hashed already (a download
+    checked as its bytes arrived), so it is not read twice; the Package owns ``handle`` (closed
+    here when the package is invalid). PackageInvalid (exit 8) when any problem."""
+    try:
         result = _validate_zip(handle, known_games=known_games)
         if result.problems:
             raise invalid(result.problems, f"the package {path.name}")

@@ -341,6 +341,7 @@ class Change:
         self.freed: set[str] = set()  # server-relative paths this change takes out
         self.claimed_dirs: set[Path] = set()  # folders a plugin of this change makes
         self.kept: list[dict[str, str]] = []  # user files left or put aside, reported
+        self.held: list[Any] = []  # packages open in the work folder, closed before cleanup
 
     def __enter__(self) -> "Change":
         with self.store.write() as session:
@@ -367,6 +368,8 @@ class Change:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        for package in self.held:  # an open file cannot be removed on Windows
+            package.close()
         if not self.committed and exc_type is None:
             raise RuntimeError("a plugin change ended without a commit")
         try:
@@ -1052,15 +1055,23 @@ class CloudSource:
         assert cand is not None
         return cand
 
-    def download_all(self, cands: Sequence[Candidate], work: Path, report: Report | None) -> None:
+    def download_all(
+        self, cands: Sequence[Candidate], change: "Change", report: Report | None
+    ) -> None:
+        """Download the cloud's candidates into the change's work folder, each held open as
+        a checked package (its bytes hashed once, as they arrived)."""
         from gsm_cli.services import plugin_cloud
 
-        folder = work / "download"
+        folder = change.work / "download"
         for cand in cands:
             if cand.source != "cloud" or cand.path is not None:
                 continue
             folder.mkdir(parents=True, exist_ok=True)
-            cand.path = plugin_cloud.download(self.client, cand.remote, folder, report)
+            package = plugin_cloud.download_package(
+                self.client, cand.remote, folder, known_games(), report
+            )
+            change.held.append(package)
+            cand.package, cand.path = package, package.path
 
 
 class FolderSource:
@@ -1119,7 +1130,9 @@ class FolderSource:
             )
         return found
 
-    def download_all(self, cands: Sequence[Candidate], work: Path, report: Report | None) -> None:
+    def download_all(
+        self, cands: Sequence[Candidate], change: "Change", report: Report | None
+    ) -> None:
         return None
 
     def close(self) -> None:
@@ -1380,7 +1393,7 @@ def install(
                 wanted.append(cand)
             order = resolve(wanted, installed, files=files, fetch=fetch, game=server.game_type)
             if cloud is not None:
-                cloud.download_all(order, change.work, report)
+                cloud.download_all(order, change, report)
             owners = _owners(snapshot)
             news: list[_NewInstall] = []
             in_the_way: list[str] = []
@@ -1556,7 +1569,7 @@ def update(
                 replacing=replacing,
             )
             _check_ranges_after(plugins, {c.name.lower(): c for c in order})
-            cloud.download_all(order, change.work, report)
+            cloud.download_all(order, change, report)
             owners = _owners(snapshot)
             by_name = {item.plugin.name.lower(): item for item, _ in updates}
             news = []
@@ -1871,7 +1884,7 @@ def apply(
                 cand.expected_sha256 = entry.sha256
                 cands[entry.name.lower()] = cand
             if cloud is not None:
-                cloud.download_all(list(cands.values()), change.work, report)
+                cloud.download_all(list(cands.values()), change, report)
             owners = _owners(snapshot)
             news: list[_NewInstall] = []
             removed: list[str] = []
