@@ -96,3 +96,21 @@ def live_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
             proc.terminate()
             proc.wait(timeout=30)
             log.close()
+
+
+def unique(prefix: str) -> str:
+    """A fresh plugin name: names are unique in the marketplace, and the cloud outlives a test."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def developer(live_cloud: LiveCloud) -> CloudAccount:
+    return live_cloud.account("Developer")
+
+
+@pytest.fixture
+def api(live_cloud: LiveCloud, developer: CloudAccount) -> Iterator[httpx.Client]:
+    """The developer's own HTTP client, to set the marketplace up."""
+    headers = {"Authorization": f"Bearer {developer.token}"}
+    with httpx.Client(base_url=live_cloud.url, headers=headers, timeout=30) as client:
+        yield client

@@ -5,7 +5,6 @@ deleted), and paid plugins refused until bought."""
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,26 +20,8 @@ from gsm_cli.services import plugin_cloud
 from gsm_cloud.db.engine import make_engine
 from gsm_cloud.db.models import Plugin
 from tests.conftest import GsmRunner, free_port
-from tests.e2e.conftest import CloudAccount, LiveCloud
+from tests.e2e.conftest import CloudAccount, LiveCloud, unique
 from tests.packages import manifest_text, package_bytes
-
-
-def unique(prefix: str) -> str:
-    """Plugin names are unique in the marketplace, and the cloud lives as long as the module."""
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def developer(live_cloud: LiveCloud) -> CloudAccount:
-    return live_cloud.account("Developer")
-
-
-@pytest.fixture
-def api(live_cloud: LiveCloud, developer: CloudAccount) -> Iterator[httpx.Client]:
-    """The developer's own HTTP client, to set the marketplace up."""
-    headers = {"Authorization": f"Bearer {developer.token}"}
-    with httpx.Client(base_url=live_cloud.url, headers=headers, timeout=30) as client:
-        yield client
 
 
 def listing(

@@ -7,7 +7,6 @@ import hashlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,24 +14,8 @@ import pytest
 
 from tests.cli.test_plugin_install import tree
 from tests.conftest import GsmRunner
-from tests.e2e.conftest import CloudAccount, LiveCloud
+from tests.e2e.conftest import LiveCloud, unique
 from tests.packages import package_bytes
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def developer(live_cloud: LiveCloud) -> CloudAccount:
-    return live_cloud.account("Developer")
-
-
-@pytest.fixture
-def api(live_cloud: LiveCloud, developer: CloudAccount) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {developer.token}"}
-    with httpx.Client(base_url=live_cloud.url, headers=headers, timeout=30) as client:
-        yield client
 
 
 def publish(api: httpx.Client, name: str, versions: dict[str, bytes]) -> str:

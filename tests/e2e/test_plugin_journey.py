@@ -8,12 +8,11 @@ import json
 import os
 import subprocess
 import tomllib
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.e2e.conftest import LiveCloud
+from tests.e2e.conftest import LiveCloud, unique
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -33,7 +32,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 def test_author_to_ci_against_a_real_cloud(
     gsm_process: Run, live_cloud: LiveCloud, tmp_path: Path
 ) -> None:
-    name = f"Homes-{uuid.uuid4().hex[:8]}"
+    name = unique("Homes")
     author = {**os.environ, "GSM_API_URL": live_cloud.url}
     author["GSM_TOKEN"] = live_cloud.account("Developer").token
     operator = {**os.environ, "GSM_API_URL": live_cloud.url}
