@@ -17,13 +17,14 @@ _gsm_sub_plugin="init pack validate publish search info install uninstall enable
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
 _gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
 _gsm_server_statuses="stopped starting running stopping crashed failed remote"
+_gsm_query_protocols="minecraft a2s tcp none"
 _gsm_sync_sides="local cloud"
 _gsm_plugin_categories="admin anticheat chat economy gameplay library maps performance protection utility world other"
 _gsm_plugin_sorts="downloads rating new"
 _gsm_formats="table json csv"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
-_gsm_value_opts="--output -o --path --game -g --port --query-port --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit"
 _gsm_opts_auth_login="--api-url --with-token --no-with-token --email --json --help"
 _gsm_opts_auth_logout="--revoke --json --help"
 _gsm_opts_config_get="--json --help"
@@ -32,9 +33,9 @@ _gsm_opts_config_unset="--json --help"
 _gsm_opts_game_install="--path --validate --json --help"
 _gsm_opts_game_update="--validate --json --help"
 _gsm_opts_game_validate="--json --help"
-_gsm_opts_server_create="--game -g --path --port --query-port --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --json --output -o --help"
+_gsm_opts_server_create="--game -g --path --port --query-port --query-protocol --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --json --output -o --help"
 _gsm_opts_server_list="--status --game --json --output -o --help"
-_gsm_opts_server_update="--name --path --port --query-port --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --json --output -o --help"
+_gsm_opts_server_update="--name --path --port --query-port --query-protocol --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --json --output -o --help"
 _gsm_opts_server_delete="--purge --no-purge --yes -y --json --help"
 _gsm_opts_server_adopt="--path --yes -y --json --output -o --help"
 _gsm_opts_server_start="--all --timeout --json --output -o --help"
@@ -124,6 +125,7 @@ _gsm() {
             ;;
         --game | -g) COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur")) ;;
         --status) COMPREPLY=($(compgen -W "$_gsm_server_statuses" -- "$cur")) ;;
+        --query-protocol) COMPREPLY=($(compgen -W "$_gsm_query_protocols" -- "$cur")) ;;
         --keep) # gsm sync resolve NAME --keep local|cloud (gsm server backup's is a number)
             if [[ "$cmd $sub" == "sync resolve" ]]; then
                 COMPREPLY=($(compgen -W "$_gsm_sync_sides" -- "$cur"))

@@ -22,6 +22,7 @@ set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_u
     device.name metrics.interval metrics.retention_days output.format server.log_max_bytes \
     server.stop_timeout steamcmd.path sync.batch_size
 set -g __gsm_server_statuses stopped starting running stopping crashed failed remote
+set -g __gsm_query_protocols minecraft a2s tcp none
 set -g __gsm_formats table json csv
 set -g __gsm_sync_sides local cloud
 set -g __gsm_plugin_categories admin anticheat chat economy gameplay library maps performance \
@@ -32,8 +33,8 @@ set -g __gsm_json_only "config get" "config set" "config unset" "game install" "
     "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
     "plugin lock"
 set -g __gsm_no_data_opts "server logs"
-set -g __gsm_value_opts -o --output --path -g --game --port --query-port --max-players --arg \
-    --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
+set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query-protocol \
+    --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
     --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
     --category --junit --plugin-dir --server --lock --from --changelog --sort --limit
 
@@ -146,7 +147,10 @@ complete -c gsm -n "__gsm_server_sub update" -l name -x -d "Rename the server"
 complete -c gsm -n "__gsm_server_sub create update" -l path -x -a "(__fish_complete_directories)" \
     -d "Server folder"
 complete -c gsm -n "__gsm_server_sub create update" -l port -x -d "Game port"
-complete -c gsm -n "__gsm_server_sub create update" -l query-port -x -d "Query port"
+complete -c gsm -n "__gsm_server_sub create update" -l query-port -x \
+    -d "Port the game answers queries on"
+complete -c gsm -n "__gsm_server_sub create update" -l query-protocol -x \
+    -a "$__gsm_query_protocols" -d "How gsm asks the game for players and latency"
 complete -c gsm -n "__gsm_server_sub create update" -l max-players -x -d "Player slots"
 complete -c gsm -n "__gsm_server_sub create update" -l arg -x -d "Extra argument (repeatable)"
 complete -c gsm -n "__gsm_server_sub create update" -l env -x -d "Environment K=V (repeatable)"

@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     )
     $gsmServerStatuses = @('stopped', 'starting', 'running', 'stopping', 'crashed', 'failed',
         'remote')
+    $gsmQueryProtocols = @('minecraft', 'a2s', 'tcp', 'none')
     $gsmFormats = @('table', 'json', 'csv')
     $gsmSyncSides = @('local', 'cloud')
     $gsmPluginCategories = @('admin', 'anticheat', 'chat', 'economy', 'gameplay', 'library',
@@ -43,16 +44,17 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull')
     # Options that take a value, so that the value is not taken for an argument.
     $gsmValueOptions = @(
-        '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--max-players',
-        '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--ready-pattern',
-        '--settle-seconds', '--status', '--name', '--timeout', '--wait-for', '-n', '--lines',
-        '--interval', '--keep', '--api-url', '--email', '--batch-size', '--category', '--junit',
-        '--plugin-dir', '--server', '--lock', '--from', '--changelog', '--sort', '--limit'
+        '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--query-protocol',
+        '--max-players', '--arg', '--env', '--command', '--stop-command', '--max-restarts',
+        '--ready-pattern', '--settle-seconds', '--status', '--name', '--timeout', '--wait-for',
+        '-n', '--lines', '--interval', '--keep', '--api-url', '--email', '--batch-size',
+        '--category', '--junit', '--plugin-dir', '--server', '--lock', '--from', '--changelog',
+        '--sort', '--limit'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
-    $serverChange = @('--port', '--query-port', '--max-players', '--arg', '--env', '--command',
-        '--stop-command', '--restart', '--no-restart', '--max-restarts', '--ready-pattern',
-        '--settle-seconds', '--plugin-dir')
+    $serverChange = @('--port', '--query-port', '--query-protocol', '--max-players', '--arg',
+        '--env', '--command', '--stop-command', '--restart', '--no-restart', '--max-restarts',
+        '--ready-pattern', '--settle-seconds', '--plugin-dir')
     $gsmOptions = @{
         'game install' = @('--path', '--validate', '--json', '--help')
         'game update' = @('--validate', '--json', '--help')
@@ -120,7 +122,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--path|--keep|--category|--sort|--junit|--lock|--from)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
@@ -146,6 +148,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     }
     elseif ($previous -eq '--status') {
         $candidates = $gsmServerStatuses
+    }
+    elseif ($previous -eq '--query-protocol') {
+        $candidates = $gsmQueryProtocols
     }
     elseif ($previous -eq '--keep' -and $words.Count -ge 2 -and $words[0] -eq 'sync' -and
         $words[1] -eq 'resolve') {

@@ -23,6 +23,7 @@ _gsm_setting_keys=(
 )
 _gsm_formats=(table json csv)
 _gsm_server_statuses=(stopped starting running stopping crashed failed remote)
+_gsm_query_protocols=(minecraft a2s tcp none)
 _gsm_game_ids=(
   7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust
   satisfactory terraria tf2 unturned valheim vrising
@@ -50,7 +51,8 @@ _gsm() {
   server_opts=(
     '--path=[server folder]:folder:_files -/'
     '--port=[game port]:port:'
-    '--query-port=[query port]:port:'
+    '--query-port=[port the game answers queries on]:port:'
+    '--query-protocol=[how gsm asks the game for players and latency]:protocol:($_gsm_query_protocols)'
     '--max-players=[player slots]:number:'
     '*--arg=[extra argument (repeatable)]:argument:'
     '*--env=[environment K=V (repeatable)]:K=V:'

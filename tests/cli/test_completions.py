@@ -156,7 +156,7 @@ SERVER_OPTIONS = (
     "--command", "--stop-command", "--restart", "--no-restart", "--max-restarts", "--all",
     "--timeout", "--force", "--follow", "-f", "--lines", "-n", "--once", "--interval", "--purge",
     "--yes", "-y", "--stop", "--name", "--keep", "--wait-for", "--status", "--ready-pattern",
-    "--settle-seconds",
+    "--settle-seconds", "--query-protocol",
 )  # fmt: skip
 
 
@@ -344,3 +344,25 @@ def test_fish_completes_the_plugin_marketplace() -> None:
         fish_complete("gsm plugin search --")
     )
     assert "--changelog" in fish_complete("gsm plugin publish x.zip --")
+
+
+QUERY_PROTOCOLS = ("minecraft", "a2s", "tcp", "none")
+
+
+def test_every_query_protocol_is_completed(script_text: str) -> None:
+    from gsm_cli.services.query import PROTOCOLS
+
+    assert PROTOCOLS == QUERY_PROTOCOLS
+    assert all(has_word(script_text, word) for word in QUERY_PROTOCOLS)
+
+
+def test_bash_completes_query_protocols() -> None:
+    offered = bash_complete("gsm", "server", "create", "x", "--query-protocol", "")
+    assert offered == list(QUERY_PROTOCOLS)
+    assert bash_complete("gsm", "server", "update", "x", "--query-protocol", "a") == ["a2s"]
+    assert "--query-protocol" in bash_complete("gsm", "server", "update", "x", "--query-p")
+
+
+def test_fish_completes_query_protocols() -> None:
+    offered = fish_complete("gsm server create x --query-protocol ")
+    assert set(offered) == set(QUERY_PROTOCOLS)

@@ -59,6 +59,7 @@ DETAIL_COLUMNS = (
     Column("game_type"),
     Column("status"),
     Column("port"),
+    Column("query_protocol"),
     Column("query_port"),
     Column("max_players"),
     Column("process_id"),
@@ -108,7 +109,21 @@ BACKUP_COLUMNS = (
 
 # Options shared by create and update.
 PortOption = Annotated[int | None, typer.Option(help="Game port (default: the game's).")]
-QueryPortOption = Annotated[int | None, typer.Option(help="Query port.")]
+QueryPortOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="P",
+        help="Port the game answers queries on, 1-65535 (default: the game's, else --port).",
+    ),
+]
+QueryProtocolOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="minecraft|a2s|tcp|none",
+        help="How gsm asks the game for players and latency ('' for the game's own; "
+        "default: the game's, none for --game custom).",
+    ),
+]
 MaxPlayersOption = Annotated[int | None, typer.Option(help="Player slots.")]
 ArgOption = Annotated[
     list[str] | None, typer.Option(help="Extra argument (repeatable).", callback=fillable)
@@ -159,8 +174,8 @@ PluginDirOption = Annotated[
 
 
 CHANGE_OPTIONS = (
-    "path", "port", "query_port", "max_players", "command", "stop_command", "restart",
-    "max_restarts", "ready_pattern", "settle_seconds", "plugin_dir",
+    "path", "port", "query_port", "query_protocol", "max_players", "command", "stop_command",
+    "restart", "max_restarts", "ready_pattern", "settle_seconds", "plugin_dir",
 )  # fmt: skip
 
 
@@ -193,6 +208,7 @@ def create(
     path: Annotated[str | None, typer.Option(help="Server folder (default: data folder).")] = None,
     port: PortOption = None,
     query_port: QueryPortOption = None,
+    query_protocol: QueryProtocolOption = None,
     max_players: MaxPlayersOption = None,
     arg: ArgOption = None,
     env: EnvOption = None,
@@ -262,6 +278,7 @@ def update(
     path: Annotated[str | None, typer.Option(help="Move to another folder (stopped only).")] = None,
     port: PortOption = None,
     query_port: QueryPortOption = None,
+    query_protocol: QueryProtocolOption = None,
     max_players: MaxPlayersOption = None,
     arg: ArgOption = None,
     env: EnvOption = None,

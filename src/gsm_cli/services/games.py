@@ -10,9 +10,11 @@ from importlib import resources
 from typing import Any
 
 from gsm_cli.errors import InvalidInputError, NotFoundError
+from gsm_cli.services import query
 
 CUSTOM = "custom"
-QUERY_PROTOCOLS = ("a2s", "minecraft", "none")
+# How a catalog game may be queried (`services.query`).
+QUERY_PROTOCOLS = query.PROTOCOLS
 PLATFORMS = ("linux", "windows")
 # What a launch's args may contain; filled in when a server starts.
 PLACEHOLDERS = ("port", "query_port", "max_players", "name", "path")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gsm_cli.errors import ConflictError, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths, resolve_paths
-from gsm_cli.services import device, folders, games, ports
+from gsm_cli.services import device, folders, games, ports, query
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalPlugin, LocalServer
 from gsm_cli.timeutil import iso_utc
@@ -39,6 +39,7 @@ class ServerChanges:
     path: str | None = None
     port: int | None = None
     query_port: int | None = None
+    query_protocol: str | None = None  # "" goes back to the game's
     max_players: int | None = None
     args: list[str] | None = None
     env: list[str] | None = None  # K=V strings as typed
@@ -61,7 +62,8 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
         "game_type": server.game_type,
         "status": server.status,
         "port": server.port,
-        "query_port": config.get("query_port"),
+        "query_protocol": query_protocol(server),
+        "query_port": query_port(server),
         "max_players": config.get("max_players"),
         "process_id": server.process_id,
         "install_path": server.install_path,
@@ -73,6 +75,23 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
         "remote": is_remote(server),
         "configuration": config,
     }
+
+
+def query_protocol(server: LocalServer) -> str:
+    """How the server is queried: its own ``--query-protocol``, else its game's from the
+    catalog, else ``none``."""
+    own = (server.configuration or {}).get("query_protocol")
+    if own in query.PROTOCOLS:
+        return own
+    game = games.catalog().get((server.game_type or "").lower())
+    return game.query_protocol if game else query.NONE
+
+
+def query_port(server: LocalServer) -> int | None:
+    """The port a query goes to, the one ``{query_port}`` is filled with at launch: its own
+    ``--query-port`` (set from the catalog's when the game has a separate one), else its
+    game port."""
+    return (server.configuration or {}).get("query_port") or server.port
 
 
 def plugin_dir(server: LocalServer) -> str:
@@ -229,6 +248,16 @@ def _apply_start_checks(config: dict[str, Any], ch: ServerChanges) -> None:
         config["settle_seconds"] = ch.settle_seconds
 
 
+def _apply_query_protocol(config: dict[str, Any], protocol: str | None) -> None:
+    """--query-protocol: one of ``query.PROTOCOLS``; "" goes back to the game's."""
+    if protocol is None:
+        return
+    if protocol:
+        config["query_protocol"] = query.check_protocol(protocol, "--query-protocol")
+    else:
+        config.pop("query_protocol", None)
+
+
 def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerChanges) -> None:
     """Validate and apply changes to a server record (new or existing)."""
     config = dict(server.configuration or {})
@@ -256,6 +285,7 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
     if ch.stop_command is not None:
         config["stop_command"] = ch.stop_command or None
     _apply_start_checks(config, ch)
+    _apply_query_protocol(config, ch.query_protocol)
     if ch.plugin_dir is not None:
         if ch.plugin_dir.strip():
             config["plugin_dir"] = games.check_plugin_dir(ch.plugin_dir, "--plugin-dir")
