@@ -7,13 +7,14 @@
 # _gsm_opts_<command> or _gsm_opts_<command>_<sub-command> (dashes in names become "_").
 # An option that takes a value goes in _gsm_value_opts too, so that its value is not taken
 # for an argument.
-_gsm_commands="server auth config doctor game sync plugin"
+_gsm_commands="server auth config doctor game sync plugin metrics"
 _gsm_sub_server="create list show update delete adopt start stop restart status send logs monitor backup backups restore"
 _gsm_sub_auth="login status logout"
 _gsm_sub_config="list get set unset path"
 _gsm_sub_game="list info install update validate installations"
 _gsm_sub_sync="push pull status retry drop resolve"
 _gsm_sub_plugin="init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify"
+_gsm_sub_metrics="show export prune"
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
 _gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
 _gsm_server_statuses="stopped starting running stopping crashed failed remote"
@@ -22,9 +23,10 @@ _gsm_sync_sides="local cloud"
 _gsm_plugin_categories="admin anticheat chat economy gameplay library maps performance protection utility world other"
 _gsm_plugin_sorts="downloads rating new"
 _gsm_formats="table json csv"
+_gsm_export_formats="csv json"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
-_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit --format --since --until --older-than"
 _gsm_opts_auth_login="--api-url --with-token --no-with-token --email --json --help"
 _gsm_opts_auth_logout="--revoke --json --help"
 _gsm_opts_config_get="--json --help"
@@ -69,6 +71,9 @@ _gsm_opts_plugin_list="--server --json --output -o --help"
 _gsm_opts_plugin_lock="--server --output -o --json --help"
 _gsm_opts_plugin_apply="--server --from --dry-run --force --json --output -o --help"
 _gsm_opts_plugin_verify="--server --all --lock --junit --json --output -o --help"
+_gsm_opts_metrics_show="--since --until --json --output -o --help"
+_gsm_opts_metrics_export="--all --format --since --until --output -o --help"
+_gsm_opts_metrics_prune="--older-than --json --output -o --help"
 
 # True when $1 is an option followed by a value (--output json, --game valheim).
 _gsm_takes_value() {
@@ -110,7 +115,8 @@ _gsm() {
     if _gsm_takes_value "$prev"; then
         case "$prev" in
         --output | -o)
-            if [[ "$cmd $sub" == "plugin pack" || "$cmd $sub" == "plugin lock" ]]; then # -o FILE
+            if [[ "$cmd $sub" == "plugin pack" || "$cmd $sub" == "plugin lock" ||
+                "$cmd $sub" == "metrics export" ]]; then # -o FILE
                 compopt -o filenames 2>/dev/null
                 mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             else
@@ -119,6 +125,7 @@ _gsm() {
             ;;
         --category) COMPREPLY=($(compgen -W "$_gsm_plugin_categories" -- "$cur")) ;;
         --sort) COMPREPLY=($(compgen -W "$_gsm_plugin_sorts" -- "$cur")) ;;
+        --format) COMPREPLY=($(compgen -W "$_gsm_export_formats" -- "$cur")) ;;
         --junit | --lock)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")

@@ -7,7 +7,7 @@
 # --json (no --output) go in __gsm_json_only as "command sub-command"; commands that take
 # neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
 # so that its value is not taken for an argument.
-set -g __gsm_commands server auth config doctor game sync plugin
+set -g __gsm_commands server auth config doctor game sync plugin metrics
 set -g __gsm_sub_server create list show update delete adopt start stop restart status send \
     logs monitor backup backups restore
 set -g __gsm_sub_auth login status logout
@@ -16,6 +16,7 @@ set -g __gsm_sub_game list info install update validate installations
 set -g __gsm_sub_sync push pull status retry drop resolve
 set -g __gsm_sub_plugin init pack validate publish search info install uninstall enable disable \
     update pin unpin list lock apply verify
+set -g __gsm_sub_metrics show export prune
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
@@ -28,15 +29,17 @@ set -g __gsm_sync_sides local cloud
 set -g __gsm_plugin_categories admin anticheat chat economy gameplay library maps performance \
     protection utility world other
 set -g __gsm_plugin_sorts downloads rating new
+set -g __gsm_export_formats csv json
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
     "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
     "plugin lock"
-set -g __gsm_no_data_opts "server logs"
+set -g __gsm_no_data_opts "server logs" "metrics export"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query-protocol \
     --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
     --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
-    --category --junit --plugin-dir --server --lock --from --changelog --sort --limit
+    --category --junit --plugin-dir --server --lock --from --changelog --sort --limit \
+    --format --since --until --older-than
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -107,6 +110,7 @@ complete -c gsm -n "__gsm_args_are game" -a "$__gsm_sub_game"
 complete -c gsm -n "__gsm_args_are server" -a "$__gsm_sub_server"
 complete -c gsm -n "__gsm_args_are sync" -a "$__gsm_sub_sync"
 complete -c gsm -n "__gsm_args_are plugin" -a "$__gsm_sub_plugin"
+complete -c gsm -n "__gsm_args_are metrics" -a "$__gsm_sub_metrics"
 
 # Options of the commands.
 complete -c gsm -n "__gsm_takes_json" -l json -d "Same as --output json"
@@ -255,3 +259,19 @@ complete -c gsm -n "__gsm_plugin_sub apply" -l dry-run -d "Only show what would 
 complete -c gsm -n "__gsm_plugin_sub lock" -s o -l output -r -F -d "Lock file to write"
 complete -c gsm -n "__gsm_plugin_sub verify" -l lock -r -F -d "Require exactly this lock's set"
 complete -c gsm -n "__gsm_plugin_sub verify" -l junit -r -F -d "Also write a JUnit XML report"
+
+# gsm metrics. Server names are not completed (they live in the store).
+function __gsm_metrics_sub
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = metrics; and contains -- $args[2] $argv
+end
+complete -c gsm -n "__gsm_metrics_sub show export" -l since -x \
+    -d "Start: 90s 30m 24h 7d 2w or an ISO date/time"
+complete -c gsm -n "__gsm_metrics_sub show export" -l until -x \
+    -d "End: a duration back from now or an ISO date/time"
+complete -c gsm -n "__gsm_metrics_sub export" -l all -d "Every server"
+complete -c gsm -n "__gsm_metrics_sub export" -l format -x -a "$__gsm_export_formats" \
+    -d "csv or json"
+complete -c gsm -n "__gsm_metrics_sub export" -s o -l output -r -F -d "File to write"
+complete -c gsm -n "__gsm_metrics_sub prune" -l older-than -x \
+    -d "Delete samples older than: 90s 30m 24h 7d 2w"

@@ -9,7 +9,7 @@
 Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
-    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin')
+    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin', 'metrics')
     $gsmSubCommands = @{
         'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop',
             'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
@@ -20,6 +20,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'plugin' = @('init', 'pack', 'validate', 'publish', 'search', 'info', 'install',
             'uninstall', 'enable', 'disable', 'update', 'pin', 'unpin', 'list', 'lock', 'apply',
             'verify')
+        'metrics' = @('show', 'export', 'prune')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
@@ -39,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $gsmPluginCategories = @('admin', 'anticheat', 'chat', 'economy', 'gameplay', 'library',
         'maps', 'performance', 'protection', 'utility', 'world', 'other')
     $gsmPluginSorts = @('downloads', 'rating', 'new')
+    $gsmExportFormats = @('csv', 'json')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
     $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull')
@@ -49,7 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '--ready-pattern', '--settle-seconds', '--status', '--name', '--timeout', '--wait-for',
         '-n', '--lines', '--interval', '--keep', '--api-url', '--email', '--batch-size',
         '--category', '--junit', '--plugin-dir', '--server', '--lock', '--from', '--changelog',
-        '--sort', '--limit'
+        '--sort', '--limit', '--format', '--since', '--until', '--older-than'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--query-protocol', '--max-players', '--arg',
@@ -97,6 +99,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'plugin lock' = @('--server', '--output', '-o', '--json', '--help')
         'plugin apply' = @('--server', '--from', '--dry-run', '--force') + $gsmDataOptions
         'plugin verify' = @('--server', '--all', '--lock', '--junit') + $gsmDataOptions
+        'metrics show' = @('--since', '--until') + $gsmDataOptions
+        'metrics export' = @('--all', '--format', '--since', '--until', '--output', '-o', '--help')
+        'metrics prune' = @('--older-than') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -122,12 +127,13 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from|--format)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
-    $isPack = $words.Count -ge 2 -and $words[0] -eq 'plugin' -and
-        ($words[1] -eq 'pack' -or $words[1] -eq 'lock')
+    $isPack = ($words.Count -ge 2 -and $words[0] -eq 'plugin' -and
+        ($words[1] -eq 'pack' -or $words[1] -eq 'lock')) -or
+        ($words.Count -ge 2 -and $words[0] -eq 'metrics' -and $words[1] -eq 'export')
     if ($previous -eq '--path' -or $previous -eq '--junit' -or $previous -eq '--lock' -or
         $previous -eq '--from' -or
         ($isPack -and ($previous -eq '--output' -or $previous -eq '-o'))) {
@@ -139,6 +145,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     }
     elseif ($previous -eq '--sort') {
         $candidates = $gsmPluginSorts
+    }
+    elseif ($previous -eq '--format') {
+        $candidates = $gsmExportFormats
     }
     elseif ($previous -eq '--output' -or $previous -eq '-o') {
         $candidates = $gsmFormats

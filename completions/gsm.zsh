@@ -6,7 +6,7 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(server auth config doctor game sync plugin)
+_gsm_commands=(server auth config doctor game sync plugin metrics)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
   server 'create list show update delete adopt start stop restart status send logs monitor backup backups restore'
@@ -15,6 +15,7 @@ _gsm_subcommands=(
   game 'list info install update validate installations'
   sync 'push pull status retry drop resolve'
   plugin 'init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify'
+  metrics 'show export prune'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
@@ -36,6 +37,7 @@ _gsm_plugin_categories=(
   admin anticheat chat economy gameplay library maps performance protection utility world other
 )
 _gsm_plugin_sorts=(downloads rating new)
+_gsm_export_formats=(csv json)
 
 _gsm() {
   local curcontext="$curcontext" state state_descr line ret=1
@@ -314,6 +316,25 @@ _gsm() {
               '--all[every server of this machine]' \
               '--lock=[lock file]:file:_files' \
               '--junit=[also write a JUnit XML report]:file:_files' && ret=0
+            ;;
+          'metrics show')
+            _arguments $data_opts \
+              '--since=[start: 90s 30m 24h 7d 2w or an ISO date/time]:when:' \
+              '--until=[end: a duration back from now or an ISO date/time]:when:' \
+              '1:server name:' && ret=0
+            ;;
+          'metrics export')
+            _arguments $help_opt \
+              '--all[every server]' \
+              '--format=[csv or json]:format:($_gsm_export_formats)' \
+              '--since=[start: 90s 30m 24h 7d 2w or an ISO date/time]:when:' \
+              '--until=[end: a duration back from now or an ISO date/time]:when:' \
+              '(-o --output)'{-o+,--output=}'[file to write]:file:_files' \
+              '(--all)1:server name:' && ret=0
+            ;;
+          'metrics prune')
+            _arguments $data_opts \
+              '--older-than=[delete samples older than: 90s 30m 24h 7d 2w]:age:' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \

@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gsm_cli.commands.plugin",
         "Author, publish, search, install, lock and verify plugins.",
     ),
+    "metrics": (
+        "gsm_cli.commands.metrics",
+        "Show, chart, export and prune servers' performance history.",
+    ),
 }
 
 log = logging.getLogger("gsm")

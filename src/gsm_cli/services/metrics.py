@@ -1,0 +1,388 @@
+"""Reading and pruning the servers' performance history (the store's ``performance_history``).
+
+Every query is SQL run by SQLite over the seed's indexes (``server_id`` and ``recorded_at``):
+nothing loads the history into Python. ``recorded_at`` is the store's ``datetime('now')`` text,
+``YYYY-MM-DD HH:MM:SS`` in UTC, so comparing it as text compares times.
+
+Percentile method: p95 is the nearest-rank 95th percentile of a column's non-NULL values in the
+range: sort the N values ascending and take the one at rank ceil(0.95 * N) (1-based). It is
+always one of the recorded values (no interpolation); for N = 1 it is that value.
+
+NULLs: a sample may miss a value (a server with no query protocol has no latency or player
+count). Each column's statistics ignore its NULLs; a column with no value in the range has
+``null`` statistics, while ``samples`` counts every sample of the range.
+
+This module never prints and never exits: it returns values or raises GsmErrors.
+"""
+
+import csv
+import json
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import text
+
+from gsm_cli.errors import InvalidInputError
+from gsm_cli.services import servers
+from gsm_cli.store import Store
+
+COLUMNS = ("cpu_usage", "memory_usage", "network_latency", "player_count")
+UNITS = {"cpu_usage": "%", "memory_usage": "MB", "network_latency": "ms", "player_count": "players"}
+STORE_FORMAT = "%Y-%m-%d %H:%M:%S"
+TIME_HINT = (
+    "give a duration back from now (90s, 30m, 24h, 7d, 2w) or an ISO date or time in UTC "
+    "or with an offset (2026-12-01, 2026-12-01T10:00:00Z, 2026-12-01T12:00:00+02:00)"
+)
+# Rows deleted per transaction by prune: each batch holds the store's write lock briefly.
+PRUNE_BATCH = 5000
+# Rows fetched from SQLite at a time by export_rows.
+EXPORT_BATCH = 2000
+
+# SQLite 3.35 and later take the hint; older ones materialize a CTE used twice on their own.
+_MATERIALIZED = "MATERIALIZED" if sqlite3.sqlite_version_info >= (3, 35) else ""
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def now() -> datetime:
+    """Now, aware, in UTC, to the second (the store's resolution)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _duration(value: str) -> timedelta | None:
+    match = _DURATION.match(value or "")
+    if not match:
+        return None
+    try:
+        return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+    except OverflowError:  # more days than datetime knows
+        return None
+
+
+def parse_duration(value: str, option: str = "--older-than") -> timedelta:
+    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> a timedelta; anything else: exit 4."""
+    delta = _duration(value)
+    if delta is None:
+        raise InvalidInputError(
+            f"invalid value {value!r} for {option}: expected a duration such as 90s, 30m, "
+            "24h, 7d or 2w",
+            hint="a whole number of seconds, minutes, hours, days or weeks: 90s, 30m, 24h, 7d, 2w",
+            code="invalid_time",
+        )
+    return delta
+
+
+def parse_since(value: str, now: datetime, option: str = "--since") -> datetime:
+    """A point in time (aware, UTC) from a duration back from ``now`` or an ISO date/time.
+
+    A date alone is its midnight UTC; a time without an offset is UTC; an offset is converted.
+    Anything else is InvalidInputError (exit 4, ``invalid_time``) with the accepted forms.
+    The same parser serves ``--until``.
+    """
+    moment: datetime | None = None
+    if _DURATION.match(value or ""):
+        delta = _duration(value)
+        try:
+            moment = None if delta is None else now.astimezone(UTC) - delta
+        except OverflowError:  # before year 1
+            moment = None
+    elif value:
+        moment = _parse_iso(value.strip())
+    if moment is None:
+        raise InvalidInputError(
+            f"invalid value {value!r} for {option}: expected a duration or an ISO date or time",
+            hint=TIME_HINT,
+            code="invalid_time",
+        )
+    return moment
+
+
+def _parse_iso(value: str) -> datetime | None:
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def time_range(
+    since: str | None, until: str | None, at: datetime | None = None, *, default_since: str | None
+) -> tuple[datetime | None, datetime | None]:
+    """Parse --since and --until (``default_since`` when --since is not given); --since after
+    --until is exit 4 (``invalid_time_range``)."""
+    at = at or now()
+    start_text = since if since is not None else default_since
+    start = parse_since(start_text, at, "--since") if start_text is not None else None
+    end = parse_since(until, at, "--until") if until is not None else None
+    if start is not None and end is not None and start > end:
+        raise InvalidInputError(
+            f"--since ({iso(start)}) is after --until ({iso(end)})",
+            hint="give an earlier --since or a later --until",
+            code="invalid_time_range",
+        )
+    return start, end
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with a Z, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _stored(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(STORE_FORMAT)
+
+
+def _iso_from_store(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.replace(" ", "T", 1) + ("" if value.endswith("Z") else "Z")
+
+
+def _number(value: Any) -> Any:
+    """SQLite's answer as JSON shows it: integers stay integers (player_count's min, p95 and
+    max), other numbers are rounded to 3 decimals."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def summary(store: Store, server: str, since: datetime, until: datetime) -> dict[str, Any]:
+    """Count, min, average, p95 (nearest rank) and max of each column over [since, until].
+
+    Unknown server: NotFoundError (exit 3). One SQL statement: the range's rows are read once
+    through the ``server_id`` index into a materialized CTE; count/min/avg/max are aggregates
+    over it, and each p95 is ``ORDER BY column LIMIT 1 OFFSET ceil(0.95 * count) - 1`` over
+    it (a sort in memory, no second pass over the table).
+    """
+    record = servers.get(store, server)
+    params = {"sid": record.id, "lo": _stored(since), "hi": _stored(until)}
+    aggregates = ", ".join(f"count({c}) AS n_{c}, min({c}), avg({c}), max({c})" for c in COLUMNS)
+    # ceil(0.95 * n) in integer arithmetic: (95 * n + 99) / 100.
+    p95s = ", ".join(
+        f"(SELECT {c} FROM r WHERE {c} IS NOT NULL ORDER BY {c} "
+        f"LIMIT 1 OFFSET (SELECT (95 * n_{c} + 99) / 100 - 1 FROM a))"
+        for c in COLUMNS
+    )
+    query = text(
+        f"WITH r AS {_MATERIALIZED} (SELECT {', '.join(COLUMNS)} FROM performance_history "
+        "WHERE server_id = :sid AND recorded_at BETWEEN :lo AND :hi), "
+        f"a AS {_MATERIALIZED} (SELECT count(*) AS n, {aggregates} FROM r) "
+        f"SELECT a.*, {p95s} FROM a"
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query, params).one()
+    result: dict[str, Any] = {
+        "server": record.name,
+        "since": iso(since),
+        "until": iso(until),
+        "samples": row[0],
+    }
+    for index, column in enumerate(COLUMNS):
+        count, low, mean, high = row[1 + 4 * index : 5 + 4 * index]
+        p95 = row[1 + 4 * len(COLUMNS) + index] if count else None
+        result[column] = {
+            "min": _number(low),
+            "avg": _number(mean),
+            "p95": _number(p95),
+            "max": _number(high),
+        }
+    return result
+
+
+@dataclass(frozen=True)
+class Series:
+    """A column's averages over equal time buckets (None where a bucket has no value)."""
+
+    start: str | None
+    end: str | None
+    values: dict[str, list[float | None]]
+
+
+def series(
+    store: Store, server: str, since: datetime, until: datetime, buckets: int = 40
+) -> Series:
+    """The range's samples averaged into ``buckets`` equal slices of time, per column, in SQL.
+
+    The slices span the first to the last sample in [since, until] (not the whole range), so a
+    server that started an hour ago still fills the chart.
+    """
+    record = servers.get(store, server)
+    params: dict[str, Any] = {"sid": record.id, "lo": _stored(since), "hi": _stored(until)}
+    where = "server_id = :sid AND recorded_at BETWEEN :lo AND :hi"
+    empty: dict[str, list[float | None]] = {c: [None] * buckets for c in COLUMNS}
+    with store.engine.connect() as conn:
+        first, last = conn.execute(
+            text(
+                f"SELECT min(recorded_at), max(recorded_at) FROM performance_history WHERE {where}"
+            ),
+            params,
+        ).one()
+        if first is None:
+            return Series(None, None, empty)
+        start = datetime.strptime(first, STORE_FORMAT).replace(tzinfo=UTC)
+        end = datetime.strptime(last, STORE_FORMAT).replace(tzinfo=UTC)
+        span = max((end - start).total_seconds(), 1.0)
+        params.update(start=int(start.timestamp()), width=span / buckets, n=buckets - 1)
+        averages = ", ".join(f"avg({c})" for c in COLUMNS)
+        rows = conn.execute(
+            text(
+                "SELECT min(CAST((CAST(strftime('%s', recorded_at) AS INTEGER) - :start) "
+                f"/ :width AS INTEGER), :n) AS bucket, {averages} "
+                f"FROM performance_history WHERE {where} GROUP BY bucket"
+            ),
+            params,
+        ).all()
+    for bucket, *values in rows:
+        for column, value in zip(COLUMNS, values, strict=True):
+            empty[column][int(bucket)] = value
+    return Series(iso(start), iso(end), empty)
+
+
+def export_rows(
+    store: Store,
+    server_names: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Iterator[dict[str, Any]]:
+    """Yield the samples of these servers (None: every server) in ``recorded_at`` order, each
+    as ``{server, recorded_at (ISO UTC), cpu_usage, memory_usage, network_latency,
+    player_count}``. Rows are fetched a batch at a time: constant memory for any size.
+
+    Unknown server names raise NotFoundError before the first row.
+    """
+    clauses = []
+    params: dict[str, Any] = {}
+    if server_names is not None:
+        ids = [servers.get(store, name).id for name in server_names]
+        marks = ", ".join(f":s{i}" for i in range(len(ids)))
+        clauses.append(f"h.server_id IN ({marks})")
+        params.update({f"s{i}": sid for i, sid in enumerate(ids)})
+    if since is not None:
+        clauses.append("h.recorded_at >= :lo")
+        params["lo"] = _stored(since)
+    if until is not None:
+        clauses.append("h.recorded_at <= :hi")
+        params["hi"] = _stored(until)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    query = text(
+        "SELECT s.name, h.recorded_at, h.cpu_usage, h.memory_usage, h.network_latency, "
+        "h.player_count FROM performance_history AS h "
+        "LEFT JOIN local_servers AS s ON s.id = h.server_id "
+        f"{where} ORDER BY h.recorded_at, h.id"
+    )
+    return _stream(store, query, params)
+
+
+def _stream(store: Store, query: Any, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    with store.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(
+            query, params
+        )
+        for name, recorded_at, cpu, memory, latency, players in result:
+            yield {
+                "server": name,
+                "recorded_at": _iso_from_store(recorded_at),
+                "cpu_usage": cpu,
+                "memory_usage": memory,
+                "network_latency": latency,
+                "player_count": players,
+            }
+
+
+def prune(store: Store, older_than: datetime) -> int:
+    """Delete every sample recorded before ``older_than`` (strictly); return how many.
+
+    Deletes ``PRUNE_BATCH`` rows per transaction, so a collector writing samples meanwhile
+    waits for one short batch at most, never for the whole prune. Each batch commits whole;
+    an interrupted prune leaves only older rows that a second prune removes.
+    """
+    store.check_writable()
+    cutoff = _stored(older_than)
+    deleted = 0
+    while True:
+        with store.write() as session:
+            count = session.execute(
+                text(
+                    "DELETE FROM performance_history WHERE id IN (SELECT id FROM "
+                    "performance_history WHERE recorded_at < :cutoff LIMIT :n)"
+                ),
+                {"cutoff": cutoff, "n": PRUNE_BATCH},
+            ).rowcount
+        deleted += count
+        if count < PRUNE_BATCH:
+            return deleted
+
+
+FIELDS = ("server", "recorded_at", *COLUMNS)
+
+
+def write_rows(rows: Iterable[dict[str, Any]], fmt: str, stream: TextIO) -> int:
+    """Write rows to ``stream`` as they come; return how many.
+
+    ``csv``: a header row (FIELDS), then one row per sample, empty cells for NULLs.
+    ``json``: one JSON array, one sample object per line, so that it streams and still
+    parses as a whole (``json.load``, ``ConvertFrom-Json``); ``[]`` when there is none.
+    """
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(FIELDS)
+        for row in rows:
+            writer.writerow(["" if row[k] is None else row[k] for k in FIELDS])
+            count += 1
+    else:
+        stream.write("[")
+        for row in rows:
+            stream.write(("\n" if count == 0 else ",\n") + json.dumps(row))
+            count += 1
+        stream.write("\n]\n" if count else "]\n")
+    stream.flush()
+    return count
+
+
+def export_to_file(rows: Iterable[dict[str, Any]], fmt: str, path: Path) -> int:
+    """``write_rows`` into a temporary file beside ``path``, renamed over it once complete:
+    a reader of ``path`` sees the old file or the whole new one, never half of it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by `with handle` below)
+            "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.", delete=False
+        )
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="check that its folder exists and this user may write there",
+            code="export_unwritable",
+        ) from None
+    temp = Path(handle.name)
+    try:
+        with handle:
+            count = write_rows(rows, fmt, handle)
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise InvalidInputError(
+            f"cannot write {path}: {exc.strerror or exc}", code="export_unwritable"
+        ) from None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return count
