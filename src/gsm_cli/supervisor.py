@@ -12,6 +12,9 @@ start: the server is marked ``failed`` with a ``start_failed`` event, and nothin
 A supervisor that finds its server's game still running (its previous supervisor died) attaches
 to it instead of starting a second copy: it watches the process, records its end, restarts it
 by policy and stops it by signal, terminate and kill; the console went with the old supervisor.
+
+While a game runs, a thread of the supervisor samples its process tree and queries it every
+``metrics.interval`` seconds into ``performance_history`` (``services/sampling.py``).
 """
 
 import contextlib
@@ -36,12 +39,23 @@ import psutil
 from gsm_cli.environment import Environment
 from gsm_cli.errors import ExitCode, GsmError
 from gsm_cli.paths import resolve_paths
-from gsm_cli.services import control, lifecycle, locks, processes, servers, settings
+from gsm_cli.services import (
+    control,
+    lifecycle,
+    locks,
+    processes,
+    query,
+    sampling,
+    servers,
+    settings,
+)
 from gsm_cli.store import Store
 from gsm_cli.store.models import LocalServer
 
 MAX_BACKOFF_SECONDS = 60.0
 LOG_FILES_KEPT = 5
+DEFAULT_METRICS_INTERVAL = 30.0
+METRICS_POLL_SECONDS = 0.5  # how soon the metrics thread notices a new game
 
 
 class ConsoleLog:
@@ -163,6 +177,9 @@ class Supervisor:
         self.stop_outcome: dict[str, Any] = {}
         self.stop_decided = threading.Event()  # set once the stop handler knows how it ended
         self.handlers: list[threading.Thread] = []
+        interval = settings.effective_value(store, "metrics.interval", env.vars)
+        self.metrics_interval = float(interval or DEFAULT_METRICS_INTERVAL)
+        self.metrics: threading.Thread | None = None
 
     # -- the game ---------------------------------------------------------------------------
 
@@ -427,6 +444,63 @@ class Supervisor:
         )
         return True
 
+    # -- metrics ----------------------------------------------------------------------------
+
+    def start_metrics(self) -> threading.Thread:
+        """Sample the running game in a thread of its own, so a slow query or a busy store
+        never holds up the console, a restart or a stop."""
+        self.metrics = threading.Thread(target=self.sample_loop, name="metrics", daemon=True)
+        self.metrics.start()
+        return self.metrics
+
+    def sample_loop(self) -> None:
+        """Every ``metrics.interval`` seconds while a game runs (and no stop is asked for),
+        one row in ``performance_history``. A game (re)launched or attached is noticed within
+        ``METRICS_POLL_SECONDS`` and primed; its first row comes one interval later. A sample
+        that fails is noted in the console log (once until sampling works again) and skipped."""
+        interval = self.metrics_interval
+        timeout = sampling.query_timeout(interval)
+        sampler: sampling.Sampler | None = None
+        target: tuple[str, int | None] = (query.NONE, None)
+        due = 0.0
+        trouble: str | None = None
+        while not self.finished.wait(
+            METRICS_POLL_SECONDS
+            if sampler is None
+            else max(0.0, min(METRICS_POLL_SECONDS, due - time.monotonic()))
+        ):
+            with self.proc_lock:
+                game = self.proc
+            if game is None or self.stop_requested.is_set() or not game.running():
+                sampler = None
+                continue
+            try:
+                if sampler is None or sampler.pid != game.pid:
+                    sampler = sampling.Sampler(game.pid)
+                    due = time.monotonic() + interval
+                    sampler.measure()  # primes the CPU measure
+                    server = self.server()
+                    target = (servers.query_protocol(server), servers.query_port(server))
+                    continue
+                if time.monotonic() < due:
+                    continue
+                due += interval
+                if due <= time.monotonic():  # fell behind (a long store wait): no catching up
+                    due = time.monotonic() + interval
+                sample = sampling.take(sampler, protocol=target[0], port=target[1], timeout=timeout)
+                if self.stop_requested.is_set() or not game.running():
+                    continue  # the game ended while we measured: not a sample of a running game
+                sampling.record(self.store, self.server_id, sample)
+                if trouble is not None:
+                    self.log.note("metrics: samples are recorded again")
+                    trouble = None
+            except Exception as exc:  # a failed sample must never end the supervisor
+                text = exc.message if isinstance(exc, GsmError) else str(exc)
+                message = (text.splitlines() or [type(exc).__name__])[0]
+                if message != trouble:
+                    self.log.note(f"metrics: a sample was not recorded: {message}")
+                    trouble = message
+
     # -- requests ---------------------------------------------------------------------------
 
     def write_console(self, line: str) -> None:
@@ -589,10 +663,12 @@ def main(argv: list[str]) -> int:
                     target=sup.stop, args=(30.0, False), daemon=True
                 ).start(),
             )
+        metrics = sup.start_metrics()
         try:
             return sup.run(attached)
         finally:
             sup.drain(10)
+            metrics.join(sampling.MAX_QUERY_TIMEOUT + 1)  # a sample in flight, not a hang
             listener.close()
             runtime.state.unlink(missing_ok=True)
 

@@ -122,7 +122,7 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("backup.dir", "Folder for server backups (default: <data>/backups)", _folder),
         SettingSpec("backup.retention", "Backups kept per server", _integer(1, 1000), "5"),
         SettingSpec("backup.exclude", "Glob patterns left out of backups", _patterns, "*.log"),
-        SettingSpec("metrics.interval", "Seconds between samples", _integer(1, 86400), "60"),
+        SettingSpec("metrics.interval", "Seconds between samples", _integer(1, 86400), "30"),
         SettingSpec("metrics.retention_days", "Days of samples kept", _integer(1, 3650), "30"),
         SettingSpec(
             "server.stop_timeout", "Seconds to wait for a graceful stop", _integer(1, 3600), "30"

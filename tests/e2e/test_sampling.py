@@ -1,0 +1,267 @@
+"""Performance samples for real: services/sampling.py reading real process trees (a parent
+whose child burns a core) and querying the fake game server on 127.0.0.1, and the supervisor
+of a started server writing `performance_history` rows every `metrics.interval` seconds while
+its game runs, surviving a store that refuses the rows."""
+
+import contextlib
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from gsm_cli.services import sampling
+from gsm_cli.store import Store
+from tests.conftest import FAKE_GAME, GsmRunner, free_port, wait_for
+from tests.e2e.test_server_lifecycle import logs, make_server, status
+
+posix_only = pytest.mark.skipif(sys.platform.startswith("win"), reason="POSIX signals used")
+
+# A parent that starts a child spinning on one core, prints the child's pid and waits.
+PARENT = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    print(child.pid, flush=True)
+    try:
+        time.sleep(600)
+    finally:
+        child.kill()
+    """
+)
+
+
+@pytest.fixture
+def busy_tree() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    yield parent, child_pid
+    with contextlib.suppress(psutil.Error):
+        psutil.Process(child_pid).kill()
+    parent.kill()
+    parent.wait()
+
+
+@pytest.fixture
+def fake_game(tmp_path: Path) -> Iterator[Callable[..., tuple[int, int]]]:
+    """Start the fake game server; returns (its pid, its port) once it listens."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str) -> tuple[int, int]:
+        port = free_port()
+        log = tmp_path / f"game-{port}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, str(FAKE_GAME), "--port", str(port), *args],
+                stdin=subprocess.PIPE,
+                stdout=out,
+            )
+        started.append(proc)
+        wait_for(lambda: "started on port" in log.read_text())
+        return proc.pid, port
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+# -- the sampler -----------------------------------------------------------------------------
+
+
+def test_the_sampler_reads_the_whole_tree(busy_tree: tuple[subprocess.Popen[str], int]) -> None:
+    parent, child_pid = busy_tree
+    sampler = sampling.Sampler(parent.pid)
+    first = sampler.measure()
+    assert first.cpu_percent is None  # the first call primes
+    assert first.processes == 2
+    parent_rss = psutil.Process(parent.pid).memory_info().rss / sampling.MB
+    assert first.memory_mb is not None and first.memory_mb > parent_rss  # the child counts too
+
+    # The parent sleeps; only its child burns CPU, so a busy tree means the child was counted.
+    busy = wait_for(lambda: (u := sampler.measure()).cpu_percent and u.cpu_percent > 50 and u, 20)
+    assert busy.processes == 2
+    assert busy.memory_mb > 0
+
+    psutil.Process(child_pid).kill()
+    wait_for(lambda: sampler.measure().processes == 1)  # a vanished child: skipped, no error
+    assert sampler.measure().cpu_percent is not None
+
+
+def test_a_gone_process_gives_unknown_numbers(busy_tree: tuple[subprocess.Popen[str], int]) -> None:
+    parent, child_pid = busy_tree
+    sampler = sampling.Sampler(parent.pid)
+    sampler.measure()
+    psutil.Process(child_pid).kill()
+    parent.kill()
+    parent.wait()
+    gone = sampler.measure()
+    assert (gone.cpu_percent, gone.memory_mb, gone.processes) == (None, None, 0)
+
+
+# -- a sample: tree and query --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["minecraft", "a2s"])
+def test_a_sample_takes_players_and_latency_from_the_query(
+    fake_game: Callable[..., tuple[int, int]], protocol: str
+) -> None:
+    pid, port = fake_game("--query", protocol, "--players", "3", "--max-players", "8")
+    sampler = sampling.Sampler(pid)
+    sampler.measure()
+    sample = sampling.take(sampler, protocol=protocol, port=port, timeout=2)
+    assert sample.player_count == 3
+    assert sample.network_latency is not None and sample.network_latency >= 0
+    assert sample.query_error is None
+    assert sample.cpu_usage is not None and sample.cpu_usage >= 0
+    assert sample.memory_usage is not None and sample.memory_usage > 0
+
+
+def test_a_failed_or_absent_query_is_unknown_not_zero(
+    fake_game: Callable[..., tuple[int, int]],
+) -> None:
+    pid, _port = fake_game()
+    sampler = sampling.Sampler(pid)
+    dead = sampling.take(sampler, protocol="minecraft", port=free_port(), timeout=0.5)
+    assert dead.player_count is None and dead.network_latency is None
+    assert dead.query_error == "connection refused"
+    assert dead.memory_usage is not None and dead.memory_usage > 0
+
+    none = sampling.take(sampler, protocol="none", port=free_port())
+    assert none.player_count is None and none.network_latency is None
+    assert none.query_error is None  # nothing was asked: not a failure
+    assert none.cpu_usage is not None
+
+
+def test_query_timeout_stays_well_below_the_interval() -> None:
+    assert sampling.query_timeout(1) == 0.25
+    assert sampling.query_timeout(30) == sampling.MAX_QUERY_TIMEOUT
+
+
+def test_record_writes_one_row_with_nulls_for_unknown(gsm: GsmRunner, gsm_home: Path) -> None:
+    make_server(gsm)
+    with Store.open(gsm_home / "gsm.db") as store:
+        server_id = server_id_of(gsm_home)
+        sampling.record(store, server_id, sampling.Sample(12.5, 300.25, None, None))
+    assert samples(gsm_home, server_id) == [(12.5, 300.25, None, None)]
+
+
+# -- the supervisor --------------------------------------------------------------------------
+
+
+def server_id_of(home: Path, name: str = "alpha") -> str:
+    with contextlib.closing(sqlite3.connect(home / "gsm.db")) as conn:
+        return conn.execute("SELECT id FROM local_servers WHERE name = ?", (name,)).fetchone()[0]
+
+
+def samples(home: Path, server_id: str, columns: str = "") -> list[tuple]:
+    what = columns or "cpu_usage, memory_usage, network_latency, player_count"
+    with contextlib.closing(sqlite3.connect(home / "gsm.db", timeout=30)) as conn:
+        return conn.execute(
+            f"SELECT {what} FROM performance_history WHERE server_id = ? ORDER BY id",
+            (server_id,),
+        ).fetchall()
+
+
+@posix_only
+def test_the_supervisor_samples_while_the_game_runs(gsm: GsmRunner, gsm_home: Path) -> None:
+    assert gsm("config", "set", "metrics.interval", "1").exit_code == 0
+    make_server(
+        gsm, "alpha", "--query-protocol", "minecraft",
+        game_args=("--query", "minecraft", "--players", "2"),
+    )  # fmt: skip
+    started = gsm("server", "start", "alpha", "--json")
+    assert started.exit_code == 0, started.stderr
+    server_id = server_id_of(gsm_home)
+    supervisor = psutil.Process(status(gsm)["supervisor_pid"])
+
+    rows = wait_for(lambda: len(r := samples(gsm_home, server_id)) >= 3 and r, timeout=15)
+    for cpu, memory, latency, players in rows:
+        assert cpu is not None and cpu >= 0
+        assert memory is not None and memory > 0
+        assert latency is not None and latency >= 0
+        assert players == 2
+
+    stopped = gsm("server", "stop", "alpha", "--json")
+    assert stopped.exit_code == 0, stopped.stderr
+    wait_for(lambda: not supervisor.is_running() or supervisor.status() == psutil.STATUS_ZOMBIE)
+    # No sample after the stop was asked for: every row is no later than the stop event.
+    with contextlib.closing(sqlite3.connect(gsm_home / "gsm.db")) as conn:
+        (stop_at,) = conn.execute(
+            "SELECT max(occurred_at) FROM server_events WHERE server_id = ? AND event = 'stop'",
+            (server_id,),
+        ).fetchone()
+        (late,) = conn.execute(
+            "SELECT count(*) FROM performance_history WHERE server_id = ? AND recorded_at > ?",
+            (server_id, stop_at),
+        ).fetchone()
+    assert late == 0
+    assert "metrics:" not in logs(gsm)  # no failed sample
+
+
+@posix_only
+def test_a_store_that_refuses_samples_does_not_end_the_supervisor(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    assert gsm("config", "set", "metrics.interval", "1").exit_code == 0
+    make_server(gsm)  # no query protocol: players and latency are unknown
+    started = gsm("server", "start", "alpha", "--json")
+    assert started.exit_code == 0, started.stderr
+    server_id = server_id_of(gsm_home)
+    wait_for(lambda: samples(gsm_home, server_id))
+
+    # A real failure of the INSERT: the table is not there for a while.
+    with contextlib.closing(sqlite3.connect(gsm_home / "gsm.db", timeout=30)) as conn:
+        conn.execute("ALTER TABLE performance_history RENAME TO performance_history_away")
+        conn.commit()
+        wait_for(lambda: "metrics: a sample was not recorded" in logs(gsm))
+        assert "no such table: performance_history" in logs(gsm)
+        conn.execute("ALTER TABLE performance_history_away RENAME TO performance_history")
+        conn.commit()
+    before = len(samples(gsm_home, server_id))
+    wait_for(lambda: len(samples(gsm_home, server_id)) > before)
+    assert "metrics: samples are recorded again" in logs(gsm)
+    assert all(players is None and latency is None for _, _, latency, players in samples(
+        gsm_home, server_id
+    ))  # fmt: skip
+
+    info = status(gsm)
+    assert info["status"] == "running" and info["supervisor_pid"] is not None
+    sent = gsm("server", "send", "alpha", "say still here", "--json")
+    assert sent.exit_code == 0, sent.stderr
+    stopped = gsm("server", "stop", "alpha", "--json")
+    assert stopped.exit_code == 0, stopped.stderr
+    assert stopped.json()["how"] == "console"
+
+
+def test_the_sampling_thread_idles_while_no_game_runs(gsm: GsmRunner, gsm_home: Path) -> None:
+    """Before a launch and between a crash and its restart there is no game: the thread waits
+    on its poll, it does not spin."""
+    from gsm_cli.environment import Environment
+    from gsm_cli.supervisor import Supervisor
+
+    make_server(gsm)
+    with Store.open(gsm_home / "gsm.db") as store:
+        sup = Supervisor(store, server_id_of(gsm_home), Environment())
+        assert sup.metrics_interval == 30  # the default
+        thread = sup.start_metrics()
+        me = psutil.Process()
+
+        def cpu_seconds() -> float:
+            times = {t.id: t for t in me.threads()}[thread.native_id]
+            return times.user_time + times.system_time
+
+        before = cpu_seconds()
+        assert not sup.finished.wait(1.0)  # a window to measure over, not a synchronisation
+        used = cpu_seconds() - before
+        sup.finished.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert used < 0.1, f"the idle sampling thread used {used:.2f}s of CPU in 1s"
