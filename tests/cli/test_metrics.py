@@ -358,8 +358,10 @@ def test_export_streams_without_loading_everything(
     with Store.open(gsm_home / "gsm.db") as store:
         rows = metrics.export_rows(store, None, None, None)
         first = next(rows)
-        assert first["server"] == "alpha"
+        assert first["server"] == "alpha" and first["recorded_at"].endswith("Z")
         assert sum(1 for _ in rows) + 1 == metrics.EXPORT_BATCH * 3
+        sizes = [len(batch) for batch in metrics.export_batches(store, ["alpha"], None, None)]
+        assert sizes == [metrics.EXPORT_BATCH] * 3
 
 
 def test_prune_counts_and_boundary(gsm: GsmRunner, gsm_home: Path, alpha: str) -> None:

@@ -179,11 +179,11 @@ def export(
         )
     start, end = metrics.time_range(since, until, default_since=None)
     with open_store() as store:
-        rows = metrics.export_rows(store, [server] if server else None, start, end)
+        batches = metrics.export_batches(store, [server] if server else None, start, end)
         if out is None:
-            count = metrics.write_rows(rows, format_, environment.current().stdout)
+            count = metrics.write_rows(batches, format_, environment.current().stdout)
         else:
-            count = metrics.export_to_file(rows, format_, out)
+            count = metrics.export_to_file(batches, format_, out)
     if out is not None:
         output.message(f"exported {count} samples to {out}")
 

@@ -17,6 +17,7 @@ This module never prints and never exits: it returns values or raises GsmErrors.
 
 import csv
 import json
+import math
 import os
 import re
 import sqlite3
@@ -34,6 +35,7 @@ from gsm_cli.services import servers
 from gsm_cli.store import Store
 
 COLUMNS = ("cpu_usage", "memory_usage", "network_latency", "player_count")
+FIELDS = ("server", "recorded_at", *COLUMNS)
 UNITS = {"cpu_usage": "%", "memory_usage": "MB", "network_latency": "ms", "player_count": "players"}
 STORE_FORMAT = "%Y-%m-%d %H:%M:%S"
 TIME_HINT = (
@@ -147,12 +149,6 @@ def _stored(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(STORE_FORMAT)
 
 
-def _iso_from_store(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value.replace(" ", "T", 1) + ("" if value.endswith("Z") else "Z")
-
-
 def _number(value: Any) -> Any:
     """SQLite's answer as JSON shows it: integers stay integers (player_count's min, p95 and
     max), other numbers are rounded to 3 decimals."""
@@ -255,17 +251,18 @@ def series(
     return Series(iso(start), iso(end), empty)
 
 
-def export_rows(
+def export_batches(
     store: Store,
     server_names: Sequence[str] | None,
     since: datetime | None,
     until: datetime | None,
-) -> Iterator[dict[str, Any]]:
-    """Yield the samples of these servers (None: every server) in ``recorded_at`` order, each
-    as ``{server, recorded_at (ISO UTC), cpu_usage, memory_usage, network_latency,
-    player_count}``. Rows are fetched a batch at a time: constant memory for any size.
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The samples of these servers (None: every server) in ``recorded_at`` order, as lists
+    of at most EXPORT_BATCH tuples in FIELDS order (``recorded_at`` in ISO 8601 UTC, made by
+    SQLite from the store's ``YYYY-MM-DD HH:MM:SS``).
+    The cursor is read a batch at a time (``fetchmany``): constant memory for any size.
 
-    Unknown server names raise NotFoundError before the first row.
+    Unknown server names raise NotFoundError at once, before any row.
     """
     clauses = []
     params: dict[str, Any] = {}
@@ -281,29 +278,38 @@ def export_rows(
         clauses.append("h.recorded_at <= :hi")
         params["hi"] = _stored(until)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    query = text(
-        "SELECT s.name, h.recorded_at, h.cpu_usage, h.memory_usage, h.network_latency, "
-        "h.player_count FROM performance_history AS h "
+    query = (
+        "SELECT s.name, replace(h.recorded_at, ' ', 'T') || 'Z', h.cpu_usage, h.memory_usage, "
+        "h.network_latency, h.player_count FROM performance_history AS h "
         "LEFT JOIN local_servers AS s ON s.id = h.server_id "
         f"{where} ORDER BY h.recorded_at, h.id"
     )
-    return _stream(store, query, params)
+    return _batches(store, query, params)
 
 
-def _stream(store: Store, query: Any, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _batches(store: Store, query: str, params: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
+    # The driver's own cursor: SQLAlchemy's row objects would cost more than SQLite's work.
     with store.engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(
-            query, params
-        )
-        for name, recorded_at, cpu, memory, latency, players in result:
-            yield {
-                "server": name,
-                "recorded_at": _iso_from_store(recorded_at),
-                "cpu_usage": cpu,
-                "memory_usage": memory,
-                "network_latency": latency,
-                "player_count": players,
-            }
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(query, params)
+            while batch := cursor.fetchmany(EXPORT_BATCH):
+                yield batch
+        finally:
+            cursor.close()
+
+
+def export_rows(
+    store: Store,
+    server_names: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Iterator[dict[str, Any]]:
+    """Each sample as ``{server, recorded_at (ISO UTC), cpu_usage, memory_usage,
+    network_latency, player_count}``, in ``recorded_at`` order, streamed (``export_batches``)."""
+    for batch in export_batches(store, server_names, since, until):
+        for row in batch:
+            yield dict(zip(FIELDS, row, strict=True))
 
 
 def prune(store: Store, older_than: datetime) -> int:
@@ -330,34 +336,56 @@ def prune(store: Store, older_than: datetime) -> int:
             return deleted
 
 
-FIELDS = ("server", "recorded_at", *COLUMNS)
+def _json_number(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "null"  # JSON has no infinity
+    return repr(value)  # what json.dumps writes for an int or a finite float
 
 
-def write_rows(rows: Iterable[dict[str, Any]], fmt: str, stream: TextIO) -> int:
-    """Write rows to ``stream`` as they come; return how many.
+def _json_text(value: str | None) -> str:
+    return "null" if value is None else json.dumps(value)
+
+
+def write_rows(batches: Iterable[list[tuple[Any, ...]]], fmt: str, stream: TextIO) -> int:
+    """Write ``export_batches`` to ``stream`` as they come; return how many rows.
 
     ``csv``: a header row (FIELDS), then one row per sample, empty cells for NULLs.
     ``json``: one JSON array, one sample object per line, so that it streams and still
     parses as a whole (``json.load``, ``ConvertFrom-Json``); ``[]`` when there is none.
+    ``recorded_at`` is written as ISO 8601 UTC (``2026-12-01T10:00:00Z``).
     """
     count = 0
     if fmt == "csv":
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(FIELDS)
-        for row in rows:
-            writer.writerow(["" if row[k] is None else row[k] for k in FIELDS])
-            count += 1
+        for batch in batches:
+            writer.writerows(batch)  # None is written as an empty cell
+            count += len(batch)
     else:
+        names: dict[Any, str] = {}
         stream.write("[")
-        for row in rows:
-            stream.write(("\n" if count == 0 else ",\n") + json.dumps(row))
-            count += 1
+        for batch in batches:
+            lines = []
+            for name, at, cpu, memory, latency, players in batch:
+                quoted = names.get(name)
+                if quoted is None:
+                    quoted = names[name] = json.dumps(name)
+                lines.append(
+                    f'{{"server": {quoted}, "recorded_at": {_json_text(at)}, '
+                    f'"cpu_usage": {_json_number(cpu)}, "memory_usage": {_json_number(memory)}, '
+                    f'"network_latency": {_json_number(latency)}, '
+                    f'"player_count": {_json_number(players)}}}'
+                )
+            stream.write(("\n" if count == 0 else ",\n") + ",\n".join(lines))
+            count += len(batch)
         stream.write("\n]\n" if count else "]\n")
     stream.flush()
     return count
 
 
-def export_to_file(rows: Iterable[dict[str, Any]], fmt: str, path: Path) -> int:
+def export_to_file(batches: Iterable[list[tuple[Any, ...]]], fmt: str, path: Path) -> int:
     """``write_rows`` into a temporary file beside ``path``, renamed over it once complete:
     a reader of ``path`` sees the old file or the whole new one, never half of it."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -374,7 +402,7 @@ def export_to_file(rows: Iterable[dict[str, Any]], fmt: str, path: Path) -> int:
     temp = Path(handle.name)
     try:
         with handle:
-            count = write_rows(rows, fmt, handle)
+            count = write_rows(batches, fmt, handle)
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except OSError as exc:
