@@ -73,7 +73,7 @@ _gsm_opts_plugin_apply="--server --from --dry-run --force --json --output -o --h
 _gsm_opts_plugin_verify="--server --all --lock --junit --json --output -o --help"
 _gsm_opts_metrics_show="--since --until --json --output -o --help"
 _gsm_opts_metrics_export="--all --format --since --until --output -o --help"
-_gsm_opts_metrics_prune="--older-than --json --output -o --help"
+_gsm_opts_metrics_prune="--older-than --rollup --json --output -o --help"
 
 # True when $1 is an option followed by a value (--output json, --game valheim).
 _gsm_takes_value() {

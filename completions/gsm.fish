@@ -275,3 +275,5 @@ complete -c gsm -n "__gsm_metrics_sub export" -l format -x -a "$__gsm_export_for
 complete -c gsm -n "__gsm_metrics_sub export" -s o -l output -r -F -d "File to write"
 complete -c gsm -n "__gsm_metrics_sub prune" -l older-than -x \
     -d "Delete samples older than: 90s 30m 24h 7d 2w"
+complete -c gsm -n "__gsm_metrics_sub prune" -l rollup \
+    -d "Keep one average per server and hour instead"

@@ -101,7 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'plugin verify' = @('--server', '--all', '--lock', '--junit') + $gsmDataOptions
         'metrics show' = @('--since', '--until') + $gsmDataOptions
         'metrics export' = @('--all', '--format', '--since', '--until', '--output', '-o', '--help')
-        'metrics prune' = @('--older-than') + $gsmDataOptions
+        'metrics prune' = @('--older-than', '--rollup') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.

@@ -334,7 +334,8 @@ _gsm() {
             ;;
           'metrics prune')
             _arguments $data_opts \
-              '--older-than=[delete samples older than: 90s 30m 24h 7d 2w]:age:' && ret=0
+              '--older-than=[delete samples older than: 90s 30m 24h 7d 2w]:age:' \
+              '--rollup[keep one average per server and hour instead]' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \

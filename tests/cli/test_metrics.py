@@ -393,7 +393,8 @@ def test_prune_command(
     result = gsm("metrics", "prune", "--older-than", "30d", "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
-    assert data["deleted"] == 20 and set(data) == {"deleted", "older_than"}
+    assert data["deleted"] == 20 and data["hourly_averages"] == 0
+    assert list(data) == ["deleted", "older_than", "hourly_averages"]
     assert data["older_than"].endswith("Z")
     assert count_rows(gsm_home) == 5
     again = gsm("metrics", "prune", "--older-than", "30d")
@@ -401,6 +402,74 @@ def test_prune_command(
     bad = gsm("metrics", "prune", "--older-than", "2026-12-01")
     assert bad.exit_code == 4 and "hint:" in bad.stderr
     assert gsm("metrics", "prune").exit_code == 2
+
+
+def samples_by_time(home: Path) -> list[tuple]:
+    conn = sqlite3.connect(home / "gsm.db")
+    try:
+        return conn.execute(
+            "SELECT s.name, h.recorded_at, h.cpu_usage, h.memory_usage, h.network_latency, "
+            "h.player_count FROM performance_history h JOIN local_servers s ON s.id = h.server_id "
+            "ORDER BY h.recorded_at, s.name"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def test_prune_rollup_into_hourly_averages(gsm: GsmRunner, gsm_home: Path, alpha: str) -> None:
+    beta = create(gsm, "beta")
+    cutoff = NOW - timedelta(days=30)
+    hour = (cutoff - timedelta(days=2)).replace(minute=0, second=0)
+    insert(
+        gsm_home,
+        alpha,
+        [
+            (hour + timedelta(minutes=1), 10.0, 100.0, None, 1),
+            (hour + timedelta(minutes=20), 20.0, 300.0, 30.0, 2),
+            (hour + timedelta(minutes=59, seconds=59), 60.0, None, None, 2),
+            (hour + timedelta(hours=1, minutes=5), 7.0, 70.0, 7.0, 7),  # alone in its hour
+            (cutoff + timedelta(minutes=1), 99.0, 99.0, 99.0, 9),  # newer: untouched
+        ],
+    )
+    insert(gsm_home, beta, [(hour + timedelta(minutes=m), 1.0, 1.0, 1.0, 0) for m in range(3)])
+    result = gsm("metrics", "prune", "--older-than", "30d", "--rollup", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert data["deleted"] == 6 and data["hourly_averages"] == 2
+    start = stamp(hour)
+    assert samples_by_time(gsm_home) == [
+        ("alpha", start, 30.0, 200.0, 30.0, 2),  # player_count: round(5 / 3)
+        ("beta", start, 1.0, 1.0, 1.0, 0),
+        ("alpha", stamp(hour + timedelta(hours=1, minutes=5)), 7.0, 70.0, 7.0, 7),
+        ("alpha", stamp(cutoff + timedelta(minutes=1)), 99.0, 99.0, 99.0, 9),
+    ]
+    again = gsm("metrics", "prune", "--older-than", "30d", "--rollup")
+    assert again.exit_code == 0 and "rolled 0 samples" in again.stderr
+    assert len(samples_by_time(gsm_home)) == 4
+
+
+def test_rollup_in_several_transactions(
+    gsm: GsmRunner, gsm_home: Path, alpha: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gsm_cli.store import Store
+
+    monkeypatch.setattr(metrics, "ROLLUP_HOURS", 1)
+    cutoff = datetime(2026, 12, 1, 5, 30, tzinfo=UTC)
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    # Every 10 minutes from 00:00 to 06:50: 6 samples an hour, 42 in all.
+    insert(
+        gsm_home,
+        alpha,
+        [(start + timedelta(minutes=10 * k), float(k), None, None, None) for k in range(42)],
+    )
+    with Store.open(gsm_home / "gsm.db") as store:
+        rolled = metrics.rollup(store, cutoff)
+    # Hours 0-4 (30 samples) and 05:00-05:20 (3 samples, before the cutoff) roll up.
+    assert rolled == metrics.Rollup(removed=33, written=6)
+    rows = samples_by_time(gsm_home)
+    assert [r[1] for r in rows[:6]] == [stamp(start + timedelta(hours=h)) for h in range(6)]
+    assert [r[2] for r in rows[:6]] == [2.5, 8.5, 14.5, 20.5, 26.5, 31.0]
+    assert len(rows) == 6 + 42 - 33
 
 
 def test_help_of_every_subcommand(gsm: GsmRunner) -> None:

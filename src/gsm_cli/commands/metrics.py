@@ -45,7 +45,7 @@ STAT_COLUMNS = (
     Column("p95"),
     Column("max"),
 )
-PRUNE_COLUMNS = (Column("deleted"), Column("older_than"))
+PRUNE_COLUMNS = (Column("deleted"), Column("older_than"), Column("hourly_averages"))
 EXPORT_FORMATS = ("csv", "json")
 CHART_WIDTH = 40
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -198,18 +198,35 @@ def prune(
             help="Delete samples older than this: 90s, 30m, 24h, 7d, 2w.",
         ),
     ],
+    rollup: Annotated[
+        bool,
+        typer.Option(
+            "--rollup",
+            help="Keep one average per server and hour instead of deleting (docs/metrics.md).",
+        ),
+    ] = False,
     output_: OutputOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Delete samples recorded before a cutoff; say how many went."""
+    """Delete samples recorded before a cutoff (or roll them into hourly averages)."""
     from gsm_cli.services import metrics
 
     fmt = output_format(output_, json_)
     cutoff = metrics.now() - metrics.parse_duration(older_than, "--older-than")
     with open_store() as store:
-        deleted = metrics.prune(store, cutoff)
-    result = {"deleted": deleted, "older_than": metrics.iso(cutoff)}
+        if rollup:
+            rolled = metrics.rollup(store, cutoff)
+            deleted, written = rolled.removed, rolled.written
+        else:
+            deleted, written = metrics.prune(store, cutoff), 0
+    result = {"deleted": deleted, "older_than": metrics.iso(cutoff), "hourly_averages": written}
     if fmt == "table":
-        output.message(f"deleted {deleted} samples recorded before {result['older_than']}")
+        if rollup:
+            output.message(
+                f"rolled {deleted} samples recorded before {result['older_than']} into "
+                f"{written} hourly averages"
+            )
+        else:
+            output.message(f"deleted {deleted} samples recorded before {result['older_than']}")
     else:
         output.emit(result, fmt, PRUNE_COLUMNS)

@@ -336,6 +336,70 @@ def prune(store: Store, older_than: datetime) -> int:
             return deleted
 
 
+# Samples rolled into hourly averages per transaction: this many hours of every server.
+ROLLUP_HOURS = 6
+_HOUR = "strftime('%Y-%m-%d %H:00:00', recorded_at)"
+
+
+@dataclass(frozen=True)
+class Rollup:
+    removed: int  # samples replaced by their hour's average
+    written: int  # hourly averages written
+
+
+def rollup(store: Store, older_than: datetime) -> Rollup:
+    """Replace the samples recorded before ``older_than`` by one sample per server and hour:
+    the averages of that hour's samples (``player_count`` rounded to a whole number), recorded
+    at the start of the hour (``YYYY-MM-DD HH:00:00``).
+
+    An hour with a single sample keeps it as it is, so a second rollup changes nothing. An hour
+    cut by ``older_than`` is averaged only over its samples before the cutoff. Works through
+    ``ROLLUP_HOURS`` hours per transaction, so the store is never locked for long; an
+    interrupted rollup leaves whole hours done or not done.
+    """
+    store.check_writable()
+    cutoff = _stored(older_than)
+    removed = written = 0
+    start = ""
+    while True:
+        with store.write() as session:
+            first = session.execute(
+                text(
+                    "SELECT min(recorded_at) FROM performance_history "
+                    "WHERE recorded_at >= :start AND recorded_at < :cutoff"
+                ),
+                {"start": start, "cutoff": cutoff},
+            ).scalar()
+            if first is None:
+                return Rollup(removed, written)
+            low = datetime.strptime(first[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
+            high = min(_stored(low + timedelta(hours=ROLLUP_HOURS)), cutoff)
+            top = session.execute(text("SELECT max(id) FROM performance_history")).scalar()
+            window = {"lo": _stored(low), "hi": high, "top": top}
+            groups = (
+                f"FROM performance_history WHERE id <= :top AND recorded_at >= :lo "
+                f"AND recorded_at < :hi GROUP BY server_id, {_HOUR} HAVING count(*) > 1"
+            )
+            written += session.execute(
+                text(
+                    "INSERT INTO performance_history (server_id, cpu_usage, memory_usage, "
+                    "network_latency, player_count, recorded_at) SELECT server_id, "
+                    "avg(cpu_usage), avg(memory_usage), avg(network_latency), "
+                    f"CAST(round(avg(player_count)) AS INTEGER), {_HOUR} {groups}"
+                ),
+                window,
+            ).rowcount
+            removed += session.execute(
+                text(
+                    "DELETE FROM performance_history WHERE id <= :top AND recorded_at >= :lo "
+                    f"AND recorded_at < :hi AND (coalesce(server_id, ''), {_HOUR}) IN "
+                    f"(SELECT coalesce(server_id, ''), {_HOUR} {groups})"
+                ),
+                window,
+            ).rowcount
+        start = high
+
+
 def _json_number(value: Any) -> str:
     if value is None:
         return "null"
