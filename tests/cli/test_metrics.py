@@ -264,6 +264,18 @@ def test_series_buckets_in_sql(gsm: GsmRunner, gsm_home: Path, alpha: str) -> No
     assert len(values) == 10 and values[0] is not None and values[-1] is not None
     assert values == sorted(values)  # rising
     assert chart.values["memory_usage"] == [None] * 10
+    # A recorded_at that is not a time (written by hand) is left out, never a crash.
+    conn = sqlite3.connect(gsm_home / "gsm.db")
+    with conn:
+        conn.execute(
+            "INSERT INTO performance_history (server_id, recorded_at, cpu_usage) "
+            "VALUES (?, '2026-12-01 zz', 5.0)",
+            (alpha,),
+        )
+    conn.close()
+    with Store.open(gsm_home / "gsm.db") as store:
+        again = metrics.series(store, "alpha", start, start + timedelta(days=1), buckets=10)
+    assert again == chart
 
 
 def export_samples(gsm: GsmRunner, home: Path, alpha: str) -> str:

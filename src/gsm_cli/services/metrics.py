@@ -224,16 +224,15 @@ def series(
     where = "server_id = :sid AND recorded_at BETWEEN :lo AND :hi"
     empty: dict[str, list[float | None]] = {c: [None] * buckets for c in COLUMNS}
     with store.engine.connect() as conn:
+        epoch = "CAST(strftime('%s', recorded_at) AS INTEGER)"  # NULL when not a time
         first, last = conn.execute(
-            text(
-                f"SELECT min(recorded_at), max(recorded_at) FROM performance_history WHERE {where}"
-            ),
+            text(f"SELECT min({epoch}), max({epoch}) FROM performance_history WHERE {where}"),
             params,
         ).one()
         if first is None:
             return Series(None, None, empty)
-        start = datetime.strptime(first, STORE_FORMAT).replace(tzinfo=UTC)
-        end = datetime.strptime(last, STORE_FORMAT).replace(tzinfo=UTC)
+        start = datetime.fromtimestamp(first, UTC)
+        end = datetime.fromtimestamp(last, UTC)
         span = max((end - start).total_seconds(), 1.0)
         params.update(start=int(start.timestamp()), width=span / buckets, n=buckets - 1)
         averages = ", ".join(f"avg({c})" for c in COLUMNS)
@@ -246,6 +245,8 @@ def series(
             params,
         ).all()
     for bucket, *values in rows:
+        if bucket is None:  # a recorded_at SQLite cannot read as a time
+            continue
         for column, value in zip(COLUMNS, values, strict=True):
             empty[column][int(bucket)] = value
     return Series(iso(start), iso(end), empty)
