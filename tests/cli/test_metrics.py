@@ -175,7 +175,8 @@ def test_parse_since_iso_forms() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["yesterday", "24", "h24", "-3d", "1.5h", "7y", "2026-13-01", "", "99999999999999w"]
+    "value",
+    ["yesterday", "24", "h24", "-3d", "1.5h", "7y", "1M", "2026-13-01", "", "99999999999999w"],
 )
 @pytest.mark.parametrize("option", ["--since", "--until"])
 def test_bad_times_exit_4_with_hint(gsm: GsmRunner, alpha: str, value: str, option: str) -> None:

@@ -47,9 +47,11 @@ PRUNE_BATCH = 5000
 # Rows fetched from SQLite at a time by export_rows.
 EXPORT_BATCH = 2000
 
-# SQLite 3.35 and later take the hint; older ones materialize a CTE used twice on their own.
+# The hint exists from SQLite 3.35; without it an older SQLite gives the same answers, maybe
+# reading the range more than once.
 _MATERIALIZED = "MATERIALIZED" if sqlite3.sqlite_version_info >= (3, 35) else ""
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+# Lower case only: 1M could be read as a month, and is refused rather than taken as a minute.
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -63,7 +65,7 @@ def _duration(value: str) -> timedelta | None:
     if not match:
         return None
     try:
-        return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+        return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
     except OverflowError:  # more days than datetime knows
         return None
 
