@@ -143,6 +143,26 @@ def test_delete_keeps_the_folder_unless_purged(gsm: GsmRunner, gsm_home: Path) -
     assert queued(gsm_home)[-1] == ("delete", "game_server")
 
 
+def test_delete_takes_the_server_s_performance_samples_with_it(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    """performance_history.server_id references the server without ON DELETE: the samples go
+    in the same transaction, or the delete would fail on the foreign key."""
+    alpha = create(gsm, "alpha").json()["id"]
+    beta = create(gsm, "beta").json()["id"]
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.executemany(
+            "INSERT INTO performance_history (server_id, cpu_usage, memory_usage) VALUES (?, ?, ?)",
+            [(alpha, 12.5, 800.0), (alpha, 13.0, 810.0), (beta, 2.0, 300.0)],
+        )
+    deleted = gsm("server", "delete", "alpha", "--json")
+    assert deleted.exit_code == 0, deleted.stderr
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        left = conn.execute("SELECT server_id FROM performance_history").fetchall()
+    assert left == [(beta,)]
+    assert [s["name"] for s in gsm("server", "list", "--json").json()] == ["beta"]
+
+
 def test_purge_needs_confirmation_off_a_terminal(gsm: GsmRunner) -> None:
     folder = Path(create(gsm, "alpha").json()["install_path"])
     refused = gsm("server", "delete", "alpha", "--purge")

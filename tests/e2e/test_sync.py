@@ -113,11 +113,19 @@ def test_two_stores_on_one_account_converge(
     assert on_a["beta"]["remote"] is True and on_a["alpha"]["remote"] is False
     assert on_b["alpha"]["install_path"] is None and on_a["alpha"]["install_path"]
 
-    # A deletion travels too.
+    # A deletion travels too, and takes the server's samples on this machine with it.
+    beta_id = on_a["beta"]["id"]
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.execute(
+            "INSERT INTO performance_history (server_id, cpu_usage) VALUES (?, 5.0)", (beta_id,)
+        )
     assert gsm("server", "delete", "beta", "--yes", env=b).exit_code == 0
     assert gsm("sync", "push", env=b).exit_code == 0
-    assert gsm("sync", "pull").exit_code == 0
+    pulled = gsm("sync", "pull")
+    assert pulled.exit_code == 0, pulled.stderr
     assert set(servers()) == {"alpha"}
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        assert conn.execute("SELECT count(*) FROM performance_history").fetchone() == (0,)
     # Pulling again from the stored cursor brings nothing new.
     assert gsm("sync", "pull", "--json").json()["changes"] == 0
 

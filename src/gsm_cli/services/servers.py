@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from gsm_cli.errors import ConflictError, GsmError, InvalidInputError, NotFoundE
 from gsm_cli.paths import Paths, resolve_paths
 from gsm_cli.services import device, folders, games, ports, query
 from gsm_cli.store import Store, outbox
-from gsm_cli.store.models import LocalPlugin, LocalServer
+from gsm_cli.store.models import LocalPlugin, LocalServer, PerformanceSample
 from gsm_cli.timeutil import iso_utc
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -488,6 +489,7 @@ def delete(
             plugins = select(LocalPlugin).where(LocalPlugin.server_id == server.id)
             for plugin in session.scalars(plugins).all():
                 outbox.record(session, plugin, "delete")
+            forget_history(session, server.id)
             outbox.record(session, server, "delete")
     except BaseException:
         if aside is not None:
@@ -498,6 +500,13 @@ def delete(
     if aside is None:
         return Deleted(server, folders.PurgeResult(folder))
     return Deleted(server, folders.remove_aside(aside))
+
+
+def forget_history(session: Session, server_id: str) -> None:
+    """Delete a server's performance samples, in the transaction that deletes the server: the
+    seed's performance_history.server_id references local_servers without ON DELETE, so the
+    server's row cannot go while they remain."""
+    session.execute(delete_rows(PerformanceSample).where(PerformanceSample.server_id == server_id))
 
 
 def _require_remote(server: LocalServer, this_device: str) -> None:

@@ -502,6 +502,7 @@ def _apply_server(
         if ours and _running_here(local):
             return Outcome("conflict", "deleted in the cloud but running here")
         session.execute(delete(LocalPlugin).where(LocalPlugin.server_id == entity_id))
+        servers.forget_history(session, entity_id)
         session.delete(local)
         return Outcome("deleted")
     if local is None and entity_id in pending:
