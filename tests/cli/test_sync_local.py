@@ -80,6 +80,32 @@ def test_retry_all_and_argument_rules(gsm: GsmRunner, gsm_home: Path) -> None:
     assert [row[1] for row in _queue(gsm_home)] == ["queued"]
 
 
+def test_an_operation_id_prefix_of_digits_is_not_taken_for_a_row_number(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    """A uuid can start with eight digits (about 2% of them): `retry 61370657` must find that
+    operation; digits that match one operation's row number and another's id prefix are
+    refused as ambiguous rather than acting on either."""
+    _create_servers(gsm, "e1", "e2")
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        first, second = [r[0] for r in conn.execute("SELECT id FROM pending_sync_operations")]
+        for row, op_id in (
+            (first, "61370657-0000-4000-8000-000000000001"),
+            (second, f"{first}2345678-0000-4000-8000-000000000002"),
+        ):
+            conn.execute(
+                "UPDATE pending_sync_operations SET state = 'rejected', operation_id = ? "
+                "WHERE id = ?",
+                (op_id, row),
+            )
+    ambiguous = gsm("sync", "retry", str(first), "--json")
+    assert ambiguous.exit_code == 3 and "more than one" in ambiguous.error()["message"]
+    assert [row[1] for row in _queue(gsm_home)] == ["rejected", "rejected"]
+    assert gsm("sync", "retry", "61370657", "--json").exit_code == 0
+    assert gsm("sync", "retry", str(first), "--json").exit_code == 0  # now only the prefix
+    assert [row[1] for row in _queue(gsm_home)] == ["queued", "queued"]
+
+
 def test_drop_needs_yes_off_a_terminal(gsm: GsmRunner, gsm_home: Path) -> None:
     _create_servers(gsm, "d1", "d2")
     _reject(gsm_home)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -768,11 +768,12 @@ def status(store: Store) -> dict[str, Any]:
 
 
 def _find_rejected(session: Session, op_id: str) -> PendingSyncOperation:
-    query = select(PendingSyncOperation).where(PendingSyncOperation.state == REJECTED)
+    # An operation id's prefix can be all digits too ("61370657..."): digits match either the
+    # row number or the prefix, and two different matches are refused as ambiguous below.
+    matches = PendingSyncOperation.operation_id.like(f"{op_id.lower()}%")
     if op_id.isdigit():
-        query = query.where(PendingSyncOperation.id == int(op_id))
-    else:
-        query = query.where(PendingSyncOperation.operation_id.like(f"{op_id.lower()}%"))
+        matches = or_(matches, PendingSyncOperation.id == int(op_id))
+    query = select(PendingSyncOperation).where(PendingSyncOperation.state == REJECTED, matches)
     found = session.scalars(query.limit(2)).all()
     if len(found) != 1:
         problem = "no rejected operation" if not found else "more than one rejected operation"
