@@ -31,11 +31,12 @@ class Column:
         return self.header or self.key.replace("_", " ").upper()
 
 
-def check_format(value: str, source: str) -> str:
+def check_format(value: str, source: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    """``value`` as one of ``allowed`` (any case, spaces trimmed); else exit 4 bad_format."""
     fmt = value.strip().lower()
-    if fmt not in FORMATS:
+    if fmt not in allowed:
         raise InvalidInputError(
-            f"invalid value {value!r} {source}: expected one of {', '.join(FORMATS)}",
+            f"invalid value {value!r} {source}: expected one of {', '.join(allowed)}",
             code="bad_format",
         )
     return fmt

@@ -130,13 +130,7 @@ def show(
 
 
 def _export_format(param: typer.CallbackParam, value: str) -> str:
-    fmt = value.strip().lower()
-    if fmt not in EXPORT_FORMATS:
-        raise InvalidInputError(
-            f"invalid value {value!r} for --format: expected one of {', '.join(EXPORT_FORMATS)}",
-            code="bad_format",
-        )
-    return fmt
+    return output.check_format(value, "for --format", EXPORT_FORMATS)
 
 
 @app.command("export")
