@@ -12,19 +12,28 @@
   127.0.0.1: the player count and latency when it answers; None (NULL, "unknown", never 0)
   when the protocol is ``none``, no port is known or the query failed.
 - ``record(store, server_id, sample)`` writes one row in its own short transaction.
+- ``collect(store, paths, names, count=..., interval=...)`` is ``gsm metrics collect``: the
+  same samples, on demand, of named servers or of every running one, several servers at once.
 
 No typer, rich, printing or exiting: the supervisor calls this from its own process.
 """
 
 import contextlib
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
+from gsm_cli.errors import ConflictError, InvalidInputError
+from gsm_cli.paths import Paths
+from gsm_cli.services import lifecycle, processes, servers
 from gsm_cli.services import query as query_service
 from gsm_cli.store import Store
 from gsm_cli.store.models import PerformanceSample
+from gsm_cli.timeutil import iso_utc
 
 LOOPBACK = "127.0.0.1"
 MB = 1024 * 1024
@@ -51,6 +60,7 @@ class Sample:
     network_latency: float | None
     player_count: int | None
     query_error: str | None = None  # why the query failed; None when it worked or was not asked
+    max_players: int | None = None  # the game's player slots; shown live, not stored
 
 
 class Sampler:
@@ -125,12 +135,13 @@ def take(
     """Measure the tree and query the game at ``host``:``port`` with ``protocol``."""
     usage = sampler.measure()
     players: int | None = None
+    slots: int | None = None
     latency: float | None = None
     error: str | None = None
     if protocol != query_service.NONE and port:
         result = query_service.query(protocol, host, port, timeout)
         if result.ok:
-            players, latency = result.players, result.latency_ms
+            players, latency, slots = result.players, result.latency_ms, result.max_players
         else:
             error = result.error
     return Sample(
@@ -139,6 +150,7 @@ def take(
         network_latency=latency,
         player_count=players,
         query_error=error,
+        max_players=slots,
     )
 
 
@@ -147,16 +159,214 @@ def query_timeout(interval: float) -> float:
     return min(MAX_QUERY_TIMEOUT, interval / 4)
 
 
-def record(store: Store, server_id: str, sample: Sample) -> None:
+def record(store: Store, server_id: str, sample: Sample) -> str | None:
     """Insert the sample as one row of ``performance_history`` (``recorded_at``: the store's
-    UTC now), in its own transaction. Store errors (busy, read-only) are raised."""
+    UTC now), in its own transaction; return that ``recorded_at`` in ISO 8601. Store errors
+    (busy, read-only) are raised."""
+    row = PerformanceSample(
+        server_id=server_id,
+        cpu_usage=sample.cpu_usage,
+        memory_usage=sample.memory_usage,
+        network_latency=sample.network_latency,
+        player_count=sample.player_count,
+    )
     with store.write() as session:
-        session.add(
-            PerformanceSample(
-                server_id=server_id,
-                cpu_usage=sample.cpu_usage,
-                memory_usage=sample.memory_usage,
-                network_latency=sample.network_latency,
-                player_count=sample.player_count,
-            )
+        session.add(row)
+        session.flush()
+        recorded_at = row.recorded_at  # the store's own default, read back in the transaction
+    return iso_utc(recorded_at)
+
+
+# -- on demand: gsm metrics collect --------------------------------------------------------
+
+# Bounds of --count and --interval (the CLI checks them when the command line is read).
+MAX_COUNT = 100_000
+MIN_INTERVAL = 0.1  # below this the CPU window is a few clock ticks: noise, not a measure
+MAX_INTERVAL = 3600.0
+# A query on demand waits a quarter of the interval like the supervisor's, but never less
+# than this: a short --interval must not turn a loaded machine's slow answer into a failure.
+MIN_COLLECT_QUERY_TIMEOUT = 0.5
+Report = Callable[[float, float | None, str | None], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A running server to sample: its game's pid and create time (a reused pid is not it)."""
+
+    server_id: str
+    name: str
+    pid: int
+    started: float | None
+    protocol: str
+    port: int | None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A server that was not sampled: ``status`` is its status (``stopped``, ``crashed``...),
+    or ``ended`` when its game ended during the collection."""
+
+    name: str
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"server": self.name, "skipped": self.status}
+
+
+@dataclass(frozen=True)
+class Collected:
+    """One sample written to ``performance_history``."""
+
+    name: str
+    server_id: str
+    recorded_at: str | None
+    sample: Sample
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "server": self.name,
+            "recorded_at": self.recorded_at,
+            "cpu_usage": rounded(self.sample.cpu_usage),
+            "memory_usage": rounded(self.sample.memory_usage),
+            "network_latency": rounded(self.sample.network_latency),
+            "player_count": self.sample.player_count,
+            "query_error": self.sample.query_error,
+        }
+
+
+@dataclass
+class Collection:
+    samples: list[Collected]
+    skipped: list[Skipped]
+
+
+def rounded(value: float | None) -> float | None:
+    """A measure as gsm shows it: 3 decimals."""
+    return None if value is None else round(value, 3)
+
+
+def check_collection(count: int, interval: float) -> None:
+    """``count`` samples per server, ``interval`` seconds apart: within bounds, else exit 4."""
+    if not 1 <= count <= MAX_COUNT:
+        raise InvalidInputError(
+            f"invalid value {count} for --count: expected a whole number from 1 to {MAX_COUNT}",
+            hint="--count 1 takes one sample per server (the default)",
         )
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+        raise InvalidInputError(
+            f"invalid value {interval:g} for --interval: expected seconds from "
+            f"{MIN_INTERVAL:g} to {MAX_INTERVAL:g}",
+            hint="the CPU is measured over the interval: 1 (the default) or more reads well",
+        )
+
+
+def target(observed: lifecycle.Observed) -> Target | None:
+    """What to sample of an observed server: None when its game does not run."""
+    server = observed.server
+    if observed.process_id is None:
+        return None
+    return Target(
+        server_id=server.id,
+        name=server.name,
+        pid=observed.process_id,
+        started=server.process_create_time,
+        protocol=servers.query_protocol(server),
+        port=servers.query_port(server),
+    )
+
+
+def targets(
+    store: Store, paths: Paths, names: Sequence[str] | None
+) -> tuple[list[Target], list[Skipped]]:
+    """The running servers among ``names`` (None: every server), and the others skipped.
+
+    A named server that does not exist is NotFoundError (exit 3); one named that does not run
+    is ConflictError ``not_running`` (exit 5), as ``gsm server send`` answers."""
+    if names is None:
+        seen = lifecycle.observe_all(store, paths)
+    else:
+        seen = [lifecycle.observe(store, paths, servers.get(store, name)) for name in names]
+    found: list[Target] = []
+    skipped: list[Skipped] = []
+    for observed in seen:
+        running = target(observed)
+        if running is not None:
+            found.append(running)
+            continue
+        name = observed.server.name
+        if names is not None:
+            raise ConflictError(
+                f"server {name} is not running (it is {observed.status}): "
+                "only a running game can be sampled",
+                hint=f"gsm server start {name}; or gsm metrics show {name} for its history",
+                code="not_running",
+            )
+        skipped.append(Skipped(name, observed.status))
+    return found, skipped
+
+
+def collect(
+    store: Store,
+    paths: Paths,
+    names: Sequence[str] | None,
+    *,
+    count: int = 1,
+    interval: float = 1.0,
+    report: Report | None = None,
+) -> Collection:
+    """``count`` samples of each running server among ``names`` (None: every server),
+    ``interval`` seconds apart, each recorded as the supervisor records its own.
+
+    Each server's tree is primed first, so its first sample has a CPU measured over one
+    interval. The servers of a round are measured and queried at the same time (threads), so
+    a round waits for its slowest query, not for the sum of them. Each sample is written in
+    its own transaction as soon as its round ends: an interruption keeps the rows written. A
+    game that ends meanwhile is not sampled any more (and not recorded: its last measure
+    would not be one of a running game); it is listed as skipped, ``ended``. ``report(done,
+    total, label)`` is told of each sample written."""
+    check_collection(count, interval)
+    found, skipped = targets(store, paths, names)
+    collection = Collection(samples=[], skipped=skipped)
+    if not found:
+        return collection
+    timeout = min(MAX_QUERY_TIMEOUT, max(MIN_COLLECT_QUERY_TIMEOUT, query_timeout(interval)))
+    samplers = {t.server_id: Sampler(t.pid) for t in found}
+    total = count * len(found)
+    pool = ThreadPoolExecutor(max_workers=min(32, len(found)), thread_name_prefix="collect")
+    try:
+        for sampler in samplers.values():
+            sampler.measure()  # primes the CPU measure
+        due = time.monotonic()
+        active = list(found)
+
+        def sample_of(running: Target) -> Sample:
+            return take(
+                samplers[running.server_id],
+                protocol=running.protocol,
+                port=running.port,
+                timeout=timeout,
+            )
+
+        for round_ in range(count):
+            due += interval
+            time.sleep(max(0.0, due - time.monotonic()))
+            due = max(due, time.monotonic())  # fell behind (slow queries): no catching up
+            taken = list(pool.map(sample_of, active))
+            for running, sample in zip(list(active), taken, strict=True):
+                if not processes.is_alive(running.pid, running.started):
+                    active.remove(running)
+                    collection.skipped.append(Skipped(running.name, "ended"))
+                    total -= count - round_
+                    continue
+                recorded_at = record(store, running.server_id, sample)
+                collection.samples.append(
+                    Collected(running.name, running.server_id, recorded_at, sample)
+                )
+                if report is not None:
+                    report(len(collection.samples), total, f"sampled {running.name}")
+            if not active:
+                break
+    finally:
+        # On Ctrl-C: queries in flight end within their timeout; none is waited for here.
+        pool.shutdown(wait=False, cancel_futures=True)
+    return collection
