@@ -26,10 +26,11 @@ The protocol, with every rule, is in docs/sync-protocol.md. How a push works:
 Pull reads the change feed after a cursor and answers with each entity's current state.
 """
 
+import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -39,7 +40,12 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from gsm_cloud.api.schemas.common import INT32_MAX, MAX_JSON_BYTES
-from gsm_cloud.api.schemas.sync import GameServerPayload, InstallationPayload
+from gsm_cloud.api.schemas.sync import (
+    GameServerPayload,
+    InstallationPayload,
+    ServerSummaryPayload,
+    SummaryMetrics,
+)
 from gsm_cloud.clock import utcnow
 from gsm_cloud.db.models import (
     Change,
@@ -53,7 +59,8 @@ from gsm_cloud.db.models import (
 from gsm_cloud.services import changes
 
 OPERATION_TYPES = ("create", "update", "delete")
-ENTITY_TYPES = ("game_server", "plugin_installation")
+SUMMARY = "server_summary"  # the latest performance summary of a server, sent as an update
+ENTITY_TYPES = ("game_server", "plugin_installation", SUMMARY)
 DEFAULT_MAX_PLAYERS = 10  # the seed's default of game_servers.max_players
 CHUNK = 500  # rows per statement with a list of values: well under every parameter limit
 MAX_DETAIL = 1000
@@ -61,6 +68,9 @@ MAX_JSON_DEPTH = 32
 DELETED_IN_CLOUD = "deleted in the cloud (or never created there)"
 NOT_YOURS = "not yours: it belongs to another account"
 DEVICE_KEYS = ("device_id", "device_name")  # kept inside game_servers.configuration
+MAX_SUMMARY_BYTES = 4096  # of a summary's payload as JSON: a few numbers need far less
+# A summary from the future would hold off every real one after it (older ones never win).
+SUMMARY_CLOCK_SLACK = timedelta(minutes=15)
 
 # Columns a push writes. A server created (or re-created) by the batch also gets the seed's
 # defaults back in the columns that only the cloud fills.
@@ -133,7 +143,7 @@ def push(session: Session, user_id: uuid.UUID, operations: Sequence[OperationLik
     first: dict[uuid.UUID, int] = {}
     for index, op in enumerate(operations):
         first.setdefault(op.id, index)
-    unique = [_prepare(operations[index]) for index in sorted(first.values())]
+    unique = [_prepare(operations[index], now) for index in sorted(first.values())]
     claimed = _claim(session, user_id, unique, now)
     earlier = _earlier(session, [item.op.id for item in unique if item.op.id not in claimed])
     outcomes = _apply_batch(session, user_id, [i for i in unique if i.op.id in claimed], now)
@@ -180,13 +190,13 @@ class _Prepared:
     op: OperationLike
     problem: str | None = None
     storable: bool = True  # whether sync_operations can keep the payload as it is
-    payload: Any = None  # GameServerPayload | InstallationPayload for create and update
+    payload: Any = None  # GameServerPayload | InstallationPayload | ServerSummaryPayload
     max_players: int | None = None
     device_id: str | None = None  # of a game_server operation: the device that sent it
     claim: bool = False  # that device takes the server over (gsm server adopt)
 
 
-def _prepare(op: OperationLike) -> _Prepared:
+def _prepare(op: OperationLike, now: datetime) -> _Prepared:
     item = _Prepared(op)
     problem = _payload_problem(op.data_payload)
     if problem is not None:
@@ -201,7 +211,7 @@ def _prepare(op: OperationLike) -> _Prepared:
         )
     else:
         try:
-            _parse_payload(item)
+            _parse_payload(item, now)
         except _Refused as refused:
             item.problem = refused.reason
     return item
@@ -214,8 +224,11 @@ class _Refused(Exception):
         self.status = status
 
 
-def _parse_payload(item: _Prepared) -> None:
+def _parse_payload(item: _Prepared, now: datetime) -> None:
     op = item.op
+    if op.entity_type == SUMMARY:
+        _parse_summary(item, now)
+        return
     if op.operation_type == "delete":
         if op.data_payload is not None:
             _check_payload_id(op.data_payload.get("id"), op.entity_id)
@@ -239,6 +252,21 @@ def _parse_payload(item: _Prepared) -> None:
             )
         item.max_players = max_players
         item.device_id, item.claim = item.payload.device_id, item.payload.claim
+
+
+def _parse_summary(item: _Prepared, now: datetime) -> None:
+    op = item.op
+    if op.operation_type != "update":
+        raise _Refused(f"a {SUMMARY} is sent as an update, not a {op.operation_type}")
+    if len(json.dumps(op.data_payload)) > MAX_SUMMARY_BYTES:
+        raise _Refused(f"invalid payload: a {SUMMARY} is larger than {MAX_SUMMARY_BYTES} bytes")
+    payload = _validate(ServerSummaryPayload, op)
+    if payload.recorded_at > now + SUMMARY_CLOCK_SLACK:
+        raise _Refused(
+            "invalid payload: recorded_at is in the future (is this machine's clock right?)"
+        )
+    item.payload = payload
+    item.device_id = payload.device_id
 
 
 def _validate(model: type[M], op: OperationLike) -> M:
@@ -456,6 +484,7 @@ class _State:
     touched_servers: dict[uuid.UUID, None] = field(default_factory=dict)
     touched_installations: dict[uuid.UUID, None] = field(default_factory=dict)
     fresh_servers: set[uuid.UUID] = field(default_factory=set)
+    summaries: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)  # by server id
     feed: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
@@ -467,7 +496,7 @@ class _State:
         installation_ids: set[uuid.UUID] = set()
         plugin_ids: set[uuid.UUID] = set()
         for item in items:
-            if item.op.entity_type == "game_server":
+            if item.op.entity_type in ("game_server", SUMMARY):
                 server_ids.add(item.op.entity_id)
             elif item.op.entity_type == "plugin_installation":
                 installation_ids.add(item.op.entity_id)
@@ -486,6 +515,7 @@ class _State:
             GameServer.owner_id,
             GameServer.created_at,
             GameServer.configuration,
+            GameServer.performance_metrics,
         )
         for row in _select_in(session, select(*columns), GameServer.id, server_ids):
             state.servers[row["id"]] = dict(row)
@@ -507,7 +537,9 @@ class _State:
 
     @property
     def dirty(self) -> bool:
-        return bool(self.touched_servers or self.touched_installations or self.feed)
+        return bool(
+            self.touched_servers or self.touched_installations or self.summaries or self.feed
+        )
 
     def _record(self, entity_type: str, entity_id: uuid.UUID, operation: str) -> None:
         self.feed.append(
@@ -528,6 +560,8 @@ class _State:
         try:
             if item.op.entity_type == "game_server":
                 note = self._game_server(item)
+            elif item.op.entity_type == SUMMARY:
+                note = self._server_summary(item)
             else:
                 note = self._plugin_installation(item)
         except _Refused as refused:
@@ -578,7 +612,35 @@ class _State:
         self._record("game_server", op.entity_id, "upsert")
         return None
 
+    def _server_summary(self, item: _Prepared) -> str | None:
+        """The latest summary into the server's performance_metrics, player_count and
+        uptime_seconds only: its own fields and updated_at are left alone, so a summary never
+        stands in the way of a real change of the server."""
+        op = item.op
+        server = self.servers.get(op.entity_id)
+        if server is None:
+            raise _Refused(f"server {op.entity_id} is not in the cloud: push it first")
+        if server["owner_id"] != self.user_id:
+            raise _Refused(NOT_YOURS)
+        _check_device(server, item)
+        payload: ServerSummaryPayload = item.payload
+        newest = _summary_time(server.get("performance_metrics"))
+        if newest is not None and payload.recorded_at <= newest:
+            return "older than the summary the cloud has: not applied"
+        metrics = (payload.performance_metrics or SummaryMetrics()).model_dump()
+        metrics = {"recorded_at": payload.recorded_at.isoformat() + "Z"} | metrics
+        server["performance_metrics"] = metrics
+        self.summaries[op.entity_id] = {
+            "id": op.entity_id,
+            "performance_metrics": metrics,
+            "player_count": payload.player_count,
+            "uptime_seconds": payload.uptime_seconds,
+        }
+        self._record("game_server", op.entity_id, "upsert")
+        return None
+
     def _delete_server(self, server_id: uuid.UUID) -> None:
+        self.summaries.pop(server_id, None)
         for installation_id in sorted(self.by_server.pop(server_id, set())):
             self._delete_installation(installation_id)
         del self.servers[server_id]
@@ -671,6 +733,7 @@ class _State:
         servers_gone = [
             i for i in self.touched_servers if i not in self.servers and i in self.stored_servers
         ]
+        _write_summaries(session, [row for i, row in self.summaries.items() if i in self.servers])
         _delete_in(session, GameServer.__table__, servers_gone)
         if self.feed:
             changes.record_many(session, self.feed)
@@ -681,6 +744,7 @@ class _State:
         }
         self.touched_servers, self.touched_installations = {}, {}
         self.fresh_servers, self.feed = set(), []
+        self.summaries = {}
 
 
 def _check_device(server: dict[str, Any], item: _Prepared) -> None:
@@ -697,6 +761,46 @@ def _check_device(server: dict[str, Any], item: _Prepared) -> None:
         f"the server belongs to device {name} ({owner}) now: it was adopted there; "
         "pull, then settle it with gsm sync resolve",
         "conflict",
+    )
+
+
+def _summary_time(metrics: Any) -> datetime | None:
+    """recorded_at of the summary a row holds (naive UTC), or None when it has none."""
+    value = metrics.get("recorded_at") if isinstance(metrics, dict) else None
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if parsed is not None and parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _write_summaries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """UPDATE the three summary columns of each server, nothing else."""
+    if not rows:
+        return
+    table = GameServer.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("s_id", type_=table.c.id.type))
+        .values(
+            performance_metrics=bindparam("s_metrics", type_=_JSON_OR_NULL),
+            player_count=bindparam("s_players", type_=table.c.player_count.type),
+            uptime_seconds=bindparam("s_uptime", type_=table.c.uptime_seconds.type),
+        )
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "s_id": row["id"],
+                "s_metrics": row["performance_metrics"],
+                "s_players": row["player_count"],
+                "s_uptime": row["uptime_seconds"],
+            }
+            for row in rows
+        ],
     )
 
 

@@ -24,10 +24,19 @@ class ServerOut(Out):
             "device_name of the device the server belongs to in it"
         )
     )
-    performance_metrics: Any = None
-    player_count: int | None
+    performance_metrics: Any = Field(
+        default=None,
+        description=(
+            "The latest performance summary the server's device pushed: recorded_at, "
+            "cpu_usage, memory_usage, network_latency, player_count, max_players "
+            "(null: none yet)"
+        ),
+    )
+    player_count: int | None = Field(description="Players online at the latest summary")
     max_players: int | None
-    uptime_seconds: int | None
+    uptime_seconds: int | None = Field(
+        description="Seconds the game process had run at the latest summary"
+    )
     last_backup: UtcDateTime | None
     created_at: UtcDateTime | None
     updated_at: UtcDateTime | None

@@ -18,7 +18,7 @@ from pydantic import (
     StrictBool,
 )
 
-from gsm_cloud.api.schemas.common import Model, Out, Text, UtcDateTime
+from gsm_cloud.api.schemas.common import INT32_MAX, Model, Out, Text, UtcDateTime
 from gsm_cloud.api.schemas.servers import ServerOut
 
 MAX_BATCH = 1000
@@ -46,7 +46,8 @@ class PushOperation(Model):
         description="create | update | delete", examples=["create"]
     )
     entity_type: Text(max_length=50, min_length=1) = Field(
-        description="game_server | plugin_installation", examples=["game_server"]
+        description="game_server | plugin_installation | server_summary",
+        examples=["game_server"],
     )
     entity_id: uuid.UUID = Field(description="The id of the local row (and of its cloud row)")
     data_payload: dict[str, Any] | None = Field(
@@ -211,3 +212,37 @@ class InstallationPayload(BaseModel):
     version: Text(max_length=20) | None = None
     configuration: dict[str, Any] | None = None
     installed_at: LocalTime = None
+
+
+# --- the latest performance summary of a server (operation "update" of "server_summary") ----
+
+BIGINT_MAX = 2**63 - 1
+# Upper bounds far above any real game, so that only garbage is refused.
+Count = Annotated[int, Field(strict=True, ge=0, le=INT32_MAX)]
+Measure = Annotated[float, Field(strict=True, ge=0, le=1e12, allow_inf_nan=False)]
+
+
+class SummaryMetrics(BaseModel):
+    """What ``game_servers.performance_metrics`` keeps of the latest sample; keys the cloud
+    does not know are ignored (a newer client may send more)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    cpu_usage: Measure | None = None  # percent of one core (a busy two-core game: about 200)
+    memory_usage: Measure | None = None  # MB (MiB)
+    network_latency: Measure | None = None  # ms, of the game's query
+    player_count: Count | None = None
+    max_players: Count | None = None
+
+
+class ServerSummaryPayload(BaseModel):
+    """The latest summary of a server's performance: written into its game_servers row's
+    performance_metrics, player_count and uptime_seconds, and nowhere else."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    recorded_at: Annotated[datetime, BeforeValidator(_local_time)]
+    player_count: Count | None = None
+    uptime_seconds: Annotated[int, Field(strict=True, ge=0, le=BIGINT_MAX)] | None = None
+    performance_metrics: SummaryMetrics | None = None
+    device_id: Text(max_length=100, min_length=1) | None = None
