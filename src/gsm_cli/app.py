@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "metrics": (
         "gsm_cli.commands.metrics",
-        "Show, chart, export and prune servers' performance history.",
+        "Collect, show, chart, watch, export and prune servers' performance history.",
     ),
 }
 

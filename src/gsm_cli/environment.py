@@ -45,6 +45,11 @@ class Environment:
         return _is_tty(stream)
 
     @property
+    def stdout_is_terminal(self) -> bool:
+        """Is a person reading stdout (not a pipe or a file)? Live displays need one."""
+        return _is_tty(self.stdout)
+
+    @property
     def animate(self) -> bool:
         """Spinners and live progress bars: terminal only, never in CI."""
         return _is_tty(self.stderr) and not self.in_ci

@@ -129,7 +129,7 @@ def emit(data: Record | Sequence[Record], fmt: str, columns: Sequence[Column]) -
     env.stdout.flush()
 
 
-def _emit_table(rows: Sequence[Record], columns: Sequence[Column]) -> None:
+def _table(rows: Sequence[Record], columns: Sequence[Column]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
@@ -139,7 +139,11 @@ def _emit_table(rows: Sequence[Record], columns: Sequence[Column]) -> None:
     for row in rows:
         # Text, not str: a value such as "[bold]" is shown as it is, never read as Rich markup.
         table.add_row(*(Text(_cell(row.get(c.key)) or "-") for c in columns))
-    _print_rich(table)
+    return table
+
+
+def _emit_table(rows: Sequence[Record], columns: Sequence[Column]) -> None:
+    _print_rich(_table(rows, columns))
 
 
 def _emit_details(record: Record, columns: Sequence[Column]) -> None:
@@ -167,6 +171,46 @@ def emit_lines(lines: Iterable[str]) -> None:
     for line in lines:
         env.stdout.write(clean(line) + "\n")
         env.stdout.flush()
+
+
+def emit_json_line(data: Record) -> None:
+    """One JSON object on one line (JSON Lines), at once: a stream of frames for scripts."""
+    env = environment.current()
+    env.stdout.write(json.dumps(data, default=str) + "\n")
+    env.stdout.flush()
+
+
+class LiveTable:
+    """A table redrawn in place on the terminal (stdout), with a title line above it.
+
+    On exit, even by Ctrl-C, the last frame stays on the screen, below it the cursor is shown
+    again: the terminal is left as it was found, with no alternate screen to come back from.
+    """
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self.columns = columns
+        self._live: Any = None
+
+    def __enter__(self) -> "LiveTable":
+        from rich.console import Console
+        from rich.live import Live
+
+        env = environment.current()
+        console = Console(file=env.stdout, highlight=False, no_color=not env.color_for(env.stdout))
+        self._live = Live(console=console, auto_refresh=False, transient=False)
+        self._live.__enter__()
+        return self
+
+    def update(self, title: str, rows: Sequence[Record]) -> None:
+        from rich.console import Group
+        from rich.text import Text
+
+        renderable = Group(Text(clean(title), style="bold"), _table(rows, self.columns))
+        self._live.update(renderable, refresh=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
 
 
 def message(text: str) -> None:

@@ -1,20 +1,31 @@
-"""gsm metrics: show, chart, export and prune servers' performance history (docs/metrics.md).
+"""gsm metrics: collect, show, chart, watch, export and prune servers' performance history
+(docs/metrics.md).
 
-The queries live in services/metrics.py; this module parses options and renders.
+The queries live in services/metrics.py, sampling on demand in services/sampling.py, the live
+view in services/watch.py; this module parses options and renders.
 """
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from gsm_cli import environment, output
-from gsm_cli.commands._common import JsonOption, OutputOption, open_store, output_format
+from gsm_cli.commands._common import (
+    Check,
+    JsonOption,
+    OutputOption,
+    number_in_range,
+    open_store,
+    output_format,
+    paths,
+)
 from gsm_cli.errors import InvalidInputError
 from gsm_cli.output import Column
 
 app = typer.Typer(
-    help="Show, chart, export and prune servers' performance history.",
+    help="Collect, show, chart, watch, export and prune servers' performance history.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -224,3 +235,220 @@ def prune(
             output.message(f"deleted {deleted} samples recorded before {result['older_than']}")
     else:
         output.emit(result, fmt, PRUNE_COLUMNS)
+
+
+# -- collect and watch ---------------------------------------------------------------------
+
+ServersArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[SERVER]...", help="Server names or ids; or use --all.", show_default=False
+    ),
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Every server.")]
+COLLECT_COLUMNS = (
+    Column("server"),
+    Column("recorded_at"),
+    Column("cpu_usage", "CPU %"),
+    Column("memory_usage", "MEMORY MB"),
+    Column("player_count", "PLAYERS"),
+    Column("network_latency", "LATENCY MS"),
+    Column("query_error"),
+)
+WATCH_COLUMNS = (
+    Column("server"),
+    Column("status"),
+    Column("cpu", "CPU %"),
+    Column("memory", "MEMORY MB"),
+    Column("players"),
+    Column("latency", "LATENCY MS"),
+    Column("uptime"),
+    Column("history", "CPU, LAST HOUR"),
+)
+
+
+def _with_hint(check: Check, hint: str) -> Check:
+    """A shared check of an option value, whose refusal says what to give instead."""
+
+    def checked(param: typer.CallbackParam, value: Any) -> Any:
+        try:
+            return check(param, value)
+        except InvalidInputError as err:
+            err.hint = hint
+            raise
+
+    return checked
+
+
+def _chosen(servers: list[str] | None, all_: bool, command: str) -> list[str] | None:
+    """The servers named, or None for --all; exactly one of the two."""
+    if all_ == bool(servers):
+        raise InvalidInputError(
+            "give one or more servers SERVER or --all (not both)",
+            hint=f"gsm metrics {command} SERVER, or gsm metrics {command} --all",
+        )
+    return None if all_ else list(servers or [])
+
+
+def _rounded_cell(value: float | None, digits: int = 1) -> str | None:
+    return None if value is None else f"{value:.{digits}f}"
+
+
+@app.command("collect")
+def collect(
+    servers: ServersArgument = None,
+    all_: AllOption = False,
+    count: Annotated[
+        int,
+        typer.Option(
+            "--count",
+            metavar="N",
+            help="Samples per server.",
+            callback=_with_hint(
+                number_in_range(1, 100_000, what="a whole number"),
+                "--count 1 takes one sample per server (the default)",
+            ),
+        ),
+    ] = 1,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            metavar="SECONDS",
+            help="Seconds between samples; the CPU is measured over each (the first too).",
+            callback=_with_hint(
+                number_in_range(0.1, 3600, what="seconds"),
+                "the CPU is measured over the interval: 1 (the default) or more reads well",
+            ),
+        ),
+    ] = 1.0,
+    output_: OutputOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Sample running servers now, into their performance history (as the supervisor does)."""
+    from gsm_cli.services import sampling
+
+    fmt = output_format(output_, json_)
+    names = _chosen(servers, all_, "collect")
+    with open_store() as store, output.Progress("sampling") as progress:
+        collection = sampling.collect(
+            store, paths(), names, count=count, interval=interval, report=progress.report
+        )
+    rows = [sample.to_dict() for sample in collection.samples]
+    skipped = [skip.to_dict() for skip in collection.skipped]
+    if fmt != "table":
+        output.emit(rows + skipped, fmt, COLLECT_COLUMNS)
+        return
+    for skip in collection.skipped:
+        why = "its game ended" if skip.status == "ended" else f"not running ({skip.status})"
+        output.message(f"skipped {skip.name}: {why}")
+    if not rows:
+        output.message("no server is running: nothing sampled")
+        return
+    output.emit(
+        [
+            {
+                **row,
+                "cpu_usage": _rounded_cell(row["cpu_usage"]),
+                "memory_usage": _rounded_cell(row["memory_usage"]),
+                "network_latency": _rounded_cell(row["network_latency"]),
+            }
+            for row in rows
+        ],
+        fmt,
+        COLLECT_COLUMNS,
+    )
+    output.message(f"recorded {len(rows)} samples")
+
+
+def _uptime(seconds: int | None) -> str | None:
+    from gsm_cli.commands.server import _duration  # how `gsm server status` shows an uptime
+
+    return None if seconds is None else _duration(seconds)
+
+
+def _watch_rows(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """A frame's servers as the dashboard shows them."""
+    rows = []
+    for server in frame["servers"]:
+        players, slots = server["player_count"], server["max_players"]
+        if players is None:
+            shown_players = "?" if server["query_error"] else None
+        else:
+            shown_players = f"{players}/{slots}" if slots is not None else str(players)
+        latency = _rounded_cell(server["network_latency"])
+        rows.append(
+            {
+                "server": server["server"],
+                "status": server["status"],
+                "cpu": _rounded_cell(server["cpu_usage"]),
+                "memory": _rounded_cell(server["memory_usage"]),
+                "players": shown_players,
+                "latency": latency if latency or not server["query_error"] else "no answer",
+                "uptime": _uptime(server["uptime_seconds"]),
+                "history": sparkline(server["cpu_history"]).rstrip() or None,
+            }
+        )
+    return rows
+
+
+def _show_live(frames: Iterable[dict[str, Any]], refresh: float) -> None:
+    with output.LiveTable(WATCH_COLUMNS) as live:
+        for frame in frames:
+            title = (
+                f"gsm metrics watch: {frame['at']}, every {refresh:g}s (Ctrl-C to quit)"
+                if frame["servers"]
+                else f"gsm metrics watch: {frame['at']}: no servers (Ctrl-C to quit)"
+            )
+            live.update(title, _watch_rows(frame))
+
+
+@app.command("watch")
+def watch(
+    servers: ServersArgument = None,
+    all_: AllOption = False,
+    refresh: Annotated[
+        float,
+        typer.Option(
+            "--refresh",
+            metavar="SECONDS",
+            help="Seconds between two redraws.",
+            callback=_with_hint(
+                number_in_range(0.5, 3600, what="seconds"), "--refresh 2 (the default)"
+            ),
+        ),
+    ] = 2.0,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count",
+            metavar="N",
+            help="Stop after N refreshes (default: until Ctrl-C).",
+            show_default=False,
+            callback=_with_hint(
+                number_in_range(1, what="a whole number"), "--count 1 shows one frame"
+            ),
+        ),
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """A live dashboard of servers (JSON Lines off a terminal); it writes no samples."""
+    from gsm_cli.services import watch as watching
+
+    if json_:
+        output_format(None, True)
+    names = _chosen(servers, all_, "watch")
+    env = environment.current()
+    live = not json_ and env.stdout_is_terminal
+    with open_store() as store:
+        frames = watching.frames(store, paths(), names, refresh=refresh, count=count)
+        try:
+            if live:
+                _show_live(frames, refresh)
+            else:
+                for frame in frames:
+                    output.emit_json_line(frame)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is how a watch ends: exit 0, the last frame left on the screen
+        finally:
+            frames.close()
