@@ -6,7 +6,9 @@ The rules that make a push safe to interrupt at any moment:
 - an operation leaves the queue only in the local transaction that records the cloud's answer
   for it, and the cloud applies each operation id at most once;
 - on a transport failure or a 5xx nothing is deleted: the operations not answered stay queued
-  with ``retry_count`` raised and are sent again, with the same ids, by the next push.
+  with ``retry_count`` raised and are sent again, with the same ids, by the next push;
+- answers are recorded by row id, and a row may be gone by then (a newer summary replaced the
+  one sent, ``outbox.replace_summary``): that answer changes nothing and is not reported.
 """
 
 from collections.abc import Callable, Iterable
@@ -37,6 +39,9 @@ Report = Callable[[float, float | None, str | None], None]
 QUEUED, REJECTED = "queued", "rejected"
 ACTIVE_STATUSES = ("starting", "running", "stopping")
 MAX_BATCH = 1000  # the cloud's limit per request
+# Operations that change an entity; a server's performance summary does not (it is not a
+# local change the cloud could be behind on, and never makes a server pending).
+_IS_CHANGE = PendingSyncOperation.entity_type != outbox.SUMMARY
 
 
 def _no_report(done: float, total: float | None = None, label: str | None = None) -> None:
@@ -150,11 +155,13 @@ def _apply_answers(
             error = reason or status
             if status == "conflict":
                 error = f"conflict: {error}"
-            session.execute(
+            kept = session.execute(
                 update(PendingSyncOperation)
                 .where(PendingSyncOperation.id == sent["row_id"])
                 .values(state=REJECTED, last_error=error)
             )
+            if kept.rowcount == 0:  # replaced while it was sent: the newer one gets its answer
+                continue
             summary.rejected_reasons.append(
                 {
                     "operation_id": sent["wire"]["id"],
@@ -178,7 +185,7 @@ def _apply_answers(
         still = set(
             session.scalars(
                 select(PendingSyncOperation.entity_id)
-                .where(PendingSyncOperation.entity_id.in_(candidates))
+                .where(PendingSyncOperation.entity_id.in_(candidates), _IS_CHANGE)
                 .distinct()
             )
         )
@@ -503,6 +510,7 @@ def _apply_server(
             return Outcome("conflict", "deleted in the cloud but running here")
         session.execute(delete(LocalPlugin).where(LocalPlugin.server_id == entity_id))
         servers.forget_history(session, entity_id)
+        outbox.drop_summaries(session, entity_id)
         session.delete(local)
         return Outcome("deleted")
     if local is None and entity_id in pending:
@@ -535,6 +543,7 @@ def _apply_server(
                 "conflict", f"adopted by device {owner} while changes made here are not pushed"
             )
         released = {"name": local.name, "device_name": owner, "install_path": local.install_path}
+        outbox.drop_summaries(session, entity_id)  # its owner sends them now
         _common_from_cloud(local, data, cloud)
         _make_remote(local, cloud)
         return Outcome("applied", released=released)
@@ -607,7 +616,8 @@ def apply_change(
 
 
 def _pending_entities(session: Session) -> set[str]:
-    return set(session.scalars(select(PendingSyncOperation.entity_id).distinct()))
+    query = select(PendingSyncOperation.entity_id).where(_IS_CHANGE).distinct()
+    return set(session.scalars(query))
 
 
 def _shown(value: Any) -> str:
@@ -705,13 +715,17 @@ def pull(
 # -- status, retry, drop, resolve --------------------------------------------------------------
 
 
-def _op_dict(op: PendingSyncOperation) -> dict[str, Any]:
+def _op_dict(session: Session, op: PendingSyncOperation) -> dict[str, Any]:
+    name = (op.data_payload or {}).get("name")
+    if op.entity_type == outbox.SUMMARY:  # a summary's payload has no name: its server's
+        server = session.get(LocalServer, op.entity_id)
+        name = server.name if server is not None else None
     return {
         "operation_id": op.operation_id,
         "operation_type": op.operation_type,
         "entity_type": op.entity_type,
         "entity_id": op.entity_id,
-        "name": (op.data_payload or {}).get("name"),
+        "name": name,
         "retry_count": op.retry_count or 0,
         "reason": op.last_error,
         "created_at": iso_utc(op.created_at),
@@ -757,7 +771,7 @@ def status(store: Store) -> dict[str, Any]:
         return {
             "queued": queued,
             "retrying": retrying,
-            "rejected": [_op_dict(op) for op in rejected],
+            "rejected": [_op_dict(session, op) for op in rejected],
             "conflicts": [_conflict_dict(session, c) for c in conflicts],
             "cursor": state.cursor if state else 0,
             "last_push_at": iso_utc(state.last_push_at) if state else None,
@@ -816,6 +830,20 @@ def _requeue(session: Session, entity_type: str, entity_id: str) -> PendingSyncO
     return outbox.record(session, local, "create")
 
 
+def _requeue_summary(session: Session, old: PendingSyncOperation) -> PendingSyncOperation:
+    """A kept-aside summary again, unless a newer one of its server waits already: that one
+    supersedes it (only the latest summary matters)."""
+    newer = session.scalars(
+        select(PendingSyncOperation).where(
+            PendingSyncOperation.entity_type == outbox.SUMMARY,
+            PendingSyncOperation.entity_id == old.entity_id,
+        )
+    ).first()
+    if newer is not None:
+        return newer
+    return outbox.replace_summary(session, old.entity_id, old.data_payload or {})
+
+
 def _settle_status(session: Session, entity_id: str) -> None:
     """A server's cloud_sync_status from what is left of its sync state: conflict, rejected,
     pending (operations queued) or synced. A remote server is synced: it has nothing to send."""
@@ -825,7 +853,7 @@ def _settle_status(session: Session, entity_id: str) -> None:
         return
     ops = session.execute(
         select(PendingSyncOperation.state, PendingSyncOperation.last_error).where(
-            PendingSyncOperation.entity_id == entity_id
+            PendingSyncOperation.entity_id == entity_id, _IS_CHANGE
         )
     ).all()
     conflict = session.scalars(
@@ -847,10 +875,13 @@ def retry(store: Store, op_id: str | None) -> list[dict[str, Any]]:
     with store.write() as session:
         done = []
         for op in _rejected(session, op_id):
-            info = _op_dict(op)
+            info = _op_dict(session, op)
             session.delete(op)
             session.flush()
-            new = _requeue(session, op.entity_type, op.entity_id)
+            if op.entity_type == outbox.SUMMARY:
+                new = _requeue_summary(session, op)
+            else:
+                new = _requeue(session, op.entity_type, op.entity_id)
             session.flush()
             done.append(info | {"new_operation_id": new.operation_id})
         for entity_id in {item["entity_id"] for item in done}:
@@ -862,7 +893,7 @@ def drop(store: Store, op_id: str | None) -> list[dict[str, Any]]:
     """Forget kept-aside operations: the cloud will not learn of them."""
     with store.write() as session:
         ops = _rejected(session, op_id)
-        done = [_op_dict(op) for op in ops]
+        done = [_op_dict(session, op) for op in ops]
         for op in ops:
             session.delete(op)
         for entity_id in {item["entity_id"] for item in done}:
