@@ -48,19 +48,25 @@ def test_push_delivers_only_the_latest_summary(
     _login(gsm, live_cloud, account.token)
     _create(gsm, "summary-1", 27000)
     server_id = _server_id(gsm, "summary-1")
-    _queue_samples(gsm_home, server_id, range(60))
+    _queue_samples(gsm_home, server_id, range(20))
     assert len(_queue(gsm_home)) == 2  # its create, then one summary
 
     result = gsm("sync", "push", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["applied"] == 2 and result.json()["left"] == 0
     cloud = _cloud_servers(live_cloud, account.token)["summary-1"]
-    assert cloud["player_count"] == 59 and cloud["uptime_seconds"] > 0
+    assert cloud["player_count"] == 19 and cloud["uptime_seconds"] > 0
     metrics = cloud["performance_metrics"]
-    assert metrics["cpu_usage"] == 84.0 and metrics["max_players"] == 16
+    assert metrics["cpu_usage"] == 44.0 and metrics["max_players"] == 16
     assert metrics["recorded_at"].endswith("Z")
     shown = gsm("server", "show", "summary-1", "--json").json()
     assert shown["cloud_sync_status"] == "synced"
+    # the server comes back through pull with its summary: applied here, no conflict
+    _queue_samples(gsm_home, server_id, range(20, 21))
+    pulled = gsm("sync", "pull", "--json")
+    assert pulled.exit_code == 0, pulled.stderr
+    assert pulled.json()["skipped"] == 0 and pulled.json()["conflicts"] == []
+    assert gsm("server", "show", "summary-1", "--json").json()["cloud_sync_status"] == "synced"
 
     # a server deleted here takes its waiting summary with it: only the delete travels
     _queue_samples(gsm_home, server_id, range(3))
