@@ -125,6 +125,24 @@ def test_nothing_is_queued_for_a_server_not_here_or_of_another_device(
     assert _summaries(gsm_home) == []
 
 
+def test_none_waits_for_a_server_held_for_the_user(
+    store: Store, gsm: GsmRunner, gsm_home: Path
+) -> None:
+    [alpha] = _ids(gsm, "alpha")
+    with store.write() as session:
+        cloud_summary.queue_summary_of_sample(session, alpha, _sample(1), STARTED)
+    for held in ("rejected", "conflict"):
+        _set_sync_status(gsm_home, "alpha", held)
+        with store.write() as session:
+            cloud_summary.queue_summary_of_sample(session, alpha, _sample(2), STARTED)
+        assert _summaries(gsm_home) == []
+    _set_sync_status(gsm_home, "alpha", "pending")  # settled: summaries resume
+    with store.write() as session:
+        cloud_summary.queue_summary_of_sample(session, alpha, _sample(3), STARTED)
+    [row] = _summaries(gsm_home)
+    assert row[4]["player_count"] == 3
+
+
 def test_deleting_the_server_drops_its_summary(
     store: Store, gsm: GsmRunner, gsm_home: Path
 ) -> None:

@@ -71,9 +71,14 @@ def summary_of_sample(
 def queue_summary(session: Session, server_id: str, summary: dict[str, Any]) -> None:
     """Queue ``summary`` as the server's latest, in the caller's transaction, replacing the one
     that still waits. Nothing is queued for a server that is not here, or is another device's
-    (that device sends its own)."""
+    (that device sends its own), and none waits for a server held as ``conflict`` or
+    ``rejected``: the cloud would refuse it again at every push until the user settles the
+    server (``gsm sync retry|resolve``); summaries resume with the next sample after that."""
     server = session.get(LocalServer, server_id)
     if server is None or servers.is_remote(server, device.device_id(session)):
+        return
+    if server.cloud_sync_status in outbox.HELD:
+        outbox.drop_summaries(session, server_id)
         return
     outbox.replace_summary(session, server_id, summary | {"device_id": server.device_id})
 
