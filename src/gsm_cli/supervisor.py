@@ -14,7 +14,10 @@ to it instead of starting a second copy: it watches the process, records its end
 by policy and stops it by signal, terminate and kill; the console went with the old supervisor.
 
 While a game runs, a thread of the supervisor samples its process tree and queries it every
-``metrics.interval`` seconds into ``performance_history`` (``services/sampling.py``).
+``metrics.interval`` seconds into ``performance_history`` (``services/sampling.py``). The same
+queries tell a frozen game (``services/freeze.py``): after ``--freeze-after`` failed queries in a
+row, past its grace period and with no backup or update running, the game's whole process tree
+is killed and restarted like a crashed game, within the crash-loop limit.
 """
 
 import contextlib
@@ -41,6 +44,7 @@ from gsm_cli.errors import ExitCode, GsmError
 from gsm_cli.paths import resolve_paths
 from gsm_cli.services import (
     control,
+    freeze,
     lifecycle,
     locks,
     processes,
@@ -180,6 +184,8 @@ class Supervisor:
         interval = settings.effective_value(store, "metrics.interval", env.vars)
         self.metrics_interval = float(interval or DEFAULT_METRICS_INTERVAL)
         self.metrics: threading.Thread | None = None
+        self.game_started = time.monotonic()  # the current game's launch or attach
+        self.frozen: str | None = None  # why the current game was killed as frozen
 
     # -- the game ---------------------------------------------------------------------------
 
@@ -198,6 +204,7 @@ class Supervisor:
         game = Attached(server.process_id or 0, server.process_create_time)
         with self.proc_lock:
             self.proc = game
+            self.game_started = time.monotonic()
         self.log.note(
             f"attached to pid {game.pid}, which a supervisor that died left running; "
             "its console went with that supervisor"
@@ -229,6 +236,8 @@ class Supervisor:
                 **processes.game_popen_kwargs(),
             )
             game = self.proc = Launched(popen)
+            self.game_started = time.monotonic()
+            self.frozen = None
         if self.state is not None and not self.state.console:  # a console again, after attach
             self.publish(dataclasses.replace(self.state, console=True))
         self.log.note(f"started pid {game.pid}: {' '.join(argv)}")
@@ -340,10 +349,11 @@ class Supervisor:
                     )
                     self.stop_outcome["exit_code"] = code
                     break
-                if not came_up and not ever_up and check is not None:
+                froze = self.frozen
+                if froze is None and not came_up and not ever_up and check is not None:
                     return self.start_failed(code, check)
                 ever_up = ever_up or came_up
-                if not self.after_crash(server, code, crashes):
+                if not self.after_crash(server, code, crashes, froze=froze):
                     break
         finally:
             self.finished.set()
@@ -388,14 +398,24 @@ class Supervisor:
             if ready is not None:
                 self.log.forget(ready)
 
-    def after_crash(self, server: LocalServer, code: int | None, crashes: deque[float]) -> bool:
-        """Record a crash; wait and return True to restart, or False when the policy says no."""
+    def after_crash(
+        self,
+        server: LocalServer,
+        code: int | None,
+        crashes: deque[float],
+        *,
+        froze: str | None = None,
+    ) -> bool:
+        """Record a crash (or the end of a game killed as frozen: ``froze`` says why); wait and
+        return True to restart, or False when the policy says no. Both count toward the
+        crash-loop limit."""
         policy = {**servers.DEFAULT_RESTART, **(server.configuration or {}).get("restart", {})}
         now = time.monotonic()
         crashes.append(now)
         while crashes and now - crashes[0] > policy["window_seconds"]:
             crashes.popleft()
-        self.log.note(f"crashed with {_exit_text(code)}")
+        killed = "killed as frozen; " if froze else ""
+        self.log.note(f"{'killed as frozen' if froze else 'crashed'} with {_exit_text(code)}")
         if not policy["enabled"]:
             lifecycle.record(
                 self.store,
@@ -403,11 +423,11 @@ class Supervisor:
                 status="crashed",
                 event="crash",
                 exit_code=code,
-                detail="restart policy off",
+                detail=f"{killed}restart policy off",
             )
             return False
         if len(crashes) > policy["max_restarts"]:
-            detail = f"{len(crashes)} crashes in {policy['window_seconds']}s; gave up"
+            detail = f"{killed}{len(crashes)} crashes in {policy['window_seconds']}s; gave up"
             self.log.note(detail)
             lifecycle.record(
                 self.store,
@@ -425,7 +445,7 @@ class Supervisor:
             status="starting",
             event="crash",
             exit_code=code,
-            detail=f"restarting in {delay:g}s",
+            detail=f"{killed}restarting in {delay:g}s",
         )
         self.log.note(
             f"restarting in {delay:g}s (restart {len(crashes)} of {policy['max_restarts']})"
@@ -439,10 +459,62 @@ class Supervisor:
                 detail="stopped while waiting to restart",
             )
             return False
-        lifecycle.record(
-            self.store, self.server_id, event="restart", detail=f"after {_exit_text(code)}"
-        )
+        after = f"after a freeze ({froze})" if froze else f"after {_exit_text(code)}"
+        lifecycle.record(self.store, self.server_id, event="restart", detail=after)
         return True
+
+    # -- frozen games -----------------------------------------------------------------------
+
+    def watch_freeze(
+        self,
+        game: Game,
+        counter: freeze.Counter,
+        sample: sampling.Sample,
+        server: LocalServer,
+    ) -> None:
+        """Count the query of one sample; a game that is now frozen is killed (the run loop
+        then restarts it). Never raises: a failure here must not cost the sample."""
+        try:
+            ok = sample.query_error is None
+            busy = [] if ok or not counter.rule.enabled else freeze.busy_with(self.paths, server)
+            if counter.observe(ok, time.monotonic(), error=sample.query_error, busy=bool(busy)):
+                self.restart_frozen(game, counter.detail())
+            elif counter.failures:
+                self.log.note(
+                    f"query failed ({counter.failures} of {counter.rule.freeze_after} "
+                    f"before a freeze restart): {sample.query_error}"
+                )
+        except Exception as exc:
+            self.log.note(f"freeze check failed: {exc}")
+
+    def restart_frozen(self, game: Game, detail: str) -> bool:
+        """Record a ``freeze`` event and kill the game's whole process tree, so the run loop
+        restarts it as after a crash. Nothing is done (False) when a stop was asked for, the
+        game is no longer the current one or has ended, or it is already being killed."""
+        with self.proc_lock:
+            if (
+                self.stop_requested.is_set()
+                or self.proc is not game
+                or not game.running()
+                or self.frozen is not None
+            ):
+                return False
+            self.frozen = detail
+        started = game.create_time if isinstance(game, Attached) else None
+        started = started or processes.create_time(game.pid)
+        self.log.note(f"frozen: {detail}; killing pid {game.pid} and its children")
+        lifecycle.record(self.store, self.server_id, event="freeze", detail=detail)
+        freeze.kill_tree(game.pid, started)
+        return True
+
+    def freeze_requested(self, pid: int, create_time: float, detail: str) -> dict[str, Any]:
+        """`gsm server monitor` found the game frozen: restart it, only when that game is
+        still the current one (this supervisor may have restarted it already)."""
+        with self.proc_lock:
+            game = self.proc
+        if game is None or game.pid != pid or not processes.is_alive(pid, create_time):
+            return {"ok": True, "restarted": False}
+        return {"ok": True, "restarted": self.restart_frozen(game, detail)}
 
     # -- metrics ----------------------------------------------------------------------------
 
@@ -462,6 +534,8 @@ class Supervisor:
         timeout = sampling.query_timeout(interval)
         sampler: sampling.Sampler | None = None
         target: tuple[str, int | None] = (query.NONE, None)
+        counter = freeze.Counter(freeze.Rule(0, 0), 0.0)  # replaced with each new game's
+        server: LocalServer | None = None
         due = 0.0
         trouble: str | None = None
         while not self.finished.wait(
@@ -481,6 +555,7 @@ class Supervisor:
                     sampler.measure()  # primes the CPU measure
                     server = self.server()
                     target = (servers.query_protocol(server), servers.query_port(server))
+                    counter = freeze.Counter(freeze.rule_for(server), self.game_started)
                     continue
                 if time.monotonic() < due:
                     continue
@@ -490,6 +565,8 @@ class Supervisor:
                 sample = sampling.take(sampler, protocol=target[0], port=target[1], timeout=timeout)
                 if self.stop_requested.is_set() or not game.running():
                     continue  # the game ended while we measured: not a sample of a running game
+                if server is not None:
+                    self.watch_freeze(game, counter, sample, server)
                 sampling.record(self.store, self.server_id, sample)
                 if trouble is not None:
                     self.log.note("metrics: samples are recorded again")
@@ -591,6 +668,10 @@ class Supervisor:
                     )
                 elif request.get("op") == "stop":
                     reply = self.stop(float(request.get("timeout", 30)), bool(request.get("force")))
+                elif request.get("op") == "freeze":
+                    reply = self.freeze_requested(
+                        int(request["pid"]), float(request["create_time"]), str(request["detail"])
+                    )
                 elif request.get("op") == "ping":
                     reply = {"ok": True}
                 else:

@@ -61,6 +61,8 @@ DETAIL_COLUMNS = (
     Column("port"),
     Column("query_protocol"),
     Column("query_port"),
+    Column("freeze_after"),
+    Column("query_grace"),
     Column("max_players"),
     Column("process_id"),
     Column("install_path"),
@@ -82,9 +84,11 @@ STATUS_COLUMNS = (
     Column("crashes"),
     Column("last_exit_code", "LAST EXIT"),
     Column("last_crash_at", "LAST CRASH"),
+    Column("freezes"),
 )
 STATUS_DETAIL_COLUMNS = (
     *STATUS_COLUMNS,
+    Column("last_freeze_at", "LAST FREEZE"),
     Column("crash_window_seconds"),
     Column("supervised"),
     Column("console"),
@@ -122,6 +126,22 @@ QueryProtocolOption = Annotated[
         metavar="minecraft|a2s|tcp|none",
         help="How gsm asks the game for players and latency ('' for the game's own; "
         "default: the game's, none for --game custom).",
+    ),
+]
+FreezeAfterOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="N",
+        help="Failed queries in a row that make gsm restart the game as frozen; 0 turns it off "
+        "(default: 4, or off without a query protocol).",
+    ),
+]
+QueryGraceOption = Annotated[
+    float | None,
+    typer.Option(
+        metavar="SECONDS",
+        help="Seconds after a start during which failed queries do not count "
+        "(default: the game's, see gsm game info; 120 for most).",
     ),
 ]
 MaxPlayersOption = Annotated[int | None, typer.Option(help="Player slots.")]
@@ -175,7 +195,8 @@ PluginDirOption = Annotated[
 
 CHANGE_OPTIONS = (
     "path", "port", "query_port", "query_protocol", "max_players", "command", "stop_command",
-    "restart", "max_restarts", "ready_pattern", "settle_seconds", "plugin_dir",
+    "restart", "max_restarts", "ready_pattern", "settle_seconds", "plugin_dir", "freeze_after",
+    "query_grace",
 )  # fmt: skip
 
 
@@ -190,7 +211,26 @@ def _changes(name: str | None, options: dict[str, Any]) -> Any:
 def _emit_server(server: Any, fmt: str) -> None:
     from gsm_cli.services import servers
 
-    output.emit(servers.to_dict(server), fmt, DETAIL_COLUMNS)
+    row = servers.to_dict(server)
+    output.emit(_shown_freeze(row) if fmt == "table" else row, fmt, DETAIL_COLUMNS)
+
+
+def _shown_freeze(row: dict[str, Any]) -> dict[str, Any]:
+    """The freeze settings as a person reads them: with their unit, and whether they are the
+    game's defaults (JSON has ``freeze_after_from`` and ``query_grace_from`` for that)."""
+
+    def origin(key: str) -> str:
+        return " (the game's default)" if row[f"{key}_from"] == "game" else ""
+
+    after = row["freeze_after"]
+    shown = "off" if after == 0 else f"{after} failed queries"
+    if after == 0 and row["query_protocol"] == "none":
+        return {**row, "freeze_after": "off (no query protocol)", "query_grace": "-"}
+    return {
+        **row,
+        "freeze_after": shown + origin("freeze_after"),
+        "query_grace": f"{row['query_grace']:g}s" + origin("query_grace"),
+    }
 
 
 def _warn(warnings: list[str]) -> None:
@@ -209,6 +249,8 @@ def create(
     port: PortOption = None,
     query_port: QueryPortOption = None,
     query_protocol: QueryProtocolOption = None,
+    freeze_after: FreezeAfterOption = None,
+    query_grace: QueryGraceOption = None,
     max_players: MaxPlayersOption = None,
     arg: ArgOption = None,
     env: EnvOption = None,
@@ -279,6 +321,8 @@ def update(
     port: PortOption = None,
     query_port: QueryPortOption = None,
     query_protocol: QueryProtocolOption = None,
+    freeze_after: FreezeAfterOption = None,
+    query_grace: QueryGraceOption = None,
     max_players: MaxPlayersOption = None,
     arg: ArgOption = None,
     env: EnvOption = None,
@@ -629,6 +673,7 @@ def _shown_status(row: dict[str, Any]) -> dict[str, Any]:
         "memory_bytes": None if memory is None else _size(memory),
         "cpu_percent": None if cpu is None else f"{cpu:g}%",
         "crashes": f"{row['crashes']} in {_duration(row['crash_window_seconds'])}",
+        "freezes": f"{row['freezes']} in {_duration(row['crash_window_seconds'])}",
     }
 
 
@@ -697,7 +742,9 @@ def monitor(
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
-    """Check every server and restart crashed ones."""
+    """Check every server: restart crashed ones, and frozen ones (a running game whose query
+    failed --freeze-after times in a row, counted across runs), attach a supervisor to a game
+    whose supervisor died."""
     import time
 
     from gsm_cli.services import lifecycle

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from gsm_cli.errors import ConflictError, InvalidInputError, NotFoundError, VerificationError
 from gsm_cli.paths import Paths
-from gsm_cli.services import servers, settings
+from gsm_cli.services import busy, servers, settings
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, ServerBackup
 from gsm_cli.timeutil import iso_utc
@@ -355,7 +355,23 @@ def create_backup(
     keep: int | None = None,
     report: Report | None = None,
 ) -> Backup:
-    """Archive the server's folder, record it, and keep only the newest ``keep`` backups."""
+    """Archive the server's folder, record it, and keep only the newest ``keep`` backups.
+    Marked busy while it runs (``services/busy.py``): a game slowed by the archiving is not
+    taken for frozen."""
+    server = servers.get_local(store, server_name)
+    with busy.marked(paths, busy.server_subject(server.id), "backup"):
+        return _create_backup(store, paths, env, server_name, keep=keep, report=report)
+
+
+def _create_backup(
+    store: Store,
+    paths: Paths,
+    env: Mapping[str, str],
+    server_name: str,
+    *,
+    keep: int | None,
+    report: Report | None,
+) -> Backup:
     store.check_writable()  # an archive the store cannot record would be an orphan
     with store.read() as session:
         server = servers.find_local(session, server_name)

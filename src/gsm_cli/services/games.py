@@ -24,6 +24,10 @@ DEFAULT_SETTLE_SECONDS = 3.0
 MAX_SETTLE_SECONDS = 600.0
 # Where a game's plugins go, relative to the server folder, when the catalog names no folder.
 DEFAULT_PLUGIN_DIR = "plugins/"
+# Seconds after a launch during which failed queries do not count toward a freeze restart,
+# when the catalog names none for a game; and the longest grace a server or game may have.
+DEFAULT_QUERY_GRACE = 120.0
+MAX_QUERY_GRACE = 86400.0
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -73,6 +77,8 @@ class Game:
     ready_pattern: str | None = None
     # Folder the game's plugins or mods load from, relative to the server folder.
     plugin_dir: str = DEFAULT_PLUGIN_DIR
+    # Seconds after launch during which failed queries do not count toward a freeze restart.
+    query_grace: float = DEFAULT_QUERY_GRACE
 
     def launch_for(self, platform: str | None = None) -> Launch | None:
         return self.launch.get(platform or current_platform())
@@ -95,6 +101,7 @@ class Game:
             "settle_seconds": self.settle_seconds,
             "ready_pattern": self.ready_pattern,
             "plugin_dir": self.plugin_dir,
+            "query_grace": self.query_grace,
             "launch": {platform: launch.to_dict() for platform, launch in self.launch.items()},
         }
 
@@ -128,6 +135,7 @@ def _game(game_id: str, data: dict[str, Any]) -> Game:
         settle_seconds=float(data.get("settle_seconds", DEFAULT_SETTLE_SECONDS)),
         ready_pattern=data.get("ready_pattern"),
         plugin_dir=check_plugin_dir(data.get("plugin_dir", DEFAULT_PLUGIN_DIR)),
+        query_grace=float(data.get("query_grace", DEFAULT_QUERY_GRACE)),
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 
 from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
-from gsm_cli.services import control, ports, processes, servers
+from gsm_cli.services import control, freeze, ports, processes, query, servers
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, ServerEvent
 from gsm_cli.timeutil import iso_utc
@@ -32,6 +32,10 @@ DEFAULT_START_TIMEOUT = 30.0
 FAILED_START_LINES = 10  # console lines quoted when a game exits before it is up
 CPU_SAMPLE_SECONDS = 0.1
 CRASH_EVENTS = ("crash", "start_failed")
+# How long `gsm server monitor` waits for a game's answer to its query.
+MONITOR_QUERY_TIMEOUT = query.DEFAULT_TIMEOUT
+# How long it waits for a supervisor to kill a frozen game (killing waits for the whole tree).
+FREEZE_REQUEST_TIMEOUT = freeze.KILL_WAIT_SECONDS + 10
 LAUNCH_NOTE = re.compile(r"^\[gsm [^\]]*\] started pid \d+")
 
 
@@ -41,6 +45,7 @@ class RuntimeFiles:
     lock: Path  # held by the supervisor while it lives
     console_log: Path
     supervisor_log: Path
+    freeze_count: Path  # failed queries in a row, kept by `gsm server monitor` between runs
 
 
 def files(paths: Paths, server_id: str) -> RuntimeFiles:
@@ -51,6 +56,7 @@ def files(paths: Paths, server_id: str) -> RuntimeFiles:
         lock=run / f"{server_id}.lock",
         console_log=logs / "console.log",
         supervisor_log=logs / "supervisor.log",
+        freeze_count=run / f"{server_id}.freeze-count",
     )
 
 
@@ -442,7 +448,8 @@ def events(store: Store, server_id: str, limit: int = 10) -> list[dict[str, Any]
 
 def crash_summary(store: Store, server: LocalServer) -> dict[str, Any]:
     """Crashes in the server's restart window (every one, in one query), and the exit code and
-    time of its last crash or failed start."""
+    time of its last crash or failed start; and its freezes: those in the window (each also
+    counts as a crash, as the crash-loop limit counts it) and the time of the last one."""
     policy = {**servers.DEFAULT_RESTART, **(server.configuration or {}).get("restart", {})}
     window = int(policy["window_seconds"])
     since = func.datetime("now", f"-{window} seconds")
@@ -455,13 +462,20 @@ def crash_summary(store: Store, server: LocalServer) -> dict[str, Any]:
         .order_by(ServerEvent.id.desc())
         .limit(1)
     )
+    freezes = select(
+        func.count(ServerEvent.id).filter(ServerEvent.occurred_at >= since),
+        func.max(ServerEvent.occurred_at),
+    ).where(ServerEvent.server_id == server.id, ServerEvent.event == "freeze")
     with store.read() as session:
         row = session.execute(query).first()
+        frozen, last_freeze = session.execute(freezes).one()
     return {
         "crashes": int(row[2]) if row else 0,
         "crash_window_seconds": window,
         "last_exit_code": row[0] if row else None,
         "last_crash_at": iso_utc(row[1]) if row else None,
+        "freezes": int(frozen or 0),
+        "last_freeze_at": iso_utc(last_freeze),
     }
 
 
@@ -523,9 +537,12 @@ def status(store: Store, paths: Paths, name: str) -> dict[str, Any]:
     return statuses(store, paths, [name])[0]
 
 
-def monitor_once(store: Store, paths: Paths) -> list[dict[str, Any]]:
-    """One pass over every server: restart those found down that should be up, and attach a
-    supervisor to a game whose supervisor died (never a second copy of a running game)."""
+def monitor_once(
+    store: Store, paths: Paths, *, query_timeout: float = MONITOR_QUERY_TIMEOUT
+) -> list[dict[str, Any]]:
+    """One pass over every server: restart those found down that should be up, attach a
+    supervisor to a game whose supervisor died (never a second copy of a running game), and
+    query each running game once to restart it when it is frozen (``check_frozen``)."""
     results = []
     for server in servers.list_all(store):
         before = server.status
@@ -549,6 +566,8 @@ def monitor_once(store: Store, paths: Paths) -> list[dict[str, Any]]:
             action = "down (restart policy off)"
         elif seen.status == "failed":
             action = "down (failed; see gsm server status)"
+        elif seen.status == "running" and seen.game_alive and seen.supervisor is not None:
+            action = check_frozen(paths, seen.server, seen.supervisor, query_timeout) or action
         results.append(
             {
                 "name": server.name,
@@ -558,6 +577,61 @@ def monitor_once(store: Store, paths: Paths) -> list[dict[str, Any]]:
             }
         )
     return results
+
+
+def check_frozen(
+    paths: Paths,
+    server: LocalServer,
+    supervisor_state: control.SupervisorState,
+    timeout: float = MONITOR_QUERY_TIMEOUT,
+) -> str | None:
+    """The freeze rule of ``services/freeze.py`` for `gsm server monitor`: one query of a
+    running game past its grace period and not busy with a backup or update; the failures in
+    a row are kept in the server's ``freeze_count`` file between runs (for that very game,
+    by pid and create time). At ``freeze_after`` of them its supervisor is asked to restart
+    it as frozen, as it does on its own count: a freeze event, the tree killed, a restart
+    counted by the crash-loop limit. The supervisor acts only when that game is still the one
+    it runs, so a game it has already restarted is not restarted twice. Returns what was
+    done, or None when the game answered (or was not asked)."""
+    rule = freeze.rule_for(server)
+    count_file = files(paths, server.id).freeze_count
+    pid, started = server.process_id, server.process_create_time
+    counter = freeze.Counter(rule, started or 0.0)
+    if not rule.enabled or pid is None or started is None:
+        freeze.save_streak(count_file, None)
+        return None
+    now = time.time()  # the grace runs from the game's create time, a wall-clock time
+    if counter.in_grace(now):
+        freeze.save_streak(count_file, None)
+        return None
+    busy = freeze.busy_with(paths, server)
+    if busy:  # what failed during it says nothing about a freeze: start counting again after
+        freeze.save_streak(count_file, None)
+        return f"ok ({' and '.join(busy)} running: queries not counted)"
+    streak = freeze.load_streak(count_file)
+    if streak is not None and streak.of(pid, started):
+        counter.failures, counter.last_error = streak.failures, streak.last_error
+    port = servers.query_port(server) or 0
+    answer = query.query(servers.query_protocol(server), "127.0.0.1", port, timeout)
+    if not counter.observe(answer.ok, now, error=answer.error):
+        kept = freeze.Streak(pid, started, counter.failures, counter.last_error)
+        freeze.save_streak(count_file, kept if counter.failures else None)
+        if answer.ok:
+            return None
+        return f"query failed ({counter.failures} of {rule.freeze_after}): {answer.error}"
+    freeze.save_streak(count_file, None)
+    detail = f"{counter.detail()} (found by gsm server monitor)"
+    try:
+        reply = control.request(
+            supervisor_state,
+            {"op": "freeze", "pid": pid, "create_time": started, "detail": detail},
+            timeout=FREEZE_REQUEST_TIMEOUT,
+        )
+    except GsmError as err:
+        return f"frozen, but the restart failed: {err.message}"
+    if not reply.get("restarted"):
+        return "ok (its supervisor had already restarted it)"
+    return f"restarted (frozen: {counter.detail()})"
 
 
 def tail_log(paths: Paths, server: LocalServer, lines: int) -> list[str]:

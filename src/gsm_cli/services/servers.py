@@ -5,6 +5,7 @@ supervising live in ``services.lifecycle``; this module is only about the record
 """
 
 import difflib
+import math
 import os
 import re
 import uuid
@@ -30,6 +31,10 @@ ACTIVE_STATUSES = ("starting", "running", "stopping")
 # A server of another device, known here through sync: listed, never run or touched here.
 REMOTE = "remote"
 DEFAULT_RESTART = {"enabled": True, "max_restarts": 5, "window_seconds": 600, "backoff_seconds": 1}
+# Failed queries in a row before a freeze restart, for a server that is queried (its query
+# protocol is not `none`) and sets no --freeze-after of its own; and the most it may set.
+DEFAULT_FREEZE_AFTER = 4
+MAX_FREEZE_AFTER = 1000
 
 
 @dataclass
@@ -51,6 +56,8 @@ class ServerChanges:
     ready_pattern: str | None = None  # "" goes back to the game's
     settle_seconds: float | None = None
     plugin_dir: str | None = None  # "" goes back to the game's
+    freeze_after: int | None = None  # 0: never a freeze restart
+    query_grace: float | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -65,6 +72,10 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
         "port": server.port,
         "query_protocol": query_protocol(server),
         "query_port": query_port(server),
+        "freeze_after": freeze_after(server),
+        "freeze_after_from": _source(config, "freeze_after"),
+        "query_grace": query_grace(server),
+        "query_grace_from": _source(config, "query_grace"),
         "max_players": config.get("max_players"),
         "process_id": server.process_id,
         "install_path": server.install_path,
@@ -93,6 +104,35 @@ def query_port(server: LocalServer) -> int | None:
     ``--query-port`` (set from the catalog's when the game has a separate one), else its
     game port."""
     return (server.configuration or {}).get("query_port") or server.port
+
+
+def freeze_after(server: LocalServer) -> int:
+    """Failed queries in a row that make its supervisor (or `gsm server monitor`) restart it
+    as frozen; 0 is never. Its own ``--freeze-after``, else 4; always 0 when it is not queried
+    (protocol ``none``, or no port to ask), since then nothing can tell a freeze."""
+    if query_protocol(server) == query.NONE or query_port(server) is None:
+        return 0
+    own = (server.configuration or {}).get("freeze_after")
+    return own if _whole(own) and 0 <= own <= MAX_FREEZE_AFTER else DEFAULT_FREEZE_AFTER
+
+
+def query_grace(server: LocalServer) -> float:
+    """Seconds after its game's launch during which failed queries do not count toward a
+    freeze: its own ``--query-grace``, else its game's from the catalog, else 120."""
+    own = (server.configuration or {}).get("query_grace")
+    if isinstance(own, int | float) and not isinstance(own, bool) and own >= 0:
+        return float(min(own, games.MAX_QUERY_GRACE))
+    game = games.catalog().get((server.game_type or "").lower())
+    return game.query_grace if game else games.DEFAULT_QUERY_GRACE
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _source(config: dict[str, Any], key: str) -> str:
+    """Where an effective setting comes from: the server's own value, or its game's default."""
+    return "server" if key in config else "game"
 
 
 def plugin_dir(server: LocalServer) -> str:
@@ -259,6 +299,26 @@ def _apply_query_protocol(config: dict[str, Any], protocol: str | None) -> None:
         config.pop("query_protocol", None)
 
 
+def _apply_freeze(config: dict[str, Any], ch: ServerChanges) -> None:
+    """--freeze-after N (0 turns freeze restarts off) and --query-grace SECONDS; a negative or
+    too large value is exit 4."""
+    if ch.freeze_after is not None:
+        if not 0 <= ch.freeze_after <= MAX_FREEZE_AFTER:
+            raise InvalidInputError(
+                f"--freeze-after must be from 0 to {MAX_FREEZE_AFTER}, not {ch.freeze_after}",
+                hint="the failed queries in a row before a freeze restart; 0 turns it off",
+            )
+        config["freeze_after"] = ch.freeze_after
+    if ch.query_grace is not None:
+        if not (math.isfinite(ch.query_grace) and 0 <= ch.query_grace <= games.MAX_QUERY_GRACE):
+            raise InvalidInputError(
+                f"--query-grace must be from 0 to {games.MAX_QUERY_GRACE:g} seconds, "
+                f"not {ch.query_grace:g}",
+                hint="the seconds after a start during which failed queries do not count",
+            )
+        config["query_grace"] = ch.query_grace
+
+
 def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerChanges) -> None:
     """Validate and apply changes to a server record (new or existing)."""
     config = dict(server.configuration or {})
@@ -287,6 +347,7 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
         config["stop_command"] = ch.stop_command or None
     _apply_start_checks(config, ch)
     _apply_query_protocol(config, ch.query_protocol)
+    _apply_freeze(config, ch)
     if ch.plugin_dir is not None:
         if ch.plugin_dir.strip():
             config["plugin_dir"] = games.check_plugin_dir(ch.plugin_dir, "--plugin-dir")
@@ -303,6 +364,11 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
             "a custom server needs --command", hint='e.g. --command "./run.sh --port 27015"'
         )
     server.configuration = config
+    if config.get("freeze_after") and freeze_after(server) == 0:
+        ch.warnings.append(
+            "--freeze-after has no effect while the server has no query protocol: "
+            "set one with --query-protocol"
+        )
     for port in {server.port, config.get("query_port")} - {None}:
         if ports.in_use_by_another_program(port):
             ch.warnings.append(f"another program is using port {port} on this machine")

@@ -31,7 +31,8 @@ from gsm_cli.errors import (
     SteamCmdError,
     VerificationError,
 )
-from gsm_cli.services import games
+from gsm_cli.paths import resolve_paths
+from gsm_cli.services import busy, games
 from gsm_cli.services.settings import effective_value
 from gsm_cli.store import Store
 from gsm_cli.store.models import GameInstallation
@@ -420,7 +421,9 @@ def _app_update(
     validate: bool,
     report: Report | None,
 ) -> "RunResult":
-    """One `+app_update` run of SteamCMD for this game into ``folder``."""
+    """One `+app_update` run of SteamCMD for this game into ``folder``, marked busy for the
+    game's servers while it runs (``services/busy.py``): a server slowed by its files being
+    rewritten is not taken for frozen."""
     assert game.steam_app_id is not None
     command = build_command(
         steamcmd,
@@ -429,7 +432,8 @@ def _app_update(
         validate=validate,
         platform=_platform_flag(game),
     )
-    return run(command, env, report)
+    with busy.marked(resolve_paths(env), busy.game_subject(game.id), "SteamCMD update"):
+        return run(command, env, report)
 
 
 def install(
