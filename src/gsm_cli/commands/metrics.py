@@ -12,15 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from gsm_cli import environment, output
-from gsm_cli.commands._common import (
-    Check,
-    JsonOption,
-    OutputOption,
-    number_in_range,
-    open_store,
-    output_format,
-    paths,
-)
+from gsm_cli.commands._common import JsonOption, OutputOption, open_store, output_format, paths
 from gsm_cli.errors import InvalidInputError
 from gsm_cli.output import Column
 
@@ -267,17 +259,34 @@ WATCH_COLUMNS = (
 )
 
 
-def _with_hint(check: Check, hint: str) -> Check:
-    """A shared check of an option value, whose refusal says what to give instead."""
+def _count(param: typer.CallbackParam, value: int | None, what: str) -> int | None:
+    from gsm_cli.services import sampling
 
-    def checked(param: typer.CallbackParam, value: Any) -> Any:
-        try:
-            return check(param, value)
-        except InvalidInputError as err:
-            err.hint = hint
-            raise
+    if value is not None:
+        sampling.check_count(value, what)
+    return value
 
-    return checked
+
+def _samples_count(param: typer.CallbackParam, value: int) -> int | None:
+    return _count(param, value, "sample per server")
+
+
+def _frames_count(param: typer.CallbackParam, value: int | None) -> int | None:
+    return _count(param, value, "frame")
+
+
+def _interval(param: typer.CallbackParam, value: float) -> float:
+    from gsm_cli.services import sampling
+
+    sampling.check_interval(value)
+    return value
+
+
+def _refresh(param: typer.CallbackParam, value: float) -> float:
+    from gsm_cli.services import watch
+
+    watch.check_refresh(value)
+    return value
 
 
 def _chosen(servers: list[str] | None, all_: bool, command: str) -> list[str] | None:
@@ -304,10 +313,7 @@ def collect(
             "--count",
             metavar="N",
             help="Samples per server.",
-            callback=_with_hint(
-                number_in_range(1, 100_000, what="a whole number"),
-                "--count 1 takes one sample per server (the default)",
-            ),
+            callback=_samples_count,
         ),
     ] = 1,
     interval: Annotated[
@@ -316,10 +322,7 @@ def collect(
             "--interval",
             metavar="SECONDS",
             help="Seconds between samples; the CPU is measured over each (the first too).",
-            callback=_with_hint(
-                number_in_range(0.1, 3600, what="seconds"),
-                "the CPU is measured over the interval: 1 (the default) or more reads well",
-            ),
+            callback=_interval,
         ),
     ] = 1.0,
     output_: OutputOption = None,
@@ -413,9 +416,7 @@ def watch(
             "--refresh",
             metavar="SECONDS",
             help="Seconds between two redraws.",
-            callback=_with_hint(
-                number_in_range(0.5, 3600, what="seconds"), "--refresh 2 (the default)"
-            ),
+            callback=_refresh,
         ),
     ] = 2.0,
     count: Annotated[
@@ -425,9 +426,7 @@ def watch(
             metavar="N",
             help="Stop after N refreshes (default: until Ctrl-C).",
             show_default=False,
-            callback=_with_hint(
-                number_in_range(1, what="a whole number"), "--count 1 shows one frame"
-            ),
+            callback=_frames_count,
         ),
     ] = None,
     json_: JsonOption = False,

@@ -245,14 +245,18 @@ def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def check_collection(count: int, interval: float) -> None:
-    """``count`` samples per server, ``interval`` seconds apart: within bounds, else exit 4."""
+def check_count(count: int, what: str = "sample per server") -> None:
+    """A --count from 1 to ``MAX_COUNT``, else InvalidInputError (exit 4) with a hint."""
     if not 1 <= count <= MAX_COUNT:
         raise InvalidInputError(
             f"invalid value {count} for --count: expected a whole number from 1 to {MAX_COUNT}",
-            hint="--count 1 takes one sample per server (the default)",
+            hint=f"--count 1 takes one {what} (the default)",
         )
-    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+
+
+def check_interval(interval: float) -> None:
+    """A --interval from ``MIN_INTERVAL`` to ``MAX_INTERVAL`` seconds, else exit 4 with a hint."""
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:  # NaN too: no comparison holds
         raise InvalidInputError(
             f"invalid value {interval:g} for --interval: expected seconds from "
             f"{MIN_INTERVAL:g} to {MAX_INTERVAL:g}",
@@ -324,7 +328,8 @@ def collect(
     game that ends meanwhile is not sampled any more (and not recorded: its last measure
     would not be one of a running game); it is listed as skipped, ``ended``. ``report(done,
     total, label)`` is told of each sample written."""
-    check_collection(count, interval)
+    check_count(count)
+    check_interval(interval)
     found, skipped = targets(store, paths, names)
     collection = Collection(samples=[], skipped=skipped)
     if not found:

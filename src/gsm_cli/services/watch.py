@@ -31,6 +31,7 @@ PRIME_SECONDS = 0.25
 
 
 def check_refresh(refresh: float) -> None:
+    """A --refresh from ``MIN_REFRESH`` to ``MAX_REFRESH`` seconds, else exit 4 with a hint."""
     if not MIN_REFRESH <= refresh <= MAX_REFRESH:
         raise InvalidInputError(
             f"invalid value {refresh:g} for --refresh: expected seconds from "
@@ -145,6 +146,8 @@ def frames(
 ) -> Iterator[dict[str, Any]]:
     """A frame now, then one every ``refresh`` seconds (a slow frame delays the next, no
     catching up); ``count`` frames, or until the caller stops (Ctrl-C)."""
+    if count is not None:
+        sampling.check_count(count, "frame")
     with Watch(store, paths, names, refresh) as watch:
         due = time.monotonic()
         shown = 0
