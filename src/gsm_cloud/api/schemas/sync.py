@@ -52,7 +52,10 @@ class PushOperation(Model):
     entity_id: uuid.UUID = Field(description="The id of the local row (and of its cloud row)")
     data_payload: dict[str, Any] | None = Field(
         default=None,
-        description='Every column of the local row; {"id": ...} for a delete',
+        description=(
+            'Every column of the local row; {"id": ...} for a delete; the summary '
+            "(recorded_at, player_count, uptime_seconds, performance_metrics) of a server_summary"
+        ),
     )
     created_at: NaiveUtc | None = Field(
         default=None, description="When the operation was queued (ISO 8601; naive means UTC)"
