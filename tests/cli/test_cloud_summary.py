@@ -6,6 +6,7 @@ push that is answering for the summary it replaced."""
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,18 @@ def test_a_hundred_summaries_of_two_servers_leave_two_operations(
     assert {"entity_type": "server_summary", "operation_type": "update", "count": 2} in dry[
         "by_kind"
     ]
+
+
+def test_the_uptime_counts_from_the_process_start_the_store_knows(
+    store: Store, gsm: GsmRunner, gsm_home: Path
+) -> None:
+    [alpha] = _ids(gsm, "alpha")
+    with store.write() as session:
+        session.get(LocalServer, alpha).process_create_time = time.time() - 3600
+    with store.write() as session:
+        cloud_summary.queue_summary_of_sample(session, alpha, _sample(1))
+    [row] = _summaries(gsm_home)
+    assert 3600 <= row[4]["uptime_seconds"] <= 3600 + 60
 
 
 def test_nothing_is_queued_for_a_server_not_here_or_of_another_device(

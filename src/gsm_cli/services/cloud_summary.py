@@ -19,9 +19,7 @@ Usage, in the transaction that writes the sample::
 
     with store.write() as session:
         session.add(PerformanceSample(...))
-        cloud_summary.queue_summary_of_sample(
-            session, server.id, sample, server.process_create_time
-        )
+        cloud_summary.queue_summary_of_sample(session, server_id, sample)
 """
 
 import time
@@ -84,7 +82,11 @@ def queue_summary(session: Session, server_id: str, summary: dict[str, Any]) -> 
 
 
 def queue_summary_of_sample(
-    session: Session, server_id: str, sample: "Sample", started_at: float | None
+    session: Session, server_id: str, sample: "Sample", started_at: float | None = None
 ) -> None:
-    """``queue_summary`` of ``summary_of_sample``: what the supervisor calls per sample."""
+    """``queue_summary`` of ``summary_of_sample``: what the supervisor calls per sample.
+    ``started_at`` defaults to the server row's ``process_create_time``."""
+    if started_at is None:
+        server = session.get(LocalServer, server_id)
+        started_at = server.process_create_time if server is not None else None
     queue_summary(session, server_id, summary_of_sample(sample, started_at))
