@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gsm_cli.services import cloud_summary, sync
+from gsm_cli.services import cloud_summary, device, sync
 from gsm_cli.services.sampling import Sample
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, PendingSyncOperation
@@ -166,6 +166,19 @@ def test_deleting_the_server_drops_its_summary(
     assert gsm("server", "delete", "alpha", "--yes").exit_code == 0
     assert [row[3] for row in _summaries(gsm_home)] == [beta]
     assert _queue(gsm_home)[-1][1:4] == ("delete", "game_server", alpha)
+
+
+def test_a_pulled_deletion_drops_its_summary(store: Store, gsm: GsmRunner, gsm_home: Path) -> None:
+    alpha, beta = _ids(gsm, "alpha", "beta")
+    with store.write() as session:
+        session.query(PendingSyncOperation).delete()  # as a push leaves it
+        for server in (alpha, beta):
+            cloud_summary.queue_summary_of_sample(session, server, _sample(3), STARTED)
+        change = {"entity_type": "game_server", "entity_id": alpha, "operation": "delete"}
+        pending = sync._pending_entities(session)
+        outcome = sync.apply_change(session, change, pending, device.device_id(session))
+    assert outcome.kind == "deleted"
+    assert [row[3] for row in _summaries(gsm_home)] == [beta]
 
 
 def test_status_retry_and_drop_of_a_kept_aside_summary(
