@@ -10,11 +10,15 @@ import math
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from gsm_cli.services import metrics
 from tests.conftest import GsmRunner, fake_game_command, free_port
+
+if TYPE_CHECKING:
+    from gsm_cli.store import Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -490,3 +494,69 @@ def test_help_of_every_subcommand(gsm: GsmRunner) -> None:
         result = gsm("metrics", sub, "--help")
         assert result.exit_code == 0 and "--help" in result.stdout
     assert "metrics" in gsm("--help").stdout
+
+
+def both_ways(store: "Store", fmt: str) -> tuple[str, str]:
+    """An export written the fast way (an Export) and from its tuples (a plain list)."""
+    fast, plain = io.StringIO(), io.StringIO()
+    metrics.write_rows(metrics.export_batches(store, None, None, None), fmt, fast)
+    metrics.write_rows(list(metrics.export_batches(store, None, None, None)), fmt, plain)
+    return fast.getvalue(), plain.getvalue()
+
+
+def test_export_fast_way_writes_the_same_bytes(gsm: GsmRunner, gsm_home: Path, alpha: str) -> None:
+    from gsm_cli.store import Store
+
+    base = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    insert(
+        gsm_home,
+        alpha,
+        [
+            (base, 0.1 + 0.2, 1435.38671875, 12.000000000000002, 3),
+            (base + timedelta(seconds=1), -0.0, 1e16, 1e-7, 0),
+            (base + timedelta(seconds=2), float("inf"), float("-inf"), None, None),
+            (base + timedelta(seconds=3), None, None, None, 2**40),
+            (base + timedelta(seconds=4), 5, 123456789.123, 3.0, None),  # 5: an INTEGER in REAL
+        ],
+    )
+    insert(gsm_home, "gone-server-id", [(base + timedelta(seconds=2), 1.5, 2.0, 3.0, 4)])
+    with Store.open(gsm_home / "gsm.db") as store:
+        for fmt in ("csv", "json"):
+            fast, plain = both_ways(store, fmt)
+            assert fast == plain, fmt
+    with Store.open(gsm_home / "gsm.db") as store:
+        text, _ = both_ways(store, "csv")
+    assert text.splitlines()[1:4] == [
+        "alpha,2026-12-01T08:00:00Z,0.30000000000000004,1435.38671875,12.000000000000002,3",
+        "alpha,2026-12-01T08:00:01Z,0.0,1e+16,1e-07,0",  # SQLite keeps no -0.0
+        "alpha,2026-12-01T08:00:02Z,inf,-inf,,",
+    ]
+    assert text.splitlines()[4] == ",2026-12-01T08:00:02Z,1.5,2.0,3.0,4"  # server gone
+    with Store.open(gsm_home / "gsm.db") as store:
+        rows = json.loads(both_ways(store, "json")[0])
+    assert rows[2]["cpu_usage"] is None and rows[2]["memory_usage"] is None  # no infinity
+    assert rows[3]["server"] is None and rows[4]["player_count"] == 2**40
+
+
+def test_export_of_hand_written_odd_rows(gsm: GsmRunner, gsm_home: Path, alpha: str) -> None:
+    """Rows gsm never writes (a time with a comma or a quote, text in a number column) are
+    written by the csv and json modules, quoted and escaped as they should be."""
+    from gsm_cli.store import Store
+
+    insert(gsm_home, alpha, [(datetime(2026, 12, 1, 8, tzinfo=UTC), 1.0, 2.0, 3.0, 4)])
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.execute(
+            "INSERT INTO performance_history (server_id, recorded_at, cpu_usage) "
+            "VALUES (?, '2026-12-01 09:00:00,5 \"x\"', 'n/a, really')",
+            (alpha,),
+        )
+    conn.close()
+    with Store.open(gsm_home / "gsm.db") as store:
+        for fmt in ("csv", "json"):
+            fast, plain = both_ways(store, fmt)
+            assert fast == plain, fmt
+        text, _ = both_ways(store, "csv")
+        parsed = list(csv.reader(io.StringIO(text)))
+        assert parsed[2][:3] == ["alpha", '2026-12-01T09:00:00,5T"x"Z', "n/a, really"]
+        rows = json.loads(both_ways(store, "json")[0].replace("'n/a, really'", "null"))
+        assert rows[1]["recorded_at"] == '2026-12-01T09:00:00,5T"x"Z'

@@ -16,19 +16,21 @@ This module never prints and never exits: it returns values or raises GsmErrors.
 """
 
 import csv
+import io
 import json
 import math
 import os
 import re
 import sqlite3
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from gsm_cli.errors import InvalidInputError
 from gsm_cli.services import servers
@@ -44,7 +46,7 @@ TIME_HINT = (
 )
 # Rows deleted per transaction by prune: each batch holds the store's write lock briefly.
 PRUNE_BATCH = 5000
-# Rows fetched from SQLite at a time by export_rows.
+# Rows fetched from SQLite at a time by an export.
 EXPORT_BATCH = 2000
 
 # The hint exists from SQLite 3.35; without it an older SQLite gives the same answers, maybe
@@ -166,16 +168,18 @@ def summary(store: Store, server: str, since: datetime, until: datetime) -> dict
 
     Unknown server: NotFoundError (exit 3). One SQL statement: the range's rows are read once
     through the ``server_id`` index into a materialized CTE; count/min/avg/max are aggregates
-    over it, and each p95 is ``ORDER BY column LIMIT 1 OFFSET ceil(0.95 * count) - 1`` over
-    it (a sort in memory, no second pass over the table).
+    over it, and each p95 is ``ORDER BY column DESC LIMIT 1 OFFSET count - ceil(0.95 * count)``
+    over it (a sort in memory of the top 5%, no second pass over the table).
     """
     record = servers.get(store, server)
     params = {"sid": record.id, "lo": _stored(since), "hi": _stored(until)}
     aggregates = ", ".join(f"count({c}) AS n_{c}, min({c}), avg({c}), max({c})" for c in COLUMNS)
-    # ceil(0.95 * n) in integer arithmetic: (95 * n + 99) / 100.
+    # Rank ceil(0.95 * n) from the bottom is rank n - ceil(0.95 * n) + 1 from the top, with
+    # ceil in integer arithmetic: (95 * n + 99) / 100. Counted from the top, SQLite's sorter
+    # keeps only the top 5% (ORDER BY ... LIMIT keeps LIMIT + OFFSET rows): a third faster.
     p95s = ", ".join(
-        f"(SELECT {c} FROM r WHERE {c} IS NOT NULL ORDER BY {c} "
-        f"LIMIT 1 OFFSET (SELECT (95 * n_{c} + 99) / 100 - 1 FROM a))"
+        f"(SELECT {c} FROM r WHERE {c} IS NOT NULL ORDER BY {c} DESC "
+        f"LIMIT 1 OFFSET (SELECT n_{c} - (95 * n_{c} + 99) / 100 FROM a))"
         for c in COLUMNS
     )
     query = text(
@@ -259,11 +263,12 @@ def export_batches(
     server_names: Sequence[str] | None,
     since: datetime | None,
     until: datetime | None,
-) -> Iterator[list[tuple[Any, ...]]]:
-    """The samples of these servers (None: every server) in ``recorded_at`` order, as lists
-    of at most EXPORT_BATCH tuples in FIELDS order (``recorded_at`` in ISO 8601 UTC, made by
-    SQLite from the store's ``YYYY-MM-DD HH:MM:SS``).
-    The cursor is read a batch at a time (``fetchmany``): constant memory for any size.
+) -> "Export":
+    """The samples of these servers (None: every server) in ``recorded_at`` order: iterating
+    the result gives lists of at most EXPORT_BATCH tuples in FIELDS order (``recorded_at`` in
+    ISO 8601 UTC, made by SQLite from the store's ``YYYY-MM-DD HH:MM:SS``), read from the
+    cursor a batch at a time (``fetchmany``): constant memory for any size. ``write_rows``
+    writes it faster than it could write the tuples.
 
     Unknown server names raise NotFoundError at once, before any row.
     """
@@ -280,26 +285,125 @@ def export_batches(
     if until is not None:
         clauses.append("h.recorded_at <= :hi")
         params["hi"] = _stored(until)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    query = (
-        "SELECT s.name, replace(h.recorded_at, ' ', 'T') || 'Z', h.cpu_usage, h.memory_usage, "
-        "h.network_latency, h.player_count FROM performance_history AS h "
-        "LEFT JOIN local_servers AS s ON s.id = h.server_id "
-        f"{where} ORDER BY h.recorded_at, h.id"
-    )
-    return _batches(store, query, params)
+    return Export(store, clauses, params)
 
 
-def _batches(store: Store, query: str, params: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
+_ISO = "replace(h.recorded_at, ' ', 'T') || 'Z'"
+# A row that the fast formatting (Export.write) might write otherwise than the csv and json
+# modules: a time that is not SQLite's own YYYY-MM-DD HH:MM:SS (it could hold a comma, a quote,
+# a control character), or a number column holding text or a blob (they sort after numbers).
+_ODD_ROW = " OR ".join(
+    ["datetime(h.recorded_at) IS NOT h.recorded_at", *(f"h.{c} >= ''" for c in COLUMNS)]
+)
+# The fast formatting's columns: server_id (named in Python), then text that is written as it
+# is (str() of a REAL is its repr, as the csv module and json.dumps write it).
+_FAST_COLUMNS = {
+    "csv": ", ".join(
+        ["h.server_id", f"coalesce({_ISO}, '')", *(f"coalesce(h.{c}, '')" for c in COLUMNS)]
+    ),
+    "json": ", ".join(
+        [
+            "h.server_id",
+            f"""CASE WHEN h.recorded_at IS NULL THEN 'null' ELSE '"' || {_ISO} || '"' END""",
+            # 9e999 is SQLite's infinity; JSON has none (and NULL fails the test too).
+            *(f"CASE WHEN abs(h.{c}) < 9e999 THEN h.{c} ELSE 'null' END" for c in COLUMNS),
+        ]
+    ),
+}
+_FAST_ROW = {
+    "csv": "%s,%s,%s,%s,%s,%s\n",
+    "json": '{"server": %s, "recorded_at": %s, "cpu_usage": %s, "memory_usage": %s, '
+    '"network_latency": %s, "player_count": %s}',
+}
+
+
+class Export:
+    """The samples one export reads (made by ``export_batches``)."""
+
+    def __init__(self, store: Store, clauses: list[str], params: dict[str, Any]) -> None:
+        self.store = store
+        self.clauses = clauses
+        self.params = params
+
+    def __iter__(self) -> Iterator[list[tuple[Any, ...]]]:
+        with self.store.engine.connect() as conn:
+            cursor = _cursor(conn)
+            try:
+                yield from self._tuples(cursor)
+            finally:
+                cursor.close()
+
+    def _where(self, *extra: str) -> str:
+        clauses = [*self.clauses, *extra]
+        return f"WHERE {' AND '.join(clauses)}" if clauses else ""
+
+    def _tuples(self, cursor: sqlite3.Cursor) -> Iterator[list[tuple[Any, ...]]]:
+        cursor.execute(
+            f"SELECT s.name, {_ISO}, {', '.join(f'h.{c}' for c in COLUMNS)} "
+            "FROM performance_history AS h LEFT JOIN local_servers AS s ON s.id = h.server_id "
+            f"{self._where()} ORDER BY h.recorded_at, h.id",
+            self.params,
+        )
+        while batch := cursor.fetchmany():
+            yield batch
+
+    def write(self, fmt: str, stream: TextIO) -> int:
+        """``write_rows`` of these samples, formatted mostly by SQLite and one %-format per
+        row: about twice as fast as formatting the tuples, and the same bytes. A range holding
+        a row that could come out otherwise (``_ODD_ROW``: only rows not written by gsm) is
+        written from the tuples instead. One read transaction: the check, the servers' names
+        and the rows are one snapshot of the store."""
+        with self.store.engine.connect() as conn:
+            cursor = _cursor(conn)
+            cursor.execute("BEGIN")
+            try:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM performance_history AS h "
+                    f"{self._where(f'({_ODD_ROW})')})",
+                    self.params,
+                )
+                if cursor.fetchone()[0]:
+                    return _write_chunks(_tuple_chunks(self._tuples(cursor), fmt), fmt, stream)
+                return _write_chunks(self._fast_chunks(cursor, fmt), fmt, stream)
+            finally:
+                cursor.close()
+                conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+
+    def _fast_chunks(self, cursor: sqlite3.Cursor, fmt: str) -> Iterator[tuple[int, str]]:
+        # Each server's name written once as the csv or json module writes it.
+        label = _csv_cell if fmt == "csv" else json.dumps
+        nameless = label(None)
+        names = defaultdict(
+            lambda: nameless,
+            {sid: label(name) for sid, name in cursor.execute(_SERVER_NAMES).fetchall()},
+        )
+        row, glue = _FAST_ROW[fmt], _ROW_GLUE[fmt]
+        cursor.execute(
+            f"SELECT {_FAST_COLUMNS[fmt]} FROM performance_history AS h "
+            f"{self._where()} ORDER BY h.recorded_at, h.id",
+            self.params,
+        )
+        while batch := cursor.fetchmany():
+            yield (
+                len(batch),
+                glue.join(
+                    [
+                        row % (names[sid], at, cpu, memory, latency, players)
+                        for sid, at, cpu, memory, latency, players in batch
+                    ]
+                ),
+            )
+
+
+_SERVER_NAMES = "SELECT id, name FROM local_servers"
+_ROW_GLUE = {"csv": "", "json": ",\n"}
+
+
+def _cursor(conn: Connection) -> sqlite3.Cursor:
     # The driver's own cursor: SQLAlchemy's row objects would cost more than SQLite's work.
-    with store.engine.connect() as conn:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(query, params)
-            while batch := cursor.fetchmany(EXPORT_BATCH):
-                yield batch
-        finally:
-            cursor.close()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.arraysize = EXPORT_BATCH
+    return cursor
 
 
 def export_rows(
@@ -415,41 +519,71 @@ def _json_text(value: str | None) -> str:
     return "null" if value is None else json.dumps(value)
 
 
+def _csv_cell(value: Any) -> str:
+    """One CSV cell as csv.writer writes it (quoted when it has to be)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([value, ""])
+    return buffer.getvalue()[:-2]
+
+
+def _tuple_chunks(batches: Iterable[list[tuple[Any, ...]]], fmt: str) -> Iterator[tuple[int, str]]:
+    """Each batch of FIELDS tuples as (rows, text): CSV lines, or JSON objects joined by
+    ``,\n``."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for batch in batches:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows(batch)  # None is written as an empty cell
+            yield len(batch), buffer.getvalue()
+        return
+    names: dict[Any, str] = {}
+    for batch in batches:
+        lines = []
+        for name, at, cpu, memory, latency, players in batch:
+            quoted = names.get(name)
+            if quoted is None:
+                quoted = names[name] = json.dumps(name)
+            lines.append(
+                f'{{"server": {quoted}, "recorded_at": {_json_text(at)}, '
+                f'"cpu_usage": {_json_number(cpu)}, "memory_usage": {_json_number(memory)}, '
+                f'"network_latency": {_json_number(latency)}, '
+                f'"player_count": {_json_number(players)}}}'
+            )
+        yield len(batch), ",\n".join(lines)
+
+
+def _write_chunks(chunks: Iterable[tuple[int, str]], fmt: str, stream: TextIO) -> int:
+    """The header or brackets around the chunks, one ``write`` per chunk."""
+    count = 0
+    if fmt == "csv":
+        stream.write(",".join(FIELDS) + "\n")
+        for rows, text in chunks:
+            stream.write(text)
+            count += rows
+    else:
+        stream.write("[")
+        for rows, text in chunks:
+            stream.write(("\n" if count == 0 else ",\n") + text)
+            count += rows
+        stream.write("\n]\n" if count else "]\n")
+    stream.flush()
+    return count
+
+
 def write_rows(batches: Iterable[list[tuple[Any, ...]]], fmt: str, stream: TextIO) -> int:
     """Write ``export_batches`` to ``stream`` as they come; return how many rows.
 
     ``csv``: a header row (FIELDS), then one row per sample, empty cells for NULLs.
     ``json``: one JSON array, one sample object per line, so that it streams and still
     parses as a whole (``json.load``, ``ConvertFrom-Json``); ``[]`` when there is none.
-    ``recorded_at`` is written as ISO 8601 UTC (``2026-12-01T10:00:00Z``).
+    ``recorded_at`` is written as ISO 8601 UTC (``2026-12-01T10:00:00Z``). Any iterable of
+    FIELDS tuple batches may be given; an ``Export`` takes its faster way (``Export.write``).
     """
-    count = 0
-    if fmt == "csv":
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(FIELDS)
-        for batch in batches:
-            writer.writerows(batch)  # None is written as an empty cell
-            count += len(batch)
-    else:
-        names: dict[Any, str] = {}
-        stream.write("[")
-        for batch in batches:
-            lines = []
-            for name, at, cpu, memory, latency, players in batch:
-                quoted = names.get(name)
-                if quoted is None:
-                    quoted = names[name] = json.dumps(name)
-                lines.append(
-                    f'{{"server": {quoted}, "recorded_at": {_json_text(at)}, '
-                    f'"cpu_usage": {_json_number(cpu)}, "memory_usage": {_json_number(memory)}, '
-                    f'"network_latency": {_json_number(latency)}, '
-                    f'"player_count": {_json_number(players)}}}'
-                )
-            stream.write(("\n" if count == 0 else ",\n") + ",\n".join(lines))
-            count += len(batch)
-        stream.write("\n]\n" if count else "]\n")
-    stream.flush()
-    return count
+    if isinstance(batches, Export):
+        return batches.write(fmt, stream)
+    return _write_chunks(_tuple_chunks(batches, fmt), fmt, stream)
 
 
 def export_to_file(batches: Iterable[list[tuple[Any, ...]]], fmt: str, path: Path) -> int:
