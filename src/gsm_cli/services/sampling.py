@@ -20,7 +20,7 @@ No typer, rich, printing or exiting: the supervisor calls this from its own proc
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -186,6 +186,8 @@ MAX_INTERVAL = 3600.0
 # A query on demand waits a quarter of the interval like the supervisor's, but never less
 # than this: a short --interval must not turn a loaded machine's slow answer into a failure.
 MIN_COLLECT_QUERY_TIMEOUT = 0.5
+# Servers measured and queried at the same time (threads; a query mostly waits on the network).
+MAX_AT_ONCE = 32
 Report = Callable[[float, float | None, str | None], None]
 
 
@@ -243,6 +245,23 @@ class Collection:
 def rounded(value: float | None) -> float | None:
     """A measure as gsm shows it: 3 decimals."""
     return None if value is None else round(value, 3)
+
+
+def take_each(
+    pool: ThreadPoolExecutor,
+    samplers: Mapping[str, Sampler],
+    games: Sequence[Target],
+    timeout: float,
+) -> list[Sample]:
+    """A sample of each game (its sampler by server id), all taken at the same time in the
+    pool's threads: the wait is the slowest query's, not the sum of them."""
+
+    def sample_of(game: Target) -> Sample:
+        return take(
+            samplers[game.server_id], protocol=game.protocol, port=game.port, timeout=timeout
+        )
+
+    return list(pool.map(sample_of, games))
 
 
 def check_count(count: int, what: str = "sample per server") -> None:
@@ -337,26 +356,19 @@ def collect(
     timeout = min(MAX_QUERY_TIMEOUT, max(MIN_COLLECT_QUERY_TIMEOUT, query_timeout(interval)))
     samplers = {t.server_id: Sampler(t.pid) for t in found}
     total = count * len(found)
-    pool = ThreadPoolExecutor(max_workers=min(32, len(found)), thread_name_prefix="collect")
+    pool = ThreadPoolExecutor(
+        max_workers=min(MAX_AT_ONCE, len(found)), thread_name_prefix="collect"
+    )
     try:
         for sampler in samplers.values():
             sampler.measure()  # primes the CPU measure
         due = time.monotonic()
         active = list(found)
-
-        def sample_of(running: Target) -> Sample:
-            return take(
-                samplers[running.server_id],
-                protocol=running.protocol,
-                port=running.port,
-                timeout=timeout,
-            )
-
         for round_ in range(count):
             due += interval
             time.sleep(max(0.0, due - time.monotonic()))
             due = max(due, time.monotonic())  # fell behind (slow queries): no catching up
-            taken = list(pool.map(sample_of, active))
+            taken = take_each(pool, samplers, active, timeout)
             for running, sample in zip(list(active), taken, strict=True):
                 if not processes.is_alive(running.pid, running.started):
                     active.remove(running)

@@ -28,6 +28,7 @@ HISTORY_BUCKETS = 20
 # A game seen running for the first time is measured over this short window, so that its CPU
 # shows in the very first frame instead of one refresh later.
 PRIME_SECONDS = 0.25
+NOT_RUNNING = sampling.Sample(None, None, None, None)  # what a game that does not run shows
 
 
 def check_refresh(refresh: float) -> None:
@@ -56,7 +57,9 @@ class Watch:
         # does not lose them and a deletion drops them.
         self._ids = None if names is None else [servers.get(store, name).id for name in names]
         self._samplers: dict[str, sampling.Sampler] = {}
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="watch")
+        self._pool = ThreadPoolExecutor(
+            max_workers=sampling.MAX_AT_ONCE, thread_name_prefix="watch"
+        )
 
     def __enter__(self) -> "Watch":
         return self
@@ -100,36 +103,29 @@ class Watch:
         """The servers now: one dict each, in name order, under ``servers``."""
         seen = self._observed()
         targets = {o.server.id: t for o in seen if (t := sampling.target(o)) is not None}
-        samplers = self._samplers_for(list(targets.values()))
-
-        def sample_of(game: sampling.Target) -> sampling.Sample:
-            return sampling.take(
-                samplers[game.server_id], protocol=game.protocol, port=game.port,
-                timeout=self.timeout,
-            )  # fmt: skip
-
-        taken = dict(zip(targets, self._pool.map(sample_of, targets.values()), strict=True))
+        games = list(targets.values())
+        samplers = self._samplers_for(games)
+        taken = sampling.take_each(self._pool, samplers, games, self.timeout)
+        sample_of = dict(zip(targets, taken, strict=True))
         now = metrics.now()
         rows = []
         for observed in seen:
             server = observed.server
-            sample = taken.get(server.id)
-            started = server.process_create_time
+            sample = sample_of.get(server.id, NOT_RUNNING)
+            started = server.process_create_time if server.id in sample_of else None
             history = metrics.series(self.store, server.id, now - HISTORY, now, HISTORY_BUCKETS)
             rows.append(
                 {
                     "server": server.name,
                     "status": observed.status,
                     "process_id": observed.process_id,
-                    "cpu_usage": sampling.rounded(sample.cpu_usage) if sample else None,
-                    "memory_usage": sampling.rounded(sample.memory_usage) if sample else None,
-                    "player_count": sample.player_count if sample else None,
-                    "max_players": sample.max_players if sample else None,
-                    "network_latency": sampling.rounded(sample.network_latency) if sample else None,
-                    "query_error": sample.query_error if sample else None,
-                    "uptime_seconds": (
-                        int(time.time() - started) if sample and started is not None else None
-                    ),
+                    "cpu_usage": sampling.rounded(sample.cpu_usage),
+                    "memory_usage": sampling.rounded(sample.memory_usage),
+                    "player_count": sample.player_count,
+                    "max_players": sample.max_players,
+                    "network_latency": sampling.rounded(sample.network_latency),
+                    "query_error": sample.query_error,
+                    "uptime_seconds": None if started is None else int(time.time() - started),
                     "cpu_history": [sampling.rounded(v) for v in history.values["cpu_usage"]],
                 }
             )
