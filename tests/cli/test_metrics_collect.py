@@ -128,6 +128,8 @@ def test_servers_of_a_round_are_sampled_at_the_same_time(gsm: GsmRunner) -> None
 
 def test_collect_errors(gsm: GsmRunner, gsm_home: Path) -> None:
     make_server(gsm, "alpha")
+    helped = gsm("metrics", "collect", "--help")
+    assert helped.exit_code == 0 and "--interval" in helped.stdout and "--count" in helped.stdout
 
     unknown = gsm("metrics", "collect", "nope", "--json")
     assert unknown.exit_code == 3 and unknown.error()["code"] == "server_not_found"

@@ -135,6 +135,8 @@ def test_frames_follow_servers_starting_stopping_and_deleted(
 
 def test_watch_errors(gsm: GsmRunner) -> None:
     make_server(gsm, "alpha")
+    helped = gsm("metrics", "watch", "--help")
+    assert helped.exit_code == 0 and "--refresh" in helped.stdout and "--json" in helped.stdout
     unknown = gsm("metrics", "watch", "nope", "--json", "--count", "1")
     assert unknown.exit_code == 3 and unknown.error()["code"] == "server_not_found"
     for args in (["--refresh", "0"], ["--refresh", "0.1"], ["--refresh", "inf"], ["--count", "0"]):

@@ -233,9 +233,7 @@ def prune(
 
 ServersArgument = Annotated[
     list[str] | None,
-    typer.Argument(
-        metavar="[SERVER]...", help="Server names or ids; or use --all.", show_default=False
-    ),
+    typer.Argument(metavar="SERVER", help="Server names or ids; or use --all.", show_default=False),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every server.")]
 COLLECT_COLUMNS = (
