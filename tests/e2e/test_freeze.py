@@ -173,6 +173,28 @@ def test_freeze_after_0_never_restarts(
     assert named(gsm_home, server_id, "freeze") == []
 
 
+def test_a_stop_asked_for_is_never_a_freeze(
+    gsm: GsmRunner, gsm_home: Path, freezer: Callable[[int], None]
+) -> None:
+    """A frozen game being stopped: its stop (console, terminate, then kill, since a stopped
+    process acts on neither) takes longer than the freeze would need, yet no freeze counts."""
+    fast_metrics(gsm)
+    make_server(
+        gsm, "alpha", "--query-protocol", "minecraft", "--freeze-after", "2",
+        "--query-grace", "0", game_args=MINECRAFT,
+    )  # fmt: skip
+    first = start(gsm)
+    server_id = server_id_of(gsm_home)
+    freezer(first)
+    stopped = gsm("server", "stop", "alpha", "--timeout", "2", "--json")
+    assert stopped.exit_code == 0, stopped.stderr
+    assert stopped.json()["how"] == "kill"
+    info = status(gsm)
+    assert (info["status"], info["freezes"], info["crashes"]) == ("stopped", 0, 0)
+    assert named(gsm_home, server_id, "freeze") == []
+    assert named(gsm_home, server_id, "restart") == []
+
+
 def test_repeated_freezes_hit_the_crash_loop_limit(
     gsm: GsmRunner, gsm_home: Path, freezer: Callable[[int], None]
 ) -> None:
