@@ -24,17 +24,20 @@ import re
 import sqlite3
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from gsm_cli.errors import InvalidInputError
-from gsm_cli.services import servers
+from gsm_cli.services import servers, settings
 from gsm_cli.store import Store
+from gsm_cli.store.database import BUSY_TIMEOUT_SECONDS, translate_db_error
 
 COLUMNS = ("cpu_usage", "memory_usage", "network_latency", "player_count")
 FIELDS = ("server", "recorded_at", *COLUMNS)
@@ -419,6 +422,28 @@ def export_rows(
             yield dict(zip(FIELDS, row, strict=True))
 
 
+@contextmanager
+def _writer(store: Store, wait: float | None = None) -> Iterator[Connection]:
+    """One connection for a series of short write transactions (``with conn.begin()``, which
+    is BEGIN IMMEDIATE). ``wait``: seconds to wait for another writer's lock instead of the
+    store's busy timeout. Store errors become ours as in ``Store.write``."""
+    store.check_writable()
+    try:
+        with store.engine.connect() as conn:
+            conn.execution_options(gsm_begin="IMMEDIATE")
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            if wait is not None:
+                raw.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+            try:
+                yield conn
+            finally:
+                if wait is not None:  # the connection goes back to the pool
+                    raw.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    except DatabaseError as exc:
+        raise translate_db_error(store.path, exc) from exc
+
+
 def prune(store: Store, older_than: datetime) -> int:
     """Delete every sample recorded before ``older_than`` (strictly); return how many.
 
@@ -426,21 +451,24 @@ def prune(store: Store, older_than: datetime) -> int:
     waits for one short batch at most, never for the whole prune. Each batch commits whole;
     an interrupted prune leaves only older rows that a second prune removes.
     """
-    store.check_writable()
-    cutoff = _stored(older_than)
-    deleted = 0
+    with _writer(store) as conn:
+        return sum(_prune_batches(conn, _stored(older_than)))
+
+
+def _prune_batches(conn: Connection, cutoff: str) -> Iterator[int]:
+    """Rows deleted by each committed batch."""
     while True:
-        with store.write() as session:
-            count = session.execute(
+        with conn.begin():
+            count = conn.execute(
                 text(
                     "DELETE FROM performance_history WHERE id IN (SELECT id FROM "
                     "performance_history WHERE recorded_at < :cutoff LIMIT :n)"
                 ),
                 {"cutoff": cutoff, "n": PRUNE_BATCH},
             ).rowcount
-        deleted += count
+        yield count
         if count < PRUNE_BATCH:
-            return deleted
+            return
 
 
 # Samples rolled into hourly averages per transaction: this many hours of every server.
@@ -460,17 +488,22 @@ def rollup(store: Store, older_than: datetime) -> Rollup:
     at the start of the hour (``YYYY-MM-DD HH:00:00``).
 
     An hour with a single sample keeps it as it is, so a second rollup changes nothing. An hour
-    cut by ``older_than`` is averaged only over its samples before the cutoff. Works through
+    cut by ``older_than`` is averaged only over its samples before the cutoff (automatic
+    retention passes the start of an hour, so it never cuts one). Works through
     ``ROLLUP_HOURS`` hours per transaction, so the store is never locked for long; an
     interrupted rollup leaves whole hours done or not done.
     """
-    store.check_writable()
-    cutoff = _stored(older_than)
-    removed = written = 0
+    with _writer(store) as conn:
+        done = list(_rollup_windows(conn, _stored(older_than)))
+    return Rollup(sum(d.removed for d in done), sum(d.written for d in done))
+
+
+def _rollup_windows(conn: Connection, cutoff: str) -> Iterator[Rollup]:
+    """What each committed transaction (``ROLLUP_HOURS`` hours) did."""
     start = ""
     while True:
-        with store.write() as session:
-            first = session.execute(
+        with conn.begin():
+            first = conn.execute(
                 text(
                     "SELECT min(recorded_at) FROM performance_history "
                     "WHERE recorded_at >= :start AND recorded_at < :cutoff"
@@ -478,16 +511,16 @@ def rollup(store: Store, older_than: datetime) -> Rollup:
                 {"start": start, "cutoff": cutoff},
             ).scalar()
             if first is None:
-                return Rollup(removed, written)
+                return
             low = datetime.strptime(first[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
             high = min(_stored(low + timedelta(hours=ROLLUP_HOURS)), cutoff)
-            top = session.execute(text("SELECT max(id) FROM performance_history")).scalar()
+            top = conn.execute(text("SELECT max(id) FROM performance_history")).scalar()
             window = {"lo": _stored(low), "hi": high, "top": top}
             groups = (
                 f"FROM performance_history WHERE id <= :top AND recorded_at >= :lo "
                 f"AND recorded_at < :hi GROUP BY server_id, {_HOUR} HAVING count(*) > 1"
             )
-            written += session.execute(
+            written = conn.execute(
                 text(
                     "INSERT INTO performance_history (server_id, cpu_usage, memory_usage, "
                     "network_latency, player_count, recorded_at) SELECT server_id, "
@@ -496,7 +529,7 @@ def rollup(store: Store, older_than: datetime) -> Rollup:
                 ),
                 window,
             ).rowcount
-            removed += session.execute(
+            removed = conn.execute(
                 text(
                     "DELETE FROM performance_history WHERE id <= :top AND recorded_at >= :lo "
                     f"AND recorded_at < :hi AND (coalesce(server_id, ''), {_HOUR}) IN "
@@ -504,7 +537,122 @@ def rollup(store: Store, older_than: datetime) -> Rollup:
                 ),
                 window,
             ).rowcount
+        yield Rollup(removed, written)
         start = high
+
+
+# Automatic retention: when it last ran is a user_settings row that is not a setting (no spec:
+# `gsm config` neither shows nor takes it), the store's time text (YYYY-MM-DD HH:MM:SS).
+RETENTION_MARK = "metrics.retention_last_run"
+RETENTION_EVERY = timedelta(hours=1)
+# How long apply_retention waits for another writer's lock before it leaves the work to its
+# next call: short, since it runs inside a supervisor's sampling loop.
+RETENTION_LOCK_WAIT = 2.0
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    """What one automatic retention did."""
+
+    older_than: datetime  # samples recorded before this were deleted or rolled up
+    rollup: bool  # metrics.rollup: rolled into hourly averages instead of deleted
+    deleted: int  # samples deleted (with rollup: replaced by their hour's average)
+    hourly_averages: int  # averages written in their place
+    complete: bool  # False: another writer held the store; the rest goes at the next run
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "older_than": iso(self.older_than),
+            "rollup": self.rollup,
+            "deleted": self.deleted,
+            "hourly_averages": self.hourly_averages,
+            "complete": self.complete,
+        }
+
+
+def apply_retention(
+    store: Store,
+    env_vars: Mapping[str, str],
+    *,
+    at: datetime | None = None,
+    lock_wait: float = RETENTION_LOCK_WAIT,
+) -> RetentionResult | None:
+    """Apply ``metrics.retention_days`` at most once an hour (per store, whoever calls it):
+    delete the samples recorded more than that many days before ``at`` (default: now), or,
+    with ``metrics.rollup``, roll them into hourly averages, which are then kept.
+
+    Cheap to call often: when it ran less than an hour ago it only reads one row and returns
+    None. Otherwise it claims the hour (writing the time in ``RETENTION_MARK``, so two
+    supervisors never both do the work), then prunes or rolls up in short transactions. Another
+    writer's lock is waited for ``lock_wait`` seconds at most: a claim that cannot be written
+    is None (tried again at the next call), work cut short is ``complete=False`` (the rest goes
+    an hour later). A read-only store: None. Other store errors are raised.
+    With rollup the cutoff is the start of an hour, so each hour is rolled whole, once: a
+    second run leaves the same rows.
+    """
+    if store.read_only:
+        return None
+    at = (at or now()).astimezone(UTC).replace(microsecond=0)
+    stamp, due = _stored(at), _stored(at - RETENTION_EVERY)
+    with store.engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT value FROM user_settings WHERE key = :key"), {"key": RETENTION_MARK}
+        ).scalar()
+    if last is not None and due < last <= stamp:
+        return None
+    days = _setting_int(store, env_vars, "metrics.retention_days")
+    rolls = settings.is_true(settings.effective_value(store, "metrics.rollup", env_vars))
+    cutoff = at - timedelta(days=days)
+    if rolls:
+        cutoff = cutoff.replace(minute=0, second=0)
+    deleted = written = 0
+    with _writer(store, lock_wait) as conn:
+        try:
+            with conn.begin():
+                claimed = conn.execute(
+                    text(
+                        "INSERT INTO user_settings (key, value, updated_at) "
+                        "VALUES (:key, :stamp, :stamp) ON CONFLICT (key) DO UPDATE SET "
+                        "value = excluded.value, updated_at = excluded.updated_at "
+                        "WHERE user_settings.value IS NULL OR user_settings.value <= :due "
+                        "OR user_settings.value > :stamp"
+                    ),
+                    {"key": RETENTION_MARK, "stamp": stamp, "due": due},
+                ).rowcount
+        except OperationalError as exc:
+            if _busy(exc):
+                return None
+            raise
+        if not claimed:  # another process ran it meanwhile
+            return None
+        try:
+            if rolls:
+                for done in _rollup_windows(conn, _stored(cutoff)):
+                    deleted += done.removed
+                    written += done.written
+            else:
+                for count in _prune_batches(conn, _stored(cutoff)):
+                    deleted += count
+        except OperationalError as exc:
+            if _busy(exc):
+                return RetentionResult(cutoff, rolls, deleted, written, complete=False)
+            raise
+    return RetentionResult(cutoff, rolls, deleted, written, complete=True)
+
+
+def _setting_int(store: Store, env_vars: Mapping[str, str], key: str) -> int:
+    """An integer setting; its default if the stored text is not one (written by hand)."""
+    value = settings.effective_value(store, key, env_vars)
+    try:
+        return int(value or "")
+    except ValueError:
+        return int(settings.SPECS[key].default or 0)
+
+
+def _busy(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
 def _json_number(value: Any) -> str:

@@ -65,6 +65,22 @@ def _number(low: float, high: float) -> Parser:
     return parse
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _boolean(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ValueError("expected true or false (yes/no, on/off and 1/0 also work)")
+    return "true" if value in _TRUE else "false"
+
+
+def is_true(value: str | None) -> bool:
+    """A boolean setting's value (as ``_boolean`` stores it) as a bool; None is false."""
+    return value is not None and value.strip().lower() in _TRUE
+
+
 def _folder(raw: str) -> str:
     if not raw.strip():
         raise ValueError("expected a folder path")
@@ -123,7 +139,18 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("backup.retention", "Backups kept per server", _integer(1, 1000), "5"),
         SettingSpec("backup.exclude", "Glob patterns left out of backups", _patterns, "*.log"),
         SettingSpec("metrics.interval", "Seconds between samples", _integer(1, 86400), "30"),
-        SettingSpec("metrics.retention_days", "Days of samples kept", _integer(1, 3650), "30"),
+        SettingSpec(
+            "metrics.retention_days",
+            "Days of samples kept (older ones are deleted, or rolled up: metrics.rollup)",
+            _integer(1, 3650),
+            "30",
+        ),
+        SettingSpec(
+            "metrics.rollup",
+            "Roll samples older than metrics.retention_days into hourly averages",
+            _boolean,
+            "false",
+        ),
         SettingSpec(
             "server.stop_timeout", "Seconds to wait for a graceful stop", _integer(1, 3600), "30"
         ),
