@@ -37,19 +37,30 @@ def game_subject(game_id: str) -> str:
 
 @contextlib.contextmanager
 def marked(paths: Paths, subject: str, what: str) -> Iterator[None]:
-    """Mark ``subject`` busy with ``what`` (such as "backup") while the block runs."""
-    where = folder(paths)
-    where.mkdir(parents=True, exist_ok=True)
+    """Mark ``subject`` busy with ``what`` (such as "backup") while the block runs. Where the
+    mark cannot be written (a data folder this user may not write to), the work runs all the
+    same, unmarked: it fails or succeeds on its own terms."""
     pid = os.getpid()
-    mark = where / f"{subject}.{pid}.{secrets.token_hex(4)}.json"
-    tmp = mark.with_suffix(".tmp")
-    body = {"pid": pid, "create_time": processes.create_time(pid), "what": what}
-    tmp.write_text(json.dumps({**body, "since": time.time()}), encoding="utf-8")
-    os.replace(tmp, mark)  # whole or absent: a reader never sees half a mark
+    mark = folder(paths) / f"{subject}.{pid}.{secrets.token_hex(4)}.json"
+    written = _write(mark, {"pid": pid, "create_time": processes.create_time(pid), "what": what})
     try:
         yield
     finally:
-        mark.unlink(missing_ok=True)
+        if written:
+            mark.unlink(missing_ok=True)
+
+
+def _write(mark: Path, body: dict[str, object]) -> bool:
+    tmp = mark.with_suffix(".tmp")
+    try:
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({**body, "since": time.time()}), encoding="utf-8")
+        os.replace(tmp, mark)  # whole or absent: a reader never sees half a mark
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def running(paths: Paths, subjects: Iterable[str]) -> list[str]:
@@ -70,5 +81,6 @@ def running(paths: Paths, subjects: Iterable[str]) -> list[str]:
         if processes.is_alive(body.get("pid"), body.get("create_time")):
             found.append(str(body.get("what") or "work"))
         else:  # its process died half-way: the mark means nothing any more
-            mark.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                mark.unlink(missing_ok=True)
     return found
