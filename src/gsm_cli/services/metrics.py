@@ -166,16 +166,7 @@ def _number(value: Any) -> Any:
     return value
 
 
-def summary(store: Store, server: str, since: datetime, until: datetime) -> dict[str, Any]:
-    """Count, min, average, p95 (nearest rank) and max of each column over [since, until].
-
-    Unknown server: NotFoundError (exit 3). One SQL statement: the range's rows are read once
-    through the ``server_id`` index into a materialized CTE; count/min/avg/max are aggregates
-    over it, and each p95 is ``ORDER BY column DESC LIMIT 1 OFFSET count - ceil(0.95 * count)``
-    over it (a sort in memory of the top 5%, no second pass over the table).
-    """
-    record = servers.get(store, server)
-    params = {"sid": record.id, "lo": _stored(since), "hi": _stored(until)}
+def _summary_query() -> str:
     aggregates = ", ".join(f"count({c}) AS n_{c}, min({c}), avg({c}), max({c})" for c in COLUMNS)
     # Rank ceil(0.95 * n) from the bottom is rank n - ceil(0.95 * n) + 1 from the top, with
     # ceil in integer arithmetic: (95 * n + 99) / 100. Counted from the top, SQLite's sorter
@@ -185,14 +176,31 @@ def summary(store: Store, server: str, since: datetime, until: datetime) -> dict
         f"LIMIT 1 OFFSET (SELECT n_{c} - (95 * n_{c} + 99) / 100 FROM a))"
         for c in COLUMNS
     )
-    query = text(
+    return (
         f"WITH r AS {_MATERIALIZED} (SELECT {', '.join(COLUMNS)} FROM performance_history "
         "WHERE server_id = :sid AND recorded_at BETWEEN :lo AND :hi), "
         f"a AS {_MATERIALIZED} (SELECT count(*) AS n, {aggregates} FROM r) "
         f"SELECT a.*, {p95s} FROM a"
     )
+
+
+# The statement of ``summary`` (parameters :sid, :lo, :hi); benchmarks/metrics.py times it too.
+SUMMARY_QUERY = _summary_query()
+
+
+def summary(store: Store, server: str, since: datetime, until: datetime) -> dict[str, Any]:
+    """Count, min, average, p95 (nearest rank) and max of each column over [since, until].
+
+    Unknown server: NotFoundError (exit 3). One SQL statement (SUMMARY_QUERY): the range's
+    rows are read once through the ``server_id`` index into a materialized CTE;
+    count/min/avg/max are aggregates over it, and each p95 is ``ORDER BY column DESC LIMIT 1
+    OFFSET count - ceil(0.95 * count)`` over it (a sort in memory of the top 5%, no second
+    pass over the table).
+    """
+    record = servers.get(store, server)
+    params = {"sid": record.id, "lo": _stored(since), "hi": _stored(until)}
     with store.engine.connect() as conn:
-        row = conn.execute(query, params).one()
+        row = conn.execute(text(SUMMARY_QUERY), params).one()
     result: dict[str, Any] = {
         "server": record.name,
         "since": iso(since),
