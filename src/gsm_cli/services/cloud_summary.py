@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from gsm_cli.services import device, servers
+from gsm_cli.services import device, processes, servers
 from gsm_cli.store import outbox
 from gsm_cli.store.models import LocalServer
 
@@ -45,8 +45,8 @@ def summary_of_sample(
     sample: "Sample", started_at: float | None, *, now: float | None = None
 ) -> dict[str, Any]:
     """The summary of one sample. ``started_at``: when the game process started (epoch
-    seconds, e.g. ``local_servers.process_create_time``), None when unknown; ``now``: the
-    sample's time (epoch seconds, default: now)."""
+    seconds: ``processes.started_at()`` of ``local_servers.process_create_time``), None when
+    unknown; ``now``: the sample's time (epoch seconds, default: now)."""
     now = time.time() if now is None else now
     uptime = None if started_at is None else max(0, int(now - started_at))
     metrics: dict[str, Any] = {
@@ -85,8 +85,9 @@ def queue_summary_of_sample(
     session: Session, server_id: str, sample: "Sample", started_at: float | None = None
 ) -> None:
     """``queue_summary`` of ``summary_of_sample``: what the supervisor calls per sample.
-    ``started_at`` defaults to the server row's ``process_create_time``."""
+    ``started_at`` defaults to the start of the server row's ``process_create_time``."""
     if started_at is None:
         server = session.get(LocalServer, server_id)
-        started_at = server.process_create_time if server is not None else None
+        stamp = server.process_create_time if server is not None else None
+        started_at = processes.started_at(stamp)
     queue_summary(session, server_id, summary_of_sample(sample, started_at))

@@ -1,7 +1,14 @@
 """The OS side of running a game server: command lines, process identity, detaching, signals.
 
 A pid alone never proves a server is running: pids are reused. A process is ours only when
-its pid AND its create time (psutil) match what was recorded when it started.
+its pid AND its start stamp (``create_time``) match what was recorded when it started.
+
+On Linux the stamp is the process's start in seconds since boot (``/proc/PID/stat``
+starttime), which never changes. psutil's ``create_time()`` adds the boot time that
+``/proc/stat`` reports *now*, and that moves whenever the wall clock is stepped (NTP, a VM
+resumed): a live game then looked dead and was recorded crashed. Elsewhere the stamp is
+psutil's create time (Windows and macOS keep the start as an absolute time: it does not move).
+A stamp recorded as seconds since the epoch (by an older gsm) is still compared that way.
 """
 
 import contextlib
@@ -26,28 +33,59 @@ from gsm_cli.store.models import LocalServer
 
 IS_WINDOWS = sys.platform.startswith("win")
 CREATE_TIME_TOLERANCE = 0.05  # seconds; create_time is derived from clock ticks
+BOOT_RELATIVE = sys.platform.startswith("linux")
+# A stamp at or above this is seconds since the epoch (1973 onwards); below, seconds since boot.
+EPOCH_STAMP_MIN = 1e8
+_PROCESS_GONE = (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, ValueError)
+
+
+def _seconds_since_boot(pid: int) -> float | None:
+    """When the process started, in seconds since boot (Linux), or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    # Field 22, starttime, in clock ticks; the name in (...) may hold spaces and parentheses.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError):
+        return None
 
 
 def create_time(pid: int | None) -> float | None:
+    """The stamp that tells this process apart from a later one with the same pid."""
     if not pid:
         return None
+    if BOOT_RELATIVE:
+        return _seconds_since_boot(pid)
     try:
         return psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, ValueError):
+    except _PROCESS_GONE:
         return None
 
 
 def is_alive(pid: int | None, started: float | None) -> bool:
-    """Is the process with this pid the very one that started at ``started``?"""
+    """Is the process with this pid the very one whose stamp is ``started``?"""
     if not pid or started is None:
         return False
     try:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
+        if BOOT_RELATIVE and started < EPOCH_STAMP_MIN:
+            now = _seconds_since_boot(pid)
+            return now is not None and abs(now - started) < CREATE_TIME_TOLERANCE
         return abs(proc.create_time() - started) < CREATE_TIME_TOLERANCE
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, ValueError):
+    except _PROCESS_GONE:
         return False
+
+
+def started_at(stamp: float | None) -> float | None:
+    """A start stamp as seconds since the epoch (for uptimes), by the clock as it is now."""
+    if stamp is None or stamp >= EPOCH_STAMP_MIN:
+        return stamp
+    return time.time() - (time.clock_gettime(time.CLOCK_BOOTTIME) - stamp)
 
 
 # The {placeholders} a command line, an argument or a catalog launch may hold: the one list is

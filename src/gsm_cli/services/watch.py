@@ -17,7 +17,7 @@ from typing import Any
 
 from gsm_cli.errors import InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
-from gsm_cli.services import lifecycle, metrics, sampling, servers
+from gsm_cli.services import lifecycle, metrics, processes, sampling, servers
 from gsm_cli.store import Store
 
 DEFAULT_REFRESH = 2.0
@@ -112,7 +112,8 @@ class Watch:
         for observed in seen:
             server = observed.server
             sample = sample_of.get(server.id, NOT_RUNNING)
-            started = server.process_create_time if server.id in sample_of else None
+            stamp = server.process_create_time if server.id in sample_of else None
+            started = processes.started_at(stamp)
             history = metrics.series(self.store, server.id, now - HISTORY, now, HISTORY_BUCKETS)
             rows.append(
                 {
