@@ -503,8 +503,10 @@ class Supervisor:
         started = game.create_time if isinstance(game, Attached) else None
         started = started or processes.create_time(game.pid)
         self.log.note(f"frozen: {detail}; killing pid {game.pid} and its children")
-        lifecycle.record(self.store, self.server_id, event="freeze", detail=detail)
-        freeze.kill_tree(game.pid, started)
+        try:
+            lifecycle.record(self.store, self.server_id, event="freeze", detail=detail)
+        finally:  # a store that refuses the event must not leave the game frozen
+            freeze.kill_tree(game.pid, started)
         return True
 
     def freeze_requested(self, pid: int, create_time: float, detail: str) -> dict[str, Any]:

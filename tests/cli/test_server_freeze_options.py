@@ -102,6 +102,20 @@ def test_freeze_after_without_a_query_protocol_warns(gsm: GsmRunner) -> None:
     assert show(gsm, "c")["freeze_after"] == 3  # its own value, once it is queried
 
 
+def test_no_freeze_restart_without_restarts(gsm: GsmRunner) -> None:
+    """A freeze restart is a restart: with --no-restart, a frozen game is left as it is."""
+    made = gsm("server", "create", "mc", "--game", "minecraft", "--no-restart", "--json")
+    assert made.exit_code == 0, made.stderr
+    assert (made.json()["freeze_after"], made.json()["freeze_off_because"]) == (0, "restarts off")
+    assert "off (restarts off)" in gsm("server", "show", "mc").stdout
+    warned = gsm("server", "update", "mc", "--freeze-after", "2")
+    assert "--freeze-after has no effect while the server has restarts off: set --restart" in (
+        warned.stderr
+    )
+    turned_on = gsm("server", "update", "mc", "--restart", "--json")
+    assert (turned_on.json()["freeze_after"], turned_on.json()["freeze_off_because"]) == (2, None)
+
+
 @pytest.mark.parametrize(
     ("option", "value", "says"),
     [

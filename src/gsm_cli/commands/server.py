@@ -224,8 +224,8 @@ def _shown_freeze(row: dict[str, Any]) -> dict[str, Any]:
 
     after = row["freeze_after"]
     shown = "off" if after == 0 else f"{after} failed queries"
-    if after == 0 and row["query_protocol"] == "none":
-        return {**row, "freeze_after": "off (no query protocol)", "query_grace": "-"}
+    if row["freeze_off_because"]:
+        return {**row, "freeze_after": f"off ({row['freeze_off_because']})"}
     return {
         **row,
         "freeze_after": shown + origin("freeze_after"),

@@ -74,6 +74,7 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
         "query_port": query_port(server),
         "freeze_after": freeze_after(server),
         "freeze_after_from": _source(config, "freeze_after"),
+        "freeze_off_because": freeze_off_because(server),
         "query_grace": query_grace(server),
         "query_grace_from": _source(config, "query_grace"),
         "max_players": config.get("max_players"),
@@ -106,11 +107,22 @@ def query_port(server: LocalServer) -> int | None:
     return (server.configuration or {}).get("query_port") or server.port
 
 
+def freeze_off_because(server: LocalServer) -> str | None:
+    """Why the server can never be restarted as frozen, whatever its ``--freeze-after``: it is
+    not queried (protocol ``none``, or no port to ask), so nothing can tell a freeze; or its
+    restarts are off (a freeze restart is a restart). None when it can be."""
+    if query_protocol(server) == query.NONE or query_port(server) is None:
+        return "no query protocol"
+    if not ((server.configuration or {}).get("restart") or DEFAULT_RESTART).get("enabled", True):
+        return "restarts off"
+    return None
+
+
 def freeze_after(server: LocalServer) -> int:
     """Failed queries in a row that make its supervisor (or `gsm server monitor`) restart it
-    as frozen; 0 is never. Its own ``--freeze-after``, else 4; always 0 when it is not queried
-    (protocol ``none``, or no port to ask), since then nothing can tell a freeze."""
-    if query_protocol(server) == query.NONE or query_port(server) is None:
+    as frozen; 0 is never. Its own ``--freeze-after``, else 4; 0 when ``freeze_off_because``
+    says so."""
+    if freeze_off_because(server) is not None:
         return 0
     own = (server.configuration or {}).get("freeze_after")
     return own if _whole(own) and 0 <= own <= MAX_FREEZE_AFTER else DEFAULT_FREEZE_AFTER
@@ -364,10 +376,11 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
             "a custom server needs --command", hint='e.g. --command "./run.sh --port 27015"'
         )
     server.configuration = config
-    if config.get("freeze_after") and freeze_after(server) == 0:
+    off = freeze_off_because(server)
+    if config.get("freeze_after") and off is not None:
+        turn_on = "--query-protocol" if off == "no query protocol" else "--restart"
         ch.warnings.append(
-            "--freeze-after has no effect while the server has no query protocol: "
-            "set one with --query-protocol"
+            f"--freeze-after has no effect while the server has {off}: set {turn_on}"
         )
     for port in {server.port, config.get("query_port")} - {None}:
         if ports.in_use_by_another_program(port):
