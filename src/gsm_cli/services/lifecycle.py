@@ -21,7 +21,8 @@ from sqlalchemy import case, func, select
 
 from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
-from gsm_cli.services import control, freeze, ports, processes, query, servers
+from gsm_cli.services import control, freeze, ports, processes, servers
+from gsm_cli.services import query as query_service
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, ServerEvent
 from gsm_cli.timeutil import iso_utc
@@ -33,7 +34,7 @@ FAILED_START_LINES = 10  # console lines quoted when a game exits before it is u
 CPU_SAMPLE_SECONDS = 0.1
 CRASH_EVENTS = ("crash", "start_failed")
 # How long `gsm server monitor` waits for a game's answer to its query.
-MONITOR_QUERY_TIMEOUT = query.DEFAULT_TIMEOUT
+MONITOR_QUERY_TIMEOUT = query_service.DEFAULT_TIMEOUT
 # How long it waits for a supervisor to kill a frozen game (killing waits for the whole tree).
 FREEZE_REQUEST_TIMEOUT = freeze.KILL_WAIT_SECONDS + 10
 LAUNCH_NOTE = re.compile(r"^\[gsm [^\]]*\] started pid \d+")
@@ -612,7 +613,7 @@ def check_frozen(
     if streak is not None and streak.of(pid, started):
         counter.failures, counter.last_error = streak.failures, streak.last_error
     port = servers.query_port(server) or 0
-    answer = query.query(servers.query_protocol(server), "127.0.0.1", port, timeout)
+    answer = query_service.query(servers.query_protocol(server), "127.0.0.1", port, timeout)
     if not counter.observe(answer.ok, now, error=answer.error):
         kept = freeze.Streak(pid, started, counter.failures, counter.last_error)
         freeze.save_streak(count_file, kept if counter.failures else None)
