@@ -550,6 +550,11 @@ def test_export_of_hand_written_odd_rows(gsm: GsmRunner, gsm_home: Path, alpha: 
             "VALUES (?, '2026-12-01 09:00:00,5 \"x\"', 'n/a, really')",
             (alpha,),
         )
+        conn.execute(  # no time at all: first in time order, an empty cell or null
+            "INSERT INTO performance_history (server_id, recorded_at, cpu_usage) "
+            "VALUES (?, NULL, 7.5)",
+            (alpha,),
+        )
     conn.close()
     with Store.open(gsm_home / "gsm.db") as store:
         for fmt in ("csv", "json"):
@@ -557,6 +562,26 @@ def test_export_of_hand_written_odd_rows(gsm: GsmRunner, gsm_home: Path, alpha: 
             assert fast == plain, fmt
         text, _ = both_ways(store, "csv")
         parsed = list(csv.reader(io.StringIO(text)))
-        assert parsed[2][:3] == ["alpha", '2026-12-01T09:00:00,5T"x"Z', "n/a, really"]
+        assert parsed[1][:3] == ["alpha", "", "7.5"]
+        assert parsed[3][:3] == ["alpha", '2026-12-01T09:00:00,5T"x"Z', "n/a, really"]
         rows = json.loads(both_ways(store, "json")[0].replace("'n/a, really'", "null"))
-        assert rows[1]["recorded_at"] == '2026-12-01T09:00:00,5T"x"Z'
+        assert rows[0]["recorded_at"] is None
+        assert rows[2]["recorded_at"] == '2026-12-01T09:00:00,5T"x"Z'
+
+
+def test_samples_gsm_records_take_the_fast_way(gsm: GsmRunner, gsm_home: Path, alpha: str) -> None:
+    """Rows written by the collector itself never count as odd (else every export would be
+    formatted row by row by the csv and json modules: correct, but slow)."""
+    from gsm_cli.services import sampling
+    from gsm_cli.store import Store
+
+    with Store.open(gsm_home / "gsm.db") as store:
+        sampling.record(store, alpha, sampling.Sample(12.345678901234567, 1024.5, 3.25, 4))
+        sampling.record(store, alpha, sampling.Sample(None, None, None, None))
+        fast, plain = both_ways(store, "json")
+        assert fast == plain
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        for fmt in ("csv", "json"):
+            query = f"SELECT count(*) FROM performance_history AS h WHERE {metrics._ODD_ROW[fmt]}"
+            assert conn.execute(query).fetchone() == (0,)
+    conn.close()

@@ -300,30 +300,31 @@ def export_batches(
 
 
 _ISO = "replace(h.recorded_at, ' ', 'T') || 'Z'"
-# A row that the fast formatting (Export.write) might write otherwise than the csv and json
-# modules: a time that is not SQLite's own YYYY-MM-DD HH:MM:SS (it could hold a comma, a quote,
-# a control character), or a number column holding text or a blob (they sort after numbers).
-_ODD_ROW = " OR ".join(
-    ["datetime(h.recorded_at) IS NOT h.recorded_at", *(f"h.{c} >= ''" for c in COLUMNS)]
-)
-# The fast formatting's columns: server_id (named in Python), then text that is written as it
-# is (str() of a REAL is its repr, as the csv module and json.dumps write it).
-_FAST_COLUMNS = {
-    "csv": ", ".join(
-        ["h.server_id", f"coalesce({_ISO}, '')", *(f"coalesce(h.{c}, '')" for c in COLUMNS)]
+# Rows that the fast formatting (Export.write) might write otherwise than the csv and json
+# modules, none of which gsm writes itself: a time that is not SQLite's own YYYY-MM-DD
+# HH:MM:SS (it could hold a comma, a quote, a control character), or a number column holding
+# text or a blob (they sort after every number); for JSON also a NULL time and an infinity
+# (9e999 is SQLite's), which json.dumps would write as null.
+_ODD_ROW = {
+    "csv": " OR ".join(
+        ["datetime(h.recorded_at) IS NOT h.recorded_at", *(f"h.{c} >= ''" for c in COLUMNS)]
     ),
-    "json": ", ".join(
+    "json": " OR ".join(
         [
-            "h.server_id",
-            f"""CASE WHEN h.recorded_at IS NULL THEN 'null' ELSE '"' || {_ISO} || '"' END""",
-            # 9e999 is SQLite's infinity; JSON has none (and NULL fails the test too).
-            *(f"CASE WHEN abs(h.{c}) < 9e999 THEN h.{c} ELSE 'null' END" for c in COLUMNS),
+            "coalesce(datetime(h.recorded_at) <> h.recorded_at, 1)",
+            *(f"h.{c} >= 9e999 OR h.{c} <= -9e999" for c in COLUMNS),
         ]
     ),
 }
+# The fast formatting's columns: server_id (named in Python), then values whose str() is what
+# the csv module or json.dumps writes (str() of a float is its repr, as both write it).
+_FAST_COLUMNS = {
+    fmt: ", ".join(["h.server_id", time_text, *(f"coalesce(h.{c}, {null})" for c in COLUMNS)])
+    for fmt, time_text, null in (("csv", f"coalesce({_ISO}, '')", "''"), ("json", _ISO, "'null'"))
+}
 _FAST_ROW = {
     "csv": "%s,%s,%s,%s,%s,%s\n",
-    "json": '{"server": %s, "recorded_at": %s, "cpu_usage": %s, "memory_usage": %s, '
+    "json": '{"server": %s, "recorded_at": "%s", "cpu_usage": %s, "memory_usage": %s, '
     '"network_latency": %s, "player_count": %s}',
 }
 
@@ -361,7 +362,7 @@ class Export:
     def write(self, fmt: str, stream: TextIO) -> int:
         """``write_rows`` of these samples, formatted mostly by SQLite and one %-format per
         row: about twice as fast as formatting the tuples, and the same bytes. A range holding
-        a row that could come out otherwise (``_ODD_ROW``: only rows not written by gsm) is
+        a row that could come out otherwise (``_ODD_ROW``: none that gsm writes) is
         written from the tuples instead. One read transaction: the check, the servers' names
         and the rows are one snapshot of the store."""
         with self.store.engine.connect() as conn:
@@ -370,7 +371,7 @@ class Export:
             try:
                 cursor.execute(
                     "SELECT EXISTS (SELECT 1 FROM performance_history AS h "
-                    f"{self._where(f'({_ODD_ROW})')})",
+                    f"{self._where(f'({_ODD_ROW[fmt]})')})",
                     self.params,
                 )
                 if cursor.fetchone()[0]:
