@@ -37,12 +37,12 @@ def freezer() -> Iterator[Callable[[int], None]]:
     stopped process outlives the test."""
     stopped: list[psutil.Process] = []
 
-    def freeze(pid: int) -> None:
+    def suspend(pid: int) -> None:
         proc = psutil.Process(pid)
         proc.suspend()  # SIGSTOP
         stopped.append(proc)
 
-    yield freeze
+    yield suspend
     for proc in stopped:
         # psutil checks that the pid is still that process (its create time): a pid reused
         # by another program since is left alone.
@@ -116,10 +116,10 @@ def test_a_frozen_game_is_restarted_by_its_supervisor_within_its_budget(
 
     info = wait_for(running_again(gsm, first), timeout=20)
     wait_for(lambda: answers(port))  # the new game answers again
-    (freeze,) = named(gsm_home, server_id, "freeze")
-    assert freeze is not None and freeze.startswith("2 failed queries in a row; the last: ")
-    assert "no answer within 0.25s" in freeze
-    assert named(gsm_home, server_id, "restart") == [f"after a freeze ({freeze})"]
+    (frozen,) = named(gsm_home, server_id, "freeze")
+    assert frozen is not None and frozen.startswith("2 failed queries in a row; the last: ")
+    assert "no answer within 0.25s" in frozen
+    assert named(gsm_home, server_id, "restart") == [f"after a freeze ({frozen})"]
     assert named(gsm_home, server_id, "crash")[0].startswith("killed as frozen; restarting in")
     assert (info["freezes"], info["crashes"], info["last_exit_code"]) == (1, 1, -signal.SIGKILL)
     assert info["last_freeze_at"] is not None
@@ -311,9 +311,9 @@ def test_monitor_once_restarts_a_frozen_game_on_the_nth_run(
     assert gone(first)
     wait_for(running_again(gsm, first), timeout=20)
     wait_for(lambda: answers(port))
-    (freeze,) = named(gsm_home, server_id, "freeze")
-    assert freeze is not None and freeze.endswith("(found by gsm server monitor)")
-    assert named(gsm_home, server_id, "restart") == [f"after a freeze ({freeze})"]
+    (frozen,) = named(gsm_home, server_id, "freeze")
+    assert frozen is not None and frozen.endswith("(found by gsm server monitor)")
+    assert named(gsm_home, server_id, "restart") == [f"after a freeze ({frozen})"]
     assert status(gsm)["freezes"] == 1
     assert monitor()["action"] == "ok"  # the new game answers: counted from 0
     paths = resolve_paths({"GSM_HOME": str(gsm_home)})
