@@ -17,7 +17,17 @@ import psutil
 import pytest
 
 from gsm_cli.paths import resolve_paths
-from gsm_cli.services import backups, busy, control, freeze, lifecycle, query, servers, steamcmd
+from gsm_cli.services import (
+    backups,
+    busy,
+    control,
+    freeze,
+    lifecycle,
+    processes,
+    query,
+    servers,
+    steamcmd,
+)
 from gsm_cli.store import Store
 from tests.cli import test_game
 from tests.cli.test_game import FakeSteamCmd
@@ -320,6 +330,24 @@ def test_monitor_once_restarts_a_frozen_game_on_the_nth_run(
     assert not lifecycle.files(paths, server_id).freeze_count.exists()
 
 
+def test_monitor_once_leaves_a_game_in_its_grace_period_alone(
+    gsm: GsmRunner, gsm_home: Path, freezer: Callable[[int], None]
+) -> None:
+    fast_metrics(gsm, 3600)
+    make_server(
+        gsm, "alpha", "--query-protocol", "minecraft", "--freeze-after", "1",
+        "--query-grace", "600", game_args=MINECRAFT,
+    )  # fmt: skip
+    first = start(gsm)
+    freezer(first)
+    for _ in range(3):  # not even asked: no 2 s query timeout, and nothing counted
+        ran = gsm("server", "monitor", "--once", "--json")
+        assert ran.exit_code == 0, ran.stderr
+        assert ran.json()[0]["action"] == "ok"
+    info = status(gsm)
+    assert (info["process_id"], info["freezes"]) == (first, 0)
+
+
 def test_the_supervisor_does_not_restart_a_game_twice(
     gsm: GsmRunner, gsm_home: Path, freezer: Callable[[int], None]
 ) -> None:
@@ -332,7 +360,7 @@ def test_the_supervisor_does_not_restart_a_game_twice(
     )  # fmt: skip
     first = start(gsm)
     server_id = server_id_of(gsm_home)
-    started = psutil.Process(first).create_time()
+    started = processes.create_time(first)
     freezer(first)
     second = wait_for(running_again(gsm, first), timeout=20)["process_id"]
 

@@ -597,11 +597,13 @@ def check_frozen(
     rule = freeze.rule_for(server)
     count_file = files(paths, server.id).freeze_count
     pid, started = server.process_id, server.process_create_time
-    counter = freeze.Counter(rule, started or 0.0)
     if not rule.enabled or pid is None or started is None:
         freeze.save_streak(count_file, None)
         return None
-    now = time.time()  # the grace runs from the game's create time, a wall-clock time
+    # The grace runs from the game's start, as a wall-clock time (the recorded stamp may be
+    # seconds since boot).
+    counter = freeze.Counter(rule, processes.started_at(started) or 0.0)
+    now = time.time()
     if counter.in_grace(now):
         freeze.save_streak(count_file, None)
         return None
