@@ -97,7 +97,9 @@ def test_freeze_after_without_a_query_protocol_warns(gsm: GsmRunner) -> None:
     assert made.exit_code == 0, made.stderr
     assert "no effect while the server has no query protocol" in made.stderr
     assert made.json()["freeze_after"] == 0
-    assert "off (no query protocol)" in gsm("server", "show", "c").stdout
+    table = gsm("server", "show", "c").stdout
+    assert "freeze_after       off (no query protocol)" in table
+    assert "query_grace        120s (the game's default)" in table
     assert gsm("server", "update", "c", "--query-protocol", "tcp", "--port", "27101").exit_code == 0
     assert show(gsm, "c")["freeze_after"] == 3  # its own value, once it is queried
 

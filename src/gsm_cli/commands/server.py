@@ -222,13 +222,14 @@ def _shown_freeze(row: dict[str, Any]) -> dict[str, Any]:
     def origin(key: str) -> str:
         return " (the game's default)" if row[f"{key}_from"] == "game" else ""
 
-    after = row["freeze_after"]
-    shown = "off" if after == 0 else f"{after} failed queries"
-    if row["freeze_off_because"]:
-        return {**row, "freeze_after": f"off ({row['freeze_off_because']})"}
+    after, off = row["freeze_after"], row["freeze_off_because"]
+    if off:
+        shown = f"off ({off})"
+    else:
+        shown = ("off" if after == 0 else f"{after} failed queries") + origin("freeze_after")
     return {
         **row,
-        "freeze_after": shown + origin("freeze_after"),
+        "freeze_after": shown,
         "query_grace": f"{row['query_grace']:g}s" + origin("query_grace"),
     }
 
