@@ -177,3 +177,44 @@ def test_rollup_setting_values(gsm: GsmRunner) -> None:
         assert result.exit_code == 0 and result.json()["value"] == stored
     bad = gsm("config", "set", "metrics.rollup", "maybe")
     assert bad.exit_code == 4 and "expected true or false" in bad.stderr
+
+
+def test_a_backlog_is_worked_off_over_several_calls(
+    gsm: GsmRunner,
+    gsm_home: Path,
+    servers: tuple[str, str],
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each call works for its time budget at most (here none: one transaction) and gives its
+    claim back, so the next call goes on instead of waiting an hour."""
+    monkeypatch.setattr(metrics, "PRUNE_BATCH", 3)
+    insert(
+        gsm_home, servers[0], [(CUTOFF - timedelta(hours=h), 1.0, 1.0, 1.0, 1) for h in range(8)]
+    )
+    deleted = []
+    for minute in range(3):
+        result = metrics.apply_retention(store, {}, at=NOW + timedelta(minutes=minute), budget=0)
+        assert result is not None and not result.complete
+        deleted.append(result.deleted)
+    assert deleted == [3, 3, 2] and samples_by_time(gsm_home) == []
+    last = metrics.apply_retention(store, {}, at=NOW + timedelta(minutes=3))
+    assert last is not None and last.complete and last.deleted == 0
+    assert metrics.apply_retention(store, {}, at=NOW + timedelta(minutes=4)) is None
+
+    monkeypatch.setattr(metrics, "ROLLUP_HOURS", 1)
+    assert gsm("config", "set", "metrics.rollup", "true").exit_code == 0
+    old = (CUTOFF - timedelta(days=1)).replace(minute=0, second=0)
+    insert(
+        gsm_home,
+        servers[1],
+        [(old + timedelta(hours=h, minutes=m), 2.0, 2.0, 2.0, 2) for h in range(3) for m in (1, 2)],
+    )
+    later = NOW + timedelta(hours=2)
+    rolled = metrics.apply_retention(store, {}, at=later, budget=0)
+    assert rolled is not None and (rolled.deleted, rolled.hourly_averages) == (2, 1)
+    rest = metrics.apply_retention(store, {}, at=later + timedelta(seconds=1))
+    assert rest is not None and rest.complete and (rest.deleted, rest.hourly_averages) == (4, 2)
+    assert [r[1] for r in samples_by_time(gsm_home)] == [
+        stamp(old + timedelta(hours=h)) for h in range(3)
+    ]

@@ -23,6 +23,7 @@ import os
 import re
 import sqlite3
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -557,6 +558,8 @@ RETENTION_EVERY = timedelta(hours=1)
 # How long apply_retention waits for another writer's lock before it leaves the work to its
 # next call: short, since it runs inside a supervisor's sampling loop.
 RETENTION_LOCK_WAIT = 2.0
+# Seconds of work one apply_retention call does at most; a larger backlog goes on at the next.
+RETENTION_BUDGET = 2.0
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
@@ -568,7 +571,7 @@ class RetentionResult:
     rollup: bool  # metrics.rollup: rolled into hourly averages instead of deleted
     deleted: int  # samples deleted (with rollup: replaced by their hour's average)
     hourly_averages: int  # averages written in their place
-    complete: bool  # False: another writer held the store; the rest goes at the next run
+    complete: bool  # False: cut short (time budget, or another writer's lock); more to do
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -586,6 +589,7 @@ def apply_retention(
     *,
     at: datetime | None = None,
     lock_wait: float = RETENTION_LOCK_WAIT,
+    budget: float = RETENTION_BUDGET,
 ) -> RetentionResult | None:
     """Apply ``metrics.retention_days`` at most once an hour (per store, whoever calls it):
     delete the samples recorded more than that many days before ``at`` (default: now), or,
@@ -593,10 +597,12 @@ def apply_retention(
 
     Cheap to call often: when it ran less than an hour ago it only reads one row and returns
     None. Otherwise it claims the hour (writing the time in ``RETENTION_MARK``, so two
-    supervisors never both do the work), then prunes or rolls up in short transactions. Another
-    writer's lock is waited for ``lock_wait`` seconds at most: a claim that cannot be written
-    is None (tried again at the next call), work cut short is ``complete=False`` (the rest goes
-    an hour later). A read-only store: None. Other store errors are raised.
+    supervisors never both do the work), then prunes or rolls up in short transactions, for
+    ``budget`` seconds at most: a backlog (the first run on a large store) is worked off over
+    the following calls, never holding up one caller for long. Another writer's lock is waited
+    for ``lock_wait`` seconds at most, and never raises: a claim that cannot be written is None;
+    work cut short (budget or lock) is ``complete=False``, and the claim is given back so that
+    the next call goes on. A read-only store: None. Other store errors are raised.
     With rollup the cutoff is the start of an hour, so each hour is rolled whole, once: a
     second run leaves the same rows.
     """
@@ -616,6 +622,7 @@ def apply_retention(
     if rolls:
         cutoff = cutoff.replace(minute=0, second=0)
     deleted = written = 0
+    complete = True
     with _writer(store, lock_wait) as conn:
         try:
             with conn.begin():
@@ -635,19 +642,42 @@ def apply_retention(
             raise
         if not claimed:  # another process ran it meanwhile
             return None
+        deadline = time.monotonic() + budget
+        steps = (
+            _rollup_windows(conn, _stored(cutoff))
+            if rolls
+            else (Rollup(count, 0) for count in _prune_batches(conn, _stored(cutoff)))
+        )
         try:
-            if rolls:
-                for done in _rollup_windows(conn, _stored(cutoff)):
-                    deleted += done.removed
-                    written += done.written
-            else:
-                for count in _prune_batches(conn, _stored(cutoff)):
-                    deleted += count
+            for step in steps:  # each step is committed
+                deleted += step.removed
+                written += step.written
+                if time.monotonic() >= deadline:
+                    complete = False
+                    break
         except OperationalError as exc:
-            if _busy(exc):
-                return RetentionResult(cutoff, rolls, deleted, written, complete=False)
+            if not _busy(exc):
+                raise
+            complete = False
+        finally:
+            steps.close()
+        if not complete:
+            _give_back(conn, stamp, due)
+    return RetentionResult(cutoff, rolls, deleted, written, complete)
+
+
+def _give_back(conn: Connection, stamp: str, due: str) -> None:
+    """Undo this run's claim (set the mark back to "due"), so that the next call goes on; a
+    busy store keeps the claim, and the rest waits for the next hour."""
+    try:
+        with conn.begin():
+            conn.execute(
+                text("UPDATE user_settings SET value = :due WHERE key = :key AND value = :stamp"),
+                {"key": RETENTION_MARK, "stamp": stamp, "due": due},
+            )
+    except OperationalError as exc:
+        if not _busy(exc):
             raise
-    return RetentionResult(cutoff, rolls, deleted, written, complete=True)
 
 
 def _setting_int(store: Store, env_vars: Mapping[str, str], key: str) -> int:
