@@ -47,6 +47,7 @@ from gsm_cli.services import (
     freeze,
     lifecycle,
     locks,
+    metrics,
     processes,
     query,
     sampling,
@@ -181,6 +182,7 @@ class Supervisor:
         self.stop_outcome: dict[str, Any] = {}
         self.stop_decided = threading.Event()  # set once the stop handler knows how it ended
         self.handlers: list[threading.Thread] = []
+        self.env_vars = env.vars
         interval = settings.effective_value(store, "metrics.interval", env.vars)
         self.metrics_interval = float(interval or DEFAULT_METRICS_INTERVAL)
         self.metrics: threading.Thread | None = None
@@ -579,6 +581,23 @@ class Supervisor:
                 if message != trouble:
                     self.log.note(f"metrics: a sample was not recorded: {message}")
                     trouble = message
+                continue
+            self.apply_retention()
+
+    def apply_retention(self) -> None:
+        """``metrics.retention_days`` (and ``metrics.rollup``), at most once an hour per store
+        whichever supervisor gets there first; a failure is noted and tried an hour later."""
+        try:
+            done = metrics.apply_retention(self.store, self.env_vars)
+        except Exception as exc:  # retention must never end the supervisor or its sampling
+            self.log.note(f"metrics: retention was not applied: {exc}")
+            return
+        if done is not None and done.deleted:
+            kept = f", {done.hourly_averages} hourly averages kept" if done.rollup else ""
+            self.log.note(
+                f"metrics: retention: {done.deleted} samples before {metrics.iso(done.older_than)}"
+                f" removed{kept}"
+            )
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -731,7 +750,7 @@ def main(argv: list[str]) -> int:
         sup.publish(
             control.SupervisorState(
                 pid=me.pid,
-                create_time=me.create_time(),
+                create_time=processes.create_time(me.pid) or me.create_time(),
                 port=listener.getsockname()[1],
                 token=sup.token,
                 server_id=server_id,

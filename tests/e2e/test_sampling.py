@@ -4,6 +4,7 @@ of a started server writing `performance_history` rows every `metrics.interval` 
 its game runs, surviving a store that refuses the rows."""
 
 import contextlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -265,3 +266,54 @@ def test_the_sampling_thread_idles_while_no_game_runs(gsm: GsmRunner, gsm_home: 
         thread.join(5)
     assert not thread.is_alive()
     assert used < 0.1, f"the idle sampling thread used {used:.2f}s of CPU in 1s"
+
+
+def queued_summaries(home: Path, server_id: str) -> list[dict]:
+    with contextlib.closing(sqlite3.connect(home / "gsm.db", timeout=30)) as conn:
+        rows = conn.execute(
+            "SELECT data_payload FROM pending_sync_operations"
+            " WHERE entity_type = 'server_summary' AND entity_id = ?",
+            (server_id,),
+        ).fetchall()
+    return [json.loads(payload) for (payload,) in rows]
+
+
+@posix_only
+def test_the_supervisor_queues_one_summary_applies_retention_and_says_down_on_stop(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    assert gsm("config", "set", "metrics.interval", "1").exit_code == 0
+    make_server(
+        gsm, "alpha", "--query-protocol", "minecraft",
+        game_args=("--query", "minecraft", "--players", "3"),
+    )  # fmt: skip
+    server_id = server_id_of(gsm_home)
+    with contextlib.closing(sqlite3.connect(gsm_home / "gsm.db")) as conn, conn:
+        conn.executemany(  # 40 and 10 days old: retention (30 days by default) takes the first
+            "INSERT INTO performance_history (server_id, cpu_usage, recorded_at)"
+            " VALUES (?, 1.0, datetime('now', ?))",
+            [(server_id, "-40 days"), (server_id, "-10 days")],
+        )
+    assert gsm("server", "start", "alpha").exit_code == 0
+
+    wait_for(lambda: len(samples(gsm_home, server_id)) >= 4, timeout=20)
+    with contextlib.closing(sqlite3.connect(gsm_home / "gsm.db", timeout=30)) as conn:
+        old = conn.execute(
+            "SELECT count(*) FROM performance_history"
+            " WHERE server_id = ? AND recorded_at < datetime('now', '-1 days')",
+            (server_id,),
+        ).fetchone()[0]
+    assert old == 1  # the 10-day-old sample stays; the 40-day-old one went
+    # many samples, one summary waiting: the latest
+    summaries = queued_summaries(gsm_home, server_id)
+    assert len(summaries) == 1
+    assert summaries[0]["player_count"] == 3
+    assert summaries[0]["performance_metrics"]["memory_usage"] > 0
+    assert summaries[0]["uptime_seconds"] >= 0
+    assert "retention: 1 samples" in logs(gsm)
+
+    assert gsm("server", "stop", "alpha").exit_code == 0
+    summaries = queued_summaries(gsm_home, server_id)
+    assert len(summaries) == 1  # the down summary replaced the last sample's
+    assert summaries[0]["player_count"] == 0 and summaries[0]["uptime_seconds"] == 0
+    assert summaries[0]["performance_metrics"] is None

@@ -91,3 +91,23 @@ def queue_summary_of_sample(
         stamp = server.process_create_time if server is not None else None
         started_at = processes.started_at(stamp)
     queue_summary(session, server_id, summary_of_sample(sample, started_at))
+
+
+# Statuses of a server whose game is not running: its summary is "nobody on it, not up".
+DOWN_STATUSES = frozenset({"stopped", "crashed", "failed"})
+
+
+def queue_down_summary(session: Session, server_id: str) -> None:
+    """The server's game went down: queue a summary with 0 players, 0 uptime and no metrics,
+    so the cloud does not keep showing the players and uptime of its last sample."""
+    recorded_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    queue_summary(
+        session,
+        server_id,
+        {
+            "recorded_at": recorded_at,
+            "player_count": 0,
+            "uptime_seconds": 0,
+            "performance_metrics": None,
+        },
+    )

@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 
 from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
-from gsm_cli.services import control, freeze, ports, processes, servers
+from gsm_cli.services import cloud_summary, control, freeze, ports, processes, servers
 from gsm_cli.services import query as query_service
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, ServerEvent
@@ -99,6 +99,8 @@ def record(
             server.process_id = pid
             server.process_create_time = started
             outbox.record(session, server, "update")
+            if status in cloud_summary.DOWN_STATUSES:
+                cloud_summary.queue_down_summary(session, server_id)
         if event is not None:
             session.add(
                 ServerEvent(server_id=server_id, event=event, exit_code=exit_code, detail=detail)

@@ -29,7 +29,7 @@ import psutil
 
 from gsm_cli.errors import ConflictError, InvalidInputError
 from gsm_cli.paths import Paths
-from gsm_cli.services import lifecycle, processes, servers
+from gsm_cli.services import cloud_summary, lifecycle, processes, servers
 from gsm_cli.services import query as query_service
 from gsm_cli.store import Store
 from gsm_cli.store.models import PerformanceSample
@@ -161,8 +161,9 @@ def query_timeout(interval: float) -> float:
 
 def record(store: Store, server_id: str, sample: Sample) -> str | None:
     """Insert the sample as one row of ``performance_history`` (``recorded_at``: the store's
-    UTC now), in its own transaction; return that ``recorded_at`` in ISO 8601. Store errors
-    (busy, read-only) are raised."""
+    UTC now) and queue it as the server's latest cloud summary (replacing the one still
+    waiting: ``services/cloud_summary.py``), in one transaction; return that ``recorded_at``
+    in ISO 8601. Store errors (busy, read-only) are raised."""
     row = PerformanceSample(
         server_id=server_id,
         cpu_usage=sample.cpu_usage,
@@ -174,6 +175,7 @@ def record(store: Store, server_id: str, sample: Sample) -> str | None:
         session.add(row)
         session.flush()
         recorded_at = row.recorded_at  # the store's own default, read back in the transaction
+        cloud_summary.queue_summary_of_sample(session, server_id, sample)
     return iso_utc(recorded_at)
 
 
