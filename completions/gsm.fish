@@ -16,11 +16,12 @@ set -g __gsm_sub_game list info install update validate installations
 set -g __gsm_sub_sync push pull status retry drop resolve
 set -g __gsm_sub_plugin init pack validate publish search info install uninstall enable disable \
     update pin unpin list lock apply verify
-set -g __gsm_sub_metrics show export prune
+set -g __gsm_sub_metrics show export prune collect watch
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
-    device.name metrics.interval metrics.retention_days output.format server.log_max_bytes \
+    device.name metrics.interval metrics.retention_days metrics.rollup output.format \
+    server.log_max_bytes \
     server.stop_timeout steamcmd.path sync.batch_size
 set -g __gsm_server_statuses stopped starting running stopping crashed failed remote
 set -g __gsm_query_protocols minecraft a2s tcp none
@@ -33,10 +34,11 @@ set -g __gsm_export_formats csv json
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
     "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
-    "plugin lock"
+    "plugin lock" "metrics watch"
 set -g __gsm_no_data_opts "server logs" "metrics export"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query-protocol \
     --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
+    --freeze-after --query-grace --count --refresh \
     --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
     --category --junit --plugin-dir --server --lock --from --changelog --sort --limit \
     --format --since --until --older-than
@@ -171,6 +173,10 @@ complete -c gsm -n "__gsm_server_sub create update" -l settle-seconds -x \
     -d "Seconds the game must stay up to count as started"
 complete -c gsm -n "__gsm_server_sub create update" -l plugin-dir -x \
     -d "Plugin folder, relative to the server folder"
+complete -c gsm -n "__gsm_server_sub create update" -l freeze-after -x \
+    -d "Failed queries in a row before a freeze restart (0: off)"
+complete -c gsm -n "__gsm_server_sub create update" -l query-grace -x \
+    -d "Seconds after a start when failed queries do not count"
 complete -c gsm -n "__gsm_server_sub delete" -l purge -d "Also delete the server's folder"
 complete -c gsm -n "__gsm_server_sub delete" -l no-purge -d "Keep the server's folder"
 complete -c gsm -n "__gsm_server_sub delete restore adopt" -s y -l yes -d "Do it without asking"
@@ -277,3 +283,7 @@ complete -c gsm -n "__gsm_metrics_sub prune" -l older-than -x \
     -d "Delete samples older than: 90s 30m 24h 7d 2w"
 complete -c gsm -n "__gsm_metrics_sub prune" -l rollup \
     -d "Keep one average per server and hour instead"
+complete -c gsm -n "__gsm_metrics_sub collect watch" -l all -d "Every running server"
+complete -c gsm -n "__gsm_metrics_sub collect watch" -l count -x -d "Samples (collect) or refreshes (watch)"
+complete -c gsm -n "__gsm_metrics_sub collect" -l interval -x -d "Seconds between samples"
+complete -c gsm -n "__gsm_metrics_sub watch" -l refresh -x -d "Seconds between refreshes"

@@ -20,12 +20,12 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'plugin' = @('init', 'pack', 'validate', 'publish', 'search', 'info', 'install',
             'uninstall', 'enable', 'disable', 'update', 'pin', 'unpin', 'list', 'lock', 'apply',
             'verify')
-        'metrics' = @('show', 'export', 'prune')
+        'metrics' = @('show', 'export', 'prune', 'collect', 'watch')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
-        'metrics.interval', 'metrics.retention_days', 'output.format', 'server.log_max_bytes',
-        'server.stop_timeout', 'steamcmd.path', 'sync.batch_size'
+        'metrics.interval', 'metrics.retention_days', 'metrics.rollup', 'output.format',
+        'server.log_max_bytes', 'server.stop_timeout', 'steamcmd.path', 'sync.batch_size'
     )
     $gsmGameIds = @(
         '7dtd', 'ark', 'corekeeper', 'cs2', 'custom', 'dst', 'enshrouded', 'factorio', 'gmod',
@@ -51,12 +51,13 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '--ready-pattern', '--settle-seconds', '--status', '--name', '--timeout', '--wait-for',
         '-n', '--lines', '--interval', '--keep', '--api-url', '--email', '--batch-size',
         '--category', '--junit', '--plugin-dir', '--server', '--lock', '--from', '--changelog',
-        '--sort', '--limit', '--format', '--since', '--until', '--older-than'
+        '--sort', '--limit', '--format', '--since', '--until', '--older-than',
+        '--freeze-after', '--query-grace', '--count', '--refresh'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--query-protocol', '--max-players', '--arg',
         '--env', '--command', '--stop-command', '--restart', '--no-restart', '--max-restarts',
-        '--ready-pattern', '--settle-seconds', '--plugin-dir')
+        '--ready-pattern', '--settle-seconds', '--freeze-after', '--query-grace', '--plugin-dir')
     $gsmOptions = @{
         'game install' = @('--path', '--validate', '--json', '--help')
         'game update' = @('--validate', '--json', '--help')
@@ -102,6 +103,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'metrics show' = @('--since', '--until') + $gsmDataOptions
         'metrics export' = @('--all', '--format', '--since', '--until', '--output', '-o', '--help')
         'metrics prune' = @('--older-than', '--rollup') + $gsmDataOptions
+        'metrics collect' = @('--all', '--count', '--interval') + $gsmDataOptions
+        'metrics watch' = @('--all', '--refresh', '--count', '--json', '--help')
     }
 
     # The words before the cursor, without `gsm` itself.

@@ -15,11 +15,11 @@ _gsm_subcommands=(
   game 'list info install update validate installations'
   sync 'push pull status retry drop resolve'
   plugin 'init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify'
-  metrics 'show export prune'
+  metrics 'show export prune collect watch'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
-  metrics.retention_days output.format server.log_max_bytes server.stop_timeout steamcmd.path
+  metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path
   sync.batch_size
 )
 _gsm_formats=(table json csv)
@@ -65,6 +65,8 @@ _gsm() {
     '--max-restarts=[restarts allowed per 10 minutes]:number:'
     '--ready-pattern=[regex of the console line that says the game is up]:regex:'
     '--settle-seconds=[seconds the game must stay up to count as started]:seconds:'
+    '--freeze-after=[failed queries in a row before a freeze restart (0: off)]:number:'
+    '--query-grace=[seconds after a start when failed queries do not count]:seconds:'
     '--plugin-dir=[plugin folder, relative to the server folder]:folder:'
   )
   all_opt=('(1)--all[every server]')
@@ -336,6 +338,21 @@ _gsm() {
             _arguments $data_opts \
               '--older-than=[delete samples older than: 90s 30m 24h 7d 2w]:age:' \
               '--rollup[keep one average per server and hour instead]' && ret=0
+            ;;
+          'metrics collect')
+            _arguments $data_opts \
+              '--all[every running server]' \
+              '--count=[samples per server]:number:' \
+              '--interval=[seconds between samples]:seconds:' \
+              '(--all)*:server name:' && ret=0
+            ;;
+          'metrics watch')
+            _arguments $help_opt \
+              '--json[one JSON object per refresh (JSON Lines)]' \
+              '--all[every server]' \
+              '--refresh=[seconds between refreshes]:seconds:' \
+              '--count=[stop after N refreshes]:number:' \
+              '(--all)*:server name:' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \

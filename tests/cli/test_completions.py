@@ -366,3 +366,46 @@ def test_bash_completes_query_protocols() -> None:
 def test_fish_completes_query_protocols() -> None:
     offered = fish_complete("gsm server create x --query-protocol ")
     assert set(offered) == set(QUERY_PROTOCOLS)
+
+
+def _long_options() -> set[str]:
+    """Every long option of every gsm command, read from the app itself."""
+    import click
+    import typer.main
+
+    from gsm_cli.app import app
+
+    root = typer.main.get_command(app)
+    ctx = click.Context(root)
+    found: set[str] = set()
+
+    def walk(command: click.Command) -> None:
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                if sub is not None and not sub.hidden:
+                    walk(sub)
+            return
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                found.update(o for o in (*param.opts, *param.secondary_opts) if o[:2] == "--")
+
+    walk(root)
+    return found
+
+
+def test_every_option_of_every_command_is_completed(script_text: str) -> None:
+    missing = sorted(o for o in _long_options() if not has_word(script_text, o))
+    assert not missing
+
+
+def test_bash_completes_metrics_collect_watch_and_freeze_options() -> None:
+    assert {"collect", "watch"} <= set(bash_complete("gsm", "metrics", ""))
+    assert set(bash_complete("gsm", "metrics", "collect", "--")) >= {
+        "--all", "--count", "--interval", "--json",
+    }  # fmt: skip
+    assert set(bash_complete("gsm", "metrics", "watch", "--")) >= {"--all", "--refresh", "--count"}
+    # --count takes a value: what follows its number is still an option of watch
+    assert bash_complete("gsm", "metrics", "watch", "--count", "2", "--re") == ["--refresh"]
+    assert bash_complete("gsm", "server", "update", "x", "--freeze") == ["--freeze-after"]
+    assert bash_complete("gsm", "server", "create", "x", "--query-g") == ["--query-grace"]
