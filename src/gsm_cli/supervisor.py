@@ -647,6 +647,8 @@ class Supervisor:
                 pid=proc.pid,
                 started=processes.create_time(proc.pid),
             )
+            if processes.resume_if_paused(proc.pid):
+                self.log.note("the game was paused (stopped by a signal): continued, to stop it")
             commands, signal_name = processes.stop_plan(self.server())
             if commands and not proc.console:
                 self.log.note(f"no console to write {'; '.join(commands)} to")

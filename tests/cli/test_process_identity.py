@@ -1,5 +1,6 @@
 """Process identity (pid + start stamp) does not move when the wall clock is stepped."""
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ import psutil
 import pytest
 
 from gsm_cli.services import processes
+from tests.conftest import wait_for
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
 
@@ -67,3 +69,22 @@ def test_a_process_that_ended_is_not_alive() -> None:
     stamp = processes.create_time(proc.pid)
     proc.wait()
     assert not processes.is_alive(proc.pid, stamp)
+
+
+@pytest.mark.skipif(sys.platform.startswith("win"), reason="POSIX signals")
+def test_a_paused_process_is_continued_so_that_it_can_stop(
+    child: subprocess.Popen[bytes],
+) -> None:
+    proc = psutil.Process(child.pid)
+    assert not processes.resume_if_paused(child.pid)  # running: nothing to do
+    proc.suspend()
+    try:
+        wait_for(lambda: proc.status() == psutil.STATUS_STOPPED, timeout=5)
+        assert processes.resume_if_paused(child.pid)
+        wait_for(lambda: proc.status() != psutil.STATUS_STOPPED, timeout=5)
+        # and so terminate acts at once, instead of the wait and the kill
+        stamp = processes.create_time(child.pid)
+        assert processes.terminate_then_kill(child.pid, stamp, 20) == "terminate"
+    finally:
+        with contextlib.suppress(psutil.Error):
+            proc.resume()

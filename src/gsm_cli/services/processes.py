@@ -283,14 +283,34 @@ def wait_gone(proc: psutil.Process, timeout: float) -> bool:
         time.sleep(0.05)
 
 
+def resume_if_paused(pid: int) -> bool:
+    """Continue the process and its children when they are stopped (SIGSTOP, a job-control
+    stop): a stopped process acts on no console line and no signal but KILL until continued,
+    so a stop asked for could only end in a kill, without the game saving. POSIX only; True
+    when something was continued."""
+    if IS_WINDOWS:
+        return False
+    resumed = False
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error, OSError):
+                if proc.status() == psutil.STATUS_STOPPED:
+                    os.kill(proc.pid, signal.SIGCONT)
+                    resumed = True
+    return resumed
+
+
 def terminate_then_kill(
     pid: int, started: float | None, timeout: float, *, signal_name: str | None = None
 ) -> str:
     """Stop a process we cannot talk to: its stop signal (when it has one), then terminate,
-    then kill, waiting ``timeout`` seconds at each step. Returns how it ended."""
+    then kill, waiting ``timeout`` seconds at each step; a stopped (paused) process is
+    continued first. Returns how it ended."""
     if not is_alive(pid, started):
         return "gone"
     proc = psutil.Process(pid)
+    resume_if_paused(pid)
     if signal_name and timeout > 0:
         try:
             send_signal(pid, signal_name)
