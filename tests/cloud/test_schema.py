@@ -22,7 +22,7 @@ SEED_TABLES = {
 # Documented in docs/architecture.md, "Additions to the cloud schema".
 ADDED_TABLES = {
     "api_tokens", "plugin_versions", "plugin_ratings", "change_log", "alembic_version",
-    "api_token_devices", "rate_limit_counters",
+    "api_token_devices", "rate_limit_counters", "community_invitations",
 }  # fmt: skip
 ADDED_COLUMNS = {("users", "password_hash"), ("sync_operations", "detail")}
 

@@ -263,3 +263,22 @@ class RateLimitCounter(Base):
     bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class CommunityInvitation(Base):
+    """Addition (migration 0005): an invitation to a community, its code stored hashed."""
+
+    __tablename__ = "community_invitations"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    community_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("communities.id", ondelete="CASCADE"), nullable=False
+    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    max_uses: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    uses: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)
