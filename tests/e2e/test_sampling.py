@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -94,6 +95,26 @@ def test_the_sampler_reads_the_whole_tree(busy_tree: tuple[subprocess.Popen[str]
     psutil.Process(child_pid).kill()
     wait_for(lambda: sampler.measure().processes == 1)  # a vanished child: skipped, no error
     assert sampler.measure().cpu_percent is not None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux start stamps")
+def test_a_clock_step_does_not_change_the_cpu_measure(
+    busy_tree: tuple[subprocess.Popen[str], int], mocker
+) -> None:
+    """psutil's create_time() moves with /proc/stat's btime when the clock is stepped; the
+    sampler keys processes by their start since boot, so the busy child stays the same process
+    and its CPU keeps counting (it read 0 for one sample before)."""
+    parent, _child_pid = busy_tree
+    sampler = sampling.Sampler(parent.pid)
+    sampler.measure()
+    wait_for(lambda: (u := sampler.measure()).cpu_percent and u.cpu_percent > 50, 20)
+    mocker.patch("psutil._pslinux.boot_time", return_value=psutil.boot_time() + 7)
+    sampler.measure()
+    time.sleep(0.5)  # a measuring window, not a wait for something to happen
+    # one busy core: about 100%. Keyed by psutil's moved create time, the child was a new
+    # process born in the window and all its CPU since birth counted (several hundred %).
+    cpu = sampler.measure().cpu_percent
+    assert cpu is not None and 50 < cpu < 150
 
 
 def test_a_gone_process_gives_unknown_numbers(busy_tree: tuple[subprocess.Popen[str], int]) -> None:

@@ -81,6 +81,11 @@ def is_alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
+def stamp_now() -> float:
+    """Now, on the scale of ``create_time`` stamps (to tell a process started after a moment)."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME) if BOOT_RELATIVE else time.time()
+
+
 def started_at(stamp: float | None) -> float | None:
     """A start stamp as seconds since the epoch (for uptimes), by the clock as it is now."""
     if stamp is None or stamp >= EPOCH_STAMP_MIN:

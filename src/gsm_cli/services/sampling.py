@@ -70,9 +70,10 @@ class Sampler:
         self.pid = pid
         self._root: psutil.Process | None = None
         # CPU seconds (user + system) each process of the tree had used at the last call, by
-        # (pid, create time) so a reused pid is a new process.
+        # (pid, start stamp) so a reused pid is a new process. The stamp (processes.create_time)
+        # does not move when the wall clock is stepped; psutil's create_time() does.
         self._cpu_seconds: dict[tuple[int, float], float] = {}
-        self._last_wall: float | None = None  # time.time() of the last call
+        self._last_stamp: float | None = None  # processes.stamp_now() at the last call
         self._last_mono: float | None = None
 
     def _tree(self) -> list[psutil.Process]:
@@ -87,12 +88,12 @@ class Sampler:
 
     def measure(self) -> TreeUsage:
         """The tree now: memory, and CPU since the previous call (None on the first)."""
-        wall, mono = time.time(), time.monotonic()
+        stamp_now, mono = processes.stamp_now(), time.monotonic()
         try:
             procs = self._tree()
         except psutil.Error:  # the game itself is gone (or not ours to read)
             self._cpu_seconds.clear()
-            self._last_wall = self._last_mono = None
+            self._last_stamp = self._last_mono = None
             return TreeUsage(cpu_percent=None, memory_mb=None, processes=0)
         seen: dict[tuple[int, float], float] = {}
         rss = 0
@@ -102,7 +103,10 @@ class Sampler:
                 with proc.oneshot():
                     if proc.status() == psutil.STATUS_ZOMBIE:  # ended, not reaped yet
                         continue
-                    key = (proc.pid, proc.create_time())
+                    started = processes.create_time(proc.pid)
+                    if started is None:  # ended while we looked
+                        continue
+                    key = (proc.pid, started)
                     times = proc.cpu_times()
                     memory = proc.memory_info().rss
             except psutil.Error:  # ended while we looked: skipped
@@ -113,11 +117,11 @@ class Sampler:
             before = self._cpu_seconds.get(key)
             if before is not None:
                 used += max(0.0, cpu - before)
-            elif self._last_wall is not None and key[1] >= self._last_wall:
+            elif self._last_stamp is not None and key[1] >= self._last_stamp:
                 used += cpu  # born since the last call: all its CPU time is in this window
         elapsed = None if self._last_mono is None else mono - self._last_mono
         self._cpu_seconds = seen
-        self._last_wall, self._last_mono = wall, mono
+        self._last_stamp, self._last_mono = stamp_now, mono
         if not seen:
             return TreeUsage(cpu_percent=None, memory_mb=None, processes=0)
         cpu_percent = None if not elapsed or elapsed <= 0 else used / elapsed * 100
