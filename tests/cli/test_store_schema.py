@@ -89,6 +89,7 @@ ADDED_COLUMNS = {
         ("process_create_time", "REAL", 0, None, 0),
         ("device_id", "TEXT", 0, None, 0),
         ("device_name", "TEXT", 0, None, 0),
+        ("community_id", "TEXT", 0, None, 0),
     ],
     "local_plugins": [
         ("package_sha256", "TEXT", 0, None, 0),

@@ -19,6 +19,7 @@ REVISIONS: tuple[str, ...] = (
     "0004_sync_state",
     "0005_devices",
     "0006_plugin_files",
+    "0007_server_community",
 )
 HEAD = REVISIONS[-1]
 SEED_TABLES = frozenset(

@@ -57,6 +57,8 @@ class LocalServer(Base):
     # Additions (migration 0005): the device (machine) the server belongs to and runs on.
     device_id: Mapped[str | None] = mapped_column(Text)
     device_name: Mapped[str | None] = mapped_column(Text)
+    # Addition (migration 0007): the cloud community the server belongs to (synced).
+    community_id: Mapped[str | None] = mapped_column(Text)
 
 
 class LocalPlugin(Base):
