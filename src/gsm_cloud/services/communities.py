@@ -15,9 +15,10 @@ Rules (the API's documentation of communities repeats them):
 - Every membership change writes a ``community_membership`` change for the affected user (the
   change's ``entity_id`` is the community's id), so ``gsm sync pull`` tells that user. A rename
   writes one for every member, since what they pull names the community.
-- Deleting a community deletes its memberships; game servers and revenue transactions that
-  referenced it keep their rows with ``community_id`` set to NULL (money records are never
-  deleted; a donation still names its payer, recipient and amount).
+- Private communities are joined with an invitation's code (services.invitations).
+- Deleting a community deletes its memberships and invitations; game servers and revenue
+  transactions that referenced it keep their rows with ``community_id`` set to NULL (money
+  records are never deleted; a donation still names its payer, recipient and amount).
 
 Functions take the caller's ``User`` and raise the API's error types; routes commit.
 """
@@ -31,7 +32,14 @@ from sqlalchemy.orm import Session
 
 from gsm_cloud.api.errors import Conflict, Forbidden, NotFound
 from gsm_cloud.clock import utcnow
-from gsm_cloud.db.models import Community, CommunityMember, GameServer, RevenueTransaction, User
+from gsm_cloud.db.models import (
+    Community,
+    CommunityInvitation,
+    CommunityMember,
+    GameServer,
+    RevenueTransaction,
+    User,
+)
 from gsm_cloud.services import changes
 
 OWNER, ADMIN, MODERATOR, MEMBER = "Owner", "Admin", "Moderator", "Member"
@@ -76,20 +84,29 @@ def _not_found() -> NotFound:
     return NotFound("no such community", code="community_not_found")
 
 
-def _visible(
-    session: Session, user: User, community_id: uuid.UUID, *, lock: bool = False
-) -> tuple[Community, str | None]:
-    """The community and the caller's role in it; 404 when it does not exist for the caller.
-
-    ``lock`` takes the community row's lock first: every membership change does, so that
-    changes of one community's members run one after another."""
+def find(session: Session, community_id: uuid.UUID, *, lock: bool = False) -> Community | None:
+    """The community, whoever may see it. ``lock`` takes the community row's lock first: every
+    membership change does, so that changes of one community's members run one after another."""
     query = select(Community).where(Community.id == community_id)
     if lock:
         # NO KEY: foreign-key checks of other writers (which may hold the feed lock) pass.
         query = query.with_for_update(key_share=True)
         # A row read earlier in this session must be read again under the lock.
         query = query.execution_options(populate_existing=True)
-    community = session.scalars(query).first()
+    return session.scalars(query).first()
+
+
+def role_of(session: Session, community_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
+    """The user's role in the community, or None when not a member."""
+    return _role_of(session, community_id, user_id)
+
+
+def visible(
+    session: Session, user: User, community_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Community, str | None]:
+    """The community and the caller's role in it; 404 when it does not exist for the caller
+    (``lock``: as in ``find``)."""
+    community = find(session, community_id, lock=lock)
     if community is None:
         raise _not_found()
     role = _role_of(session, community.id, user.id)
@@ -99,7 +116,7 @@ def _visible(
 
 
 def get(session: Session, user: User, community_id: uuid.UUID) -> tuple[Community, str | None]:
-    return _visible(session, user, community_id)
+    return visible(session, user, community_id)
 
 
 def list_visible(
@@ -150,7 +167,7 @@ def members(
     session: Session, user: User, community_id: uuid.UUID, *, offset: int, limit: int
 ) -> tuple[list[Membership], int]:
     """The members of a community the caller can see, in the order they joined."""
-    community, _ = _visible(session, user, community_id)
+    community, _ = visible(session, user, community_id)
     where = CommunityMember.community_id == community.id
     total = session.scalar(select(func.count()).select_from(CommunityMember).where(where)) or 0
     rows = session.execute(
@@ -229,7 +246,7 @@ def create(session: Session, user: User, fields: dict[str, Any]) -> Community:
 def update_details(
     session: Session, user: User, community_id: uuid.UUID, fields: dict[str, Any]
 ) -> tuple[Community, str | None]:
-    community, role = _visible(session, user, community_id)
+    community, role = visible(session, user, community_id)
     if role not in MANAGERS:
         raise Forbidden("only the community's Owners and Admins can change it")
     renamed = "name" in fields and fields["name"] != community.name
@@ -256,9 +273,12 @@ def _member_ids(session: Session, community_id: uuid.UUID) -> list[uuid.UUID]:
 
 
 def delete_community(session: Session, user: User, community_id: uuid.UUID) -> None:
-    community, role = _visible(session, user, community_id, lock=True)
+    community, role = visible(session, user, community_id, lock=True)
     if role != OWNER:
         raise Forbidden("only an Owner can delete the community")
+    # The feed's lock before the game_servers rows: a sync push takes the feed's lock first and
+    # then writes its servers (which may belong to this community), so the other order deadlocks.
+    changes.lock_feed(session)
     member_ids = _member_ids(session, community.id)
     servers = session.execute(
         select(GameServer.id, GameServer.owner_id)
@@ -277,14 +297,14 @@ def delete_community(session: Session, user: User, community_id: uuid.UUID) -> N
         .values(community_id=None)
         .execution_options(synchronize_session=False)
     )
-    session.execute(
-        delete(CommunityMember)
-        .where(CommunityMember.community_id == community.id)
-        .execution_options(synchronize_session=False)
-    )
+    for table in (CommunityMember, CommunityInvitation):
+        session.execute(
+            delete(table)
+            .where(table.community_id == community.id)
+            .execution_options(synchronize_session=False)
+        )
     session.delete(community)
     session.flush()
-    # Take the feed's lock last, after the row locks, so no lock-order deadlock with others.
     for member_id in member_ids:
         _record(session, community.id, member_id, "delete")
     for server_id, server_owner in servers:
@@ -299,15 +319,26 @@ def delete_community(session: Session, user: User, community_id: uuid.UUID) -> N
 
 
 def join(session: Session, user: User, community_id: uuid.UUID) -> tuple[Community, str]:
-    community, role = _visible(session, user, community_id, lock=True)
+    """Join a public community (a private one takes an invitation: services.invitations)."""
+    community, role = visible(session, user, community_id, lock=True)
     if role is not None:
-        raise Conflict("you are already a member of this community", code="already_member")
+        raise already_member()
+    admit(session, community, user)
+    return community, MEMBER
+
+
+def already_member() -> Conflict:
+    return Conflict("you are already a member of this community", code="already_member")
+
+
+def admit(session: Session, community: Community, user: User) -> None:
+    """Make the user a Member. The caller holds the community's lock (``find(lock=True)``)
+    and has checked that the user is not a member yet."""
     session.add(
         CommunityMember(community_id=community.id, user_id=user.id, role=MEMBER, joined_at=utcnow())
     )
     _recount(session, community)
     _record(session, community.id, user.id, "upsert")
-    return community, MEMBER
 
 
 def _remove(session: Session, community: Community, member: CommunityMember) -> None:
@@ -325,7 +356,7 @@ def _remove(session: Session, community: Community, member: CommunityMember) -> 
 
 
 def leave(session: Session, user: User, community_id: uuid.UUID) -> Community:
-    community, role = _visible(session, user, community_id, lock=True)
+    community, role = visible(session, user, community_id, lock=True)
     member = _membership(session, community.id, user.id) if role else None
     if member is None:
         raise Conflict("you are not a member of this community", code="not_member")
@@ -345,7 +376,7 @@ def remove_member(
 ) -> Community:
     """Owners and Admins remove members; an Admin cannot remove an Owner or an Admin.
     Removing yourself is leaving, which every member may do."""
-    community, role = _visible(session, user, community_id, lock=True)
+    community, role = visible(session, user, community_id, lock=True)
     if user_id == user.id:
         if role is None:
             raise NotFound("no such member in this community", code="member_not_found")
@@ -365,7 +396,7 @@ def change_role(
 ) -> Membership:
     """Owners and Admins change roles; only an Owner may make or unmake Owners and Admins;
     the last Owner cannot step down."""
-    community, role = _visible(session, user, community_id, lock=True)
+    community, role = visible(session, user, community_id, lock=True)
     if role not in MANAGERS:
         raise Forbidden("only the community's Owners and Admins can change roles")
     target = _target(session, community, user_id)

@@ -5,11 +5,11 @@ community where the caller lacks the role answers 403. The rules live in service
 """
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from gsm_cloud.api.bodies import TEXT, ApiRoute, body_limit
+from gsm_cloud.api.bodies import JSON, TEXT, ApiRoute, body_limit
 from gsm_cloud.api.deps import CurrentUser, PagingDep, SessionDep
 from gsm_cloud.api.errors import responses
 from gsm_cloud.api.schemas.common import Page, Text
@@ -17,11 +17,15 @@ from gsm_cloud.api.schemas.communities import (
     CommunityCreate,
     CommunityOut,
     CommunityUpdate,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationOut,
+    JoinRequest,
     MemberOut,
     MemberRoleUpdate,
 )
-from gsm_cloud.db.models import Community
-from gsm_cloud.services import communities
+from gsm_cloud.db.models import Community, CommunityInvitation
+from gsm_cloud.services import communities, invitations
 
 router = APIRouter(prefix="/v1/communities", tags=["communities"], route_class=ApiRoute)
 
@@ -124,11 +128,22 @@ def delete_community(community_id: uuid.UUID, user: CurrentUser, session: Sessio
 @router.post(
     "/{community_id}/join",
     response_model=CommunityOut,
-    responses=responses(401, 404, 409, 422),
+    responses=responses(401, 403, 404, 409, 422),
 )
-def join_community(community_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CommunityOut:
-    """Join a public community as a Member."""
-    community, role = communities.join(session, user, community_id)
+@body_limit(JSON)
+def join_community(
+    community_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    body: JoinRequest | None = None,
+) -> CommunityOut:
+    """Join as a Member: a public community without a body; any community with an
+    invitation's code, which uses one of its uses. Every refused code answers the same 403
+    invitation_invalid; a member already gets 409 and uses nothing."""
+    if body is not None and body.code is not None:
+        community, role = invitations.join_with_code(session, user, community_id, body.code)
+    else:
+        community, role = communities.join(session, user, community_id)
     session.commit()
     return _out(community, role)
 
@@ -197,4 +212,70 @@ def remove_member(
     """Remove a member (Owners and Admins; an Admin cannot remove an Owner or an Admin).
     Removing yourself is leaving."""
     communities.remove_member(session, user, community_id, user_id)
+    session.commit()
+
+
+def _invitation_out(invitation: CommunityInvitation, **extra: str) -> dict[str, Any]:
+    """The fields of InvitationOut (and ``extra``), its state computed now."""
+    fields = {
+        name: getattr(invitation, name) for name in InvitationOut.model_fields if name != "state"
+    }
+    return fields | {"state": invitations.state_of(invitation)} | extra
+
+
+@router.post(
+    "/{community_id}/invitations",
+    response_model=InvitationCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 404, 422),
+)
+@body_limit(JSON)
+def create_invitation(
+    community_id: uuid.UUID, body: InvitationCreate, user: CurrentUser, session: SessionDep
+) -> InvitationCreated:
+    """Invite someone (Owners and Admins). The answer carries the code, the only time it is
+    shown: the cloud keeps only its hash."""
+    created = invitations.create(
+        session,
+        user,
+        community_id,
+        email=body.email,
+        expires_in_seconds=body.expires_in_seconds,
+        max_uses=body.max_uses,
+    )
+    session.commit()
+    return InvitationCreated(**_invitation_out(created.invitation, code=created.code))
+
+
+@router.get(
+    "/{community_id}/invitations",
+    response_model=Page[InvitationOut],
+    responses=responses(401, 403, 404, 422),
+)
+def list_invitations(
+    community_id: uuid.UUID, user: CurrentUser, session: SessionDep, paging: PagingDep
+) -> Page[InvitationOut]:
+    """A community's invitations in every state, oldest first (Owners and Admins); no codes."""
+    rows, total = invitations.list_for(
+        session, user, community_id, offset=paging.offset, limit=paging.per_page
+    )
+    return Page[InvitationOut](
+        items=[InvitationOut(**_invitation_out(i)) for i in rows],
+        page=paging.page,
+        per_page=paging.per_page,
+        total=total,
+    )
+
+
+@router.delete(
+    "/{community_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(401, 403, 404, 422),
+)
+def revoke_invitation(
+    community_id: uuid.UUID, invitation_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> None:
+    """Revoke an invitation (Owners and Admins): its code admits no one any more. Revoking it
+    again changes nothing."""
+    invitations.revoke(session, user, community_id, invitation_id)
     session.commit()

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from gsm_cloud.api.schemas.common import JsonObject, Model, Out, Text, UtcDateTime
+from gsm_cloud.api.schemas.common import Email, JsonObject, Model, Out, Text, UtcDateTime
 
 MemberRole = Literal["Owner", "Admin", "Moderator", "Member"]
 
@@ -82,3 +82,43 @@ class MemberOut(Out):
 
 class MemberRoleUpdate(Model):
     role: MemberRole
+
+
+class JoinRequest(Model):
+    code: Text(max_length=200, min_length=1) | None = Field(
+        default=None, description="An invitation's code: needed to join a private community"
+    )
+
+
+class InvitationCreate(Model):
+    email: Email | None = Field(
+        default=None, description="Only the user with this email (any case) may use the code"
+    )
+    expires_in_seconds: int = Field(
+        default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600, description="60 s to 90 days"
+    )
+    max_uses: int = Field(default=1, ge=1, le=1000, description="How many users it admits")
+
+
+InvitationState = Literal["active", "expired", "used", "revoked"]
+
+
+class InvitationOut(Out):
+    id: uuid.UUID
+    community_id: uuid.UUID
+    email: str | None
+    max_uses: int
+    uses: int
+    expires_at: UtcDateTime
+    revoked_at: UtcDateTime | None
+    created_at: UtcDateTime
+    created_by: uuid.UUID | None
+    state: InvitationState = Field(
+        description="revoked, used (no use left), expired or active: the first that holds"
+    )
+
+
+class InvitationCreated(InvitationOut):
+    code: str = Field(
+        description="The code to give the invitee: shown only here, the cloud keeps its hash"
+    )
