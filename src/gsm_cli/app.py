@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gsm_cli.commands.metrics",
         "Collect, show, chart, watch, export and prune servers' performance history.",
     ),
+    "revenue": ("gsm_cli.commands.revenue", "What you earned from your plugins and communities."),
 }
 
 log = logging.getLogger("gsm")

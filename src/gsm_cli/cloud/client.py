@@ -445,8 +445,8 @@ def _error_for(response: httpx.Response, api_url: str) -> GsmError:
         error_type = CloudTokenRefusedError if status == 401 else NotAllowedError
         return error_type(
             f"not allowed: {detail}",
-            hint="buy it with the account gsm is logged in as (`gsm auth status` shows which), "
-            "then try again; its developer can download it too",
+            hint="buy it (`gsm plugin buy NAME`) with the account gsm is logged in as "
+            "(`gsm auth status` shows which), then try again; its developer can download it too",
             code=code,
         )
     if code in ("package_invalid", "package_mismatch") and status == 422:

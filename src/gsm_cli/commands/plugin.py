@@ -390,6 +390,78 @@ def info(
         )
 
 
+BUY_COLUMNS = (
+    Column("name"),
+    Column("price"),
+    Column("currency"),
+    Column("status"),
+    Column("payment_id", "PAYMENT"),
+)
+WaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        metavar="SECONDS",
+        help="Wait up to SECONDS for a pending payment to be confirmed (or failed).",
+        show_default=False,
+        callback=number_in_range(0, 86400, what="a number of seconds"),
+    ),
+]
+
+
+def payment_messages(payment: dict[str, Any], what: str, done: str) -> None:
+    """Say where a payment stands: confirmed (``done`` follows), or pending with what the
+    payer must do. Shared with `gsm community donate`."""
+    if payment["status"] == "confirmed":
+        output.message(f"{what}: payment {payment['id']} confirmed; {done}")
+        return
+    output.message(
+        f"{what}: payment {payment['id']} is pending until {payment['provider']} confirms it"
+    )
+    if payment.get("client_secret"):
+        output.message(
+            f"complete it with {payment['provider']} using the client secret "
+            f"{payment['client_secret']}"
+        )
+    output.message(f"then: {done} (--wait SECONDS waits for the confirmation)")
+
+
+@app.command("buy")
+def buy(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Plugin name (any case) or id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Buy without asking.")] = False,
+    wait: WaitOption = None,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Buy a paid plugin at its price; once the payment is confirmed, install it."""
+    from gsm_cli import environment
+    from gsm_cli.cloud import session
+    from gsm_cli.commands._common import confirm, open_store, paths
+    from gsm_cli.services import payments
+
+    fmt = output_format(output_, json_)
+    with (
+        open_store() as store,
+        session.connect(store, paths(), environment.current().vars) as cloud,
+    ):
+        offer = payments.plugin_offer(cloud, name)
+        confirm(f"Buy {offer['name']} for {offer['price']} {offer['currency']}?", yes)
+        with output.Progress(f"buying {offer['name']}") as spinner:
+            result = payments.buy(cloud, offer, wait, spinner.report)
+    payment = result["payment"]
+    if payment is None:
+        output.message(f"{result['name']} is already bought by this account: nothing to pay")
+    else:
+        payment_messages(
+            payment,
+            f"bought {result['name']} for {result['price']} {result['currency']}",
+            f"`gsm plugin install {result['name']} --server SERVER` installs it",
+        )
+    row = {**result, "payment_id": payment["id"] if payment else None}
+    output.emit(result if fmt == "json" else row, fmt, BUY_COLUMNS)
+
+
 # --- installed plugins: install ... verify (services/plugins.py) --------------------------
 
 ServerOption = Annotated[

@@ -202,10 +202,10 @@ def find_version(client: CloudClient, name: str, spec: str | None) -> RemoteVers
 # --- downloads ------------------------------------------------------------------------------
 
 
-def buy_hint(plugin_id: str) -> str:
+def buy_hint(name: str) -> str:
     return (
-        f"buy it (the cloud's POST /v1/plugins/{plugin_id}/purchase) with the account gsm is "
-        "logged in as, then try again; its developer can download it too"
+        f"buy it (`gsm plugin buy {name}`) with the account gsm is logged in as, then try "
+        "again; its developer can download it too"
     )
 
 
@@ -270,7 +270,7 @@ def _fetch(
         raise NotAllowedError(
             f"{remote.name} is a paid plugin ({remote.price:.2f}): log in as a user who "
             "bought it to download it",
-            hint=f"run gsm auth login, then {buy_hint(remote.plugin_id)}",
+            hint=f"run gsm auth login, then {buy_hint(remote.name)}",
             code="purchase_required",
         )
     fd, name = tempfile.mkstemp(dir=dest_dir, prefix=_file_stem(remote), suffix=".part")
