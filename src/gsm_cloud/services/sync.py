@@ -85,6 +85,7 @@ SERVER_COLUMNS = (
     "last_backup",
     "created_at",
     "updated_at",
+    "community_id",
 )
 SERVER_UPDATED = (
     "name",
@@ -94,6 +95,7 @@ SERVER_UPDATED = (
     "max_players",
     "last_backup",
     "updated_at",
+    "community_id",
 )
 SERVER_RESET = {"player_count": 0, "uptime_seconds": 0}
 INSTALLATION_COLUMNS = (
@@ -478,6 +480,7 @@ class _State:
     installations: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     by_server: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
     plugins: set[uuid.UUID] = field(default_factory=set)
+    communities: set[uuid.UUID] = field(default_factory=set)  # those the pusher is a member of
     # What the database holds (as of the last write), and what changed since.
     stored_servers: set[uuid.UUID] = field(default_factory=set)
     stored_installations: set[uuid.UUID] = field(default_factory=set)
@@ -495,9 +498,12 @@ class _State:
         server_ids: set[uuid.UUID] = set()
         installation_ids: set[uuid.UUID] = set()
         plugin_ids: set[uuid.UUID] = set()
+        community_ids: set[uuid.UUID] = set()
         for item in items:
             if item.op.entity_type in ("game_server", SUMMARY):
                 server_ids.add(item.op.entity_id)
+                if isinstance(item.payload, GameServerPayload) and item.payload.community_id:
+                    community_ids.add(item.payload.community_id)
             elif item.op.entity_type == "plugin_installation":
                 installation_ids.add(item.op.entity_id)
                 if isinstance(item.payload, InstallationPayload):
@@ -516,6 +522,7 @@ class _State:
             GameServer.created_at,
             GameServer.configuration,
             GameServer.performance_metrics,
+            GameServer.community_id,
         )
         for row in _select_in(session, select(*columns), GameServer.id, server_ids):
             state.servers[row["id"]] = dict(row)
@@ -526,6 +533,9 @@ class _State:
             state._add_installation(dict(row))
         found = _select_in(session, select(Plugin.id), Plugin.id, plugin_ids)
         state.plugins = {row["id"] for row in found}
+        mine = select(CommunityMember.community_id).where(CommunityMember.user_id == user_id)
+        found = _select_in(session, mine, CommunityMember.community_id, community_ids)
+        state.communities = {row["community_id"] for row in found}
         state.stored_servers = set(state.servers)
         state.stored_installations = set(state.installations)
         return state
@@ -594,6 +604,12 @@ class _State:
                 configuration.pop(key, None)
                 if server is not None and key in (server.get("configuration") or {}):
                     configuration[key] = server["configuration"][key]
+        community_id = server.get("community_id") if server is not None else None
+        if "community_id" in payload.model_fields_set and payload.community_id != community_id:
+            # Attaching needs membership; a server stays attached when its owner leaves.
+            if payload.community_id is not None and payload.community_id not in self.communities:
+                raise _Refused(f"not a member of community {payload.community_id}")
+            community_id = payload.community_id
         if server is None:
             server = {"id": op.entity_id, "owner_id": self.user_id}
             server["created_at"] = payload.created_at or self.now
@@ -607,6 +623,7 @@ class _State:
             max_players=DEFAULT_MAX_PLAYERS if item.max_players is None else item.max_players,
             last_backup=payload.last_backup,
             updated_at=self.now,
+            community_id=community_id,
         )
         self.touched_servers[op.entity_id] = None
         self._record("game_server", op.entity_id, "upsert")
@@ -843,9 +860,10 @@ def _upsert(
         updated = tuple(column for column in columns if column != "id")
         if reset is not None:
             updated += tuple(reset)
-            # a re-created row also loses what only the cloud wrote into it
-            statement = statement.values(performance_metrics=null(), community_id=null())
-            updated += ("performance_metrics", "community_id")
+            # a re-created row also loses what only the cloud wrote into it (and its community,
+            # unless the payload names one: it is among the columns)
+            statement = statement.values(performance_metrics=null())
+            updated += ("performance_metrics",)
     statement = statement.on_conflict_do_update(
         index_elements=["id"], set_={column: statement.excluded[column] for column in updated}
     )

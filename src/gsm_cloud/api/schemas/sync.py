@@ -202,6 +202,11 @@ class GameServerPayload(BaseModel):
     device_id: Text(max_length=100, min_length=1) | None = None
     device_name: Text(max_length=200) | None = None
     claim: StrictBool = False
+    community_id: uuid.UUID | None = Field(
+        default=None,
+        description="The community the server is attached to (null: none). Attaching needs "
+        "the pusher's membership; left out, the cloud keeps what it has",
+    )
 
 
 class InstallationPayload(BaseModel):
