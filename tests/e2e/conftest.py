@@ -64,13 +64,30 @@ def _database(tmp: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def live_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
-    tmp = tmp_path_factory.mktemp("live-cloud")
+    with _serve(tmp_path_factory.mktemp("live-cloud"), {}) as cloud:
+        yield cloud
+
+
+@pytest.fixture(scope="module")
+def paying_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
+    """A live gsm-cloud whose payments go through the development provider, which confirms
+    every purchase and donation at once (GSM_CLOUD_PAYMENTS=development)."""
+    extra = {"GSM_CLOUD_PAYMENTS": "development"}
+    with _serve(tmp_path_factory.mktemp("paying-cloud"), extra) as cloud:
+        yield cloud
+
+
+@contextlib.contextmanager
+def _serve(tmp: Path, extra_env: dict[str, str]) -> Iterator[LiveCloud]:
+    """`gsm-cloud serve` on a migrated scratch database, with these variables added to its
+    environment, until the block ends."""
     exe = Path(sys.executable).parent / "gsm-cloud"
     with _database(tmp) as database_url:
         env = {
             **os.environ,
             "GSM_CLOUD_DATABASE_URL": database_url,
             "GSM_CLOUD_HOME": str(tmp),
+            **extra_env,
         }
         subprocess.run([str(exe), "migrate"], env=env, check=True, capture_output=True)
         port = free_port()
