@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gsm_cli.commands.metrics",
         "Collect, show, chart, watch, export and prune servers' performance history.",
     ),
+    "community": (
+        "gsm_cli.commands.community",
+        "Create, join and manage communities in gsm-cloud: members, roles, invitations.",
+    ),
     "revenue": ("gsm_cli.commands.revenue", "What you earned from your plugins and communities."),
 }
 

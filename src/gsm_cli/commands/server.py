@@ -71,6 +71,8 @@ DETAIL_COLUMNS = (
     Column("cloud_sync_status"),
     Column("device_id"),
     Column("device_name"),
+    Column("community_name", "community"),
+    Column("community_id"),
     Column("remote"),
     Column("configuration"),
 )
@@ -182,6 +184,15 @@ def _plugin_dir(param: typer.CallbackParam, value: str | None) -> str | None:
     return value
 
 
+CommunityOption = Annotated[
+    str | None,
+    typer.Option(
+        "--community",
+        metavar="C",
+        help="Put the server in this gsm-cloud community (name or id; you must be a member). "
+        "Sent by gsm sync push.",
+    ),
+]
 PluginDirOption = Annotated[
     str | None,
     typer.Option(
@@ -208,10 +219,43 @@ def _changes(name: str | None, options: dict[str, Any]) -> Any:
     return ServerChanges(name=name, args=options["arg"], env=options["env"], **picked)
 
 
-def _emit_server(server: Any, fmt: str) -> None:
+def _community_id(store: Any, community: str | None, no_community: bool) -> str | None:
+    """--community C as the id of a community you are a member of; --no-community as ""."""
+    from gsm_cli.services import communities
+
+    if community is not None and no_community:
+        raise InvalidInputError("give either --community or --no-community, not both")
+    if no_community:
+        return ""
+    if community is None:
+        return None
+    found = communities.for_server(store, paths(), environment.current().vars, community)
+    if found.checked_in == "cache":
+        output.warning(
+            f"the cloud cannot be reached ({found.reason}): {found.name} is from the "
+            "membership cache; the cloud checks your membership when gsm sync push sends this"
+        )
+    return found.id
+
+
+def _row(server: Any, names: dict[str, str]) -> dict[str, Any]:
+    """A server as list and show give it: its record, and its community's name when the
+    membership cache knows it."""
     from gsm_cli.services import servers
 
     row = servers.to_dict(server)
+    shown: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == "community_id":
+            shown["community_name"] = names.get(value) if value else None
+        shown[key] = value
+    return shown
+
+
+def _emit_server(server: Any, fmt: str, store: Any) -> None:
+    from gsm_cli.services import communities
+
+    row = _row(server, communities.cached_names(store))
     output.emit(_shown_freeze(row) if fmt == "table" else row, fmt, DETAIL_COLUMNS)
 
 
@@ -262,6 +306,7 @@ def create(
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
     plugin_dir: PluginDirOption = None,
+    community: CommunityOption = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -271,10 +316,13 @@ def create(
     fmt = output_format(output_, json_)
     changes = _changes(name, locals())
     with open_store() as store:
+        changes.community_id = _community_id(store, community, False)
         server = servers.create(store, paths(), game, changes, env=environment.current().vars)
-    _warn(changes.warnings)
-    output.message(f"created server {server.name} ({server.game_type}) in {server.install_path}")
-    _emit_server(server, fmt)
+        _warn(changes.warnings)
+        output.message(
+            f"created server {server.name} ({server.game_type}) in {server.install_path}"
+        )
+        _emit_server(server, fmt, store)
 
 
 @app.command("list")
@@ -290,7 +338,7 @@ def list_(
     output_: OutputOption = None,
 ) -> None:
     """List servers."""
-    from gsm_cli.services import games, lifecycle, servers
+    from gsm_cli.services import communities, games, lifecycle
 
     fmt = output_format(output_, json_)
     if game:
@@ -298,7 +346,8 @@ def list_(
     with open_store() as store:
         # The truth, as `status` tells it: pid and create time, supervisor alive.
         seen = lifecycle.observe_all(store, paths(), status=status, game=game)
-    rows = [{**servers.to_dict(s.server), "process_id": s.process_id} for s in seen]
+        names = communities.cached_names(store)
+    rows = [{**_row(s.server, names), "process_id": s.process_id} for s in seen]
     if fmt == "table":
         rows = [{**row, "status": s.shown_status} for row, s in zip(rows, seen, strict=True)]
     output.emit(rows, fmt, SERVER_COLUMNS)
@@ -311,7 +360,7 @@ def show(name: NameArgument, json_: JsonOption = False, output_: OutputOption = 
 
     fmt = output_format(output_, json_)
     with open_store() as store:
-        _emit_server(servers.get(store, name), fmt)
+        _emit_server(servers.get(store, name), fmt, store)
 
 
 @app.command()
@@ -336,6 +385,10 @@ def update(
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
     plugin_dir: PluginDirOption = None,
+    community: CommunityOption = None,
+    no_community: Annotated[
+        bool, typer.Option("--no-community", help="Take the server out of its community.")
+    ] = False,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
@@ -345,9 +398,10 @@ def update(
     fmt = output_format(output_, json_)
     changes = _changes(new_name, locals())
     with open_store() as store:
+        changes.community_id = _community_id(store, community, no_community)
         server = servers.update(store, name, changes, paths=paths(), env=environment.current().vars)
-    _warn(changes.warnings)
-    _emit_server(server, fmt)
+        _warn(changes.warnings)
+        _emit_server(server, fmt, store)
 
 
 @app.command()
@@ -467,8 +521,8 @@ def adopt(
             output.message(f"  {key}: {_shown(config.get(key))}")
         confirm(f"Adopt {server.name} onto this machine in {path}, with this command?", yes)
         adopted = servers.adopt(store, paths(), environment.current().vars, name, path, this)
-    output.message(f"adopted {adopted.name} in {adopted.install_path}; run gsm sync push")
-    _emit_server(adopted, fmt)
+        output.message(f"adopted {adopted.name} in {adopted.install_path}; run gsm sync push")
+        _emit_server(adopted, fmt, store)
 
 
 def _shown(value: Any) -> str:

@@ -155,6 +155,8 @@ def _game_server(data: dict[str, Any], entity_id: str) -> None:
     _text(data, "game_type", required=True, max_length=50, printable=True)
     _text(data, "status", max_length=20, printable=True)
     _whole(data, "max_players", 0)
+    if data.get("community_id") is not None and not _is_uuid(data["community_id"]):
+        raise Invalid("community_id is not a UUID")
     _time(data, "last_backup")
     _time(data, "created_at")
     config = _object(data, "configuration")

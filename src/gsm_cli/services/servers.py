@@ -58,6 +58,7 @@ class ServerChanges:
     plugin_dir: str | None = None  # "" goes back to the game's
     freeze_after: int | None = None  # 0: never a freeze restart
     query_grace: float | None = None
+    community_id: str | None = None  # "" takes the server out of its community
     warnings: list[str] = field(default_factory=list)
 
 
@@ -85,6 +86,7 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
         "cloud_sync_status": server.cloud_sync_status,
         "device_id": server.device_id,
         "device_name": server.device_name,
+        "community_id": server.community_id,
         "remote": is_remote(server),
         "configuration": config,
     }
@@ -360,6 +362,8 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
     _apply_start_checks(config, ch)
     _apply_query_protocol(config, ch.query_protocol)
     _apply_freeze(config, ch)
+    if ch.community_id is not None:
+        server.community_id = ch.community_id or None
     if ch.plugin_dir is not None:
         if ch.plugin_dir.strip():
             config["plugin_dir"] = games.check_plugin_dir(ch.plugin_dir, "--plugin-dir")

@@ -348,12 +348,15 @@ def _local_time(value: Any) -> str | None:
 
 
 def _common_from_cloud(server: LocalServer, data: dict[str, Any], cloud: "_PulledServer") -> None:
-    """The fields every device keeps alike: name, game, port, configuration, times."""
+    """The fields every device keeps alike: name, game, port, configuration, community,
+    times."""
     server.name = data["name"]
     server.game_type = data["game_type"]
     server.port = cloud.port
     server.configuration = cloud.configuration
     server.last_backup = _local_time(data.get("last_backup"))
+    if "community_id" in data:  # a cloud that predates communities on servers says nothing
+        server.community_id = data["community_id"]
     if data.get("created_at"):
         server.created_at = _local_time(data.get("created_at"))
 
