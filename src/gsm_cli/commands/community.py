@@ -413,3 +413,90 @@ def revoke(
     record = {"community_id": found["id"], "invitation_id": invitation_id, "revoked": True}
     if fmt != "table":
         output.emit(record, fmt, ())
+
+
+# --- donations (services/payments.py, docs/payments.md) ------------------------------------
+
+
+def _amount(text: str) -> Any:
+    """--amount as a Decimal, exactly as written (never a float); exit 4 when it is no amount."""
+    from gsm_cli.services import payments
+
+    return payments.parse_amount(text)
+
+
+def _currency(param: typer.CallbackParam, value: str | None) -> str | None:
+    from gsm_cli.services import payments
+
+    return None if value is None else payments.parse_currency(value)
+
+
+@app.command()
+def donate(
+    community: CommunityArgument,
+    amount: Annotated[
+        Any,  # a Decimal, made by _amount from the text
+        typer.Option(
+            "--amount",
+            metavar="AMOUNT",
+            help="How much, above zero, with a decimal point: 5.00 (at most the currency's "
+            "decimals).",
+            parser=_amount,
+        ),
+    ],
+    currency: Annotated[
+        str,
+        typer.Option(
+            "--currency", metavar="CODE", help="ISO 4217 currency: EUR, USD...", callback=_currency
+        ),
+    ],
+    message: Annotated[
+        str | None,
+        typer.Option("--message", metavar="TEXT", help="A few words to go with it."),
+    ] = None,
+    yes: YesOption = False,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            help="Wait up to SECONDS for a pending payment to be confirmed (or failed).",
+            show_default=False,
+            callback=number_in_range(0, 86400, what="a number of seconds"),
+        ),
+    ] = None,
+    json_: JsonOption = False,
+    output_: OutputOption = None,
+) -> None:
+    """Donate to a community: its owner receives it once the payment is confirmed."""
+    from gsm_cli.cloud import session
+    from gsm_cli.commands.plugin import payment_messages
+    from gsm_cli.services import communities, payments
+
+    fmt = output_format(output_, json_)
+    given = f"{amount} {currency}"
+    with (
+        open_store() as store,
+        session.connect(store, paths(), environment.current().vars) as cloud,
+    ):
+        found = communities.find(cloud, community)
+        confirm(f"Donate {given} to {found['name']}?", yes)
+        with output.Progress(f"donating to {found['name']}") as spinner:
+            payment = payments.donate(
+                cloud, found["id"], amount, currency, message, wait, spinner.report
+            )
+    payment_messages(
+        payment,
+        f"donated {given} to {found['name']}",
+        "its owner sees it in `gsm revenue report`",
+    )
+    record = {
+        "community": found["name"],
+        "community_id": found["id"],
+        "amount": payment["amount"],
+        "currency": payment["currency"],
+        "status": payment["status"],
+        "payment": payment,
+    }
+    columns = (Column("community"), Column("amount"), Column("currency"), Column("status"))
+    output.emit(record, fmt, columns)
