@@ -293,7 +293,12 @@ def _fetch(
             if report is not None:
                 report(received, remote.size, label)
 
-        headers = client.download(remote.plugin_id, remote.version, sink)
+        try:
+            headers = client.download(remote.plugin_id, remote.version, sink)
+        except NotAllowedError as exc:
+            if exc.code == "purchase_required" and client.authenticated:  # name the command
+                exc.hint = buy_hint(remote.name)
+            raise
         handle.flush()
         got = digest.hexdigest()
         sent = headers.get("x-checksum-sha256", "").lower()

@@ -1,0 +1,219 @@
+"""gsm plugin buy, gsm community donate and gsm revenue report against a real gsm-cloud whose
+payments go through the development provider (confirmed at once): buy then install, buying
+twice, free plugins, amounts and currencies refused with exit 4, exact totals per currency,
+and exit 6 when logged out."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import GsmRunner
+from tests.e2e.conftest import CloudAccount, LiveCloud, unique
+from tests.packages import package_bytes
+
+
+@pytest.fixture(scope="module")
+def seller(paying_cloud: LiveCloud) -> CloudAccount:
+    """A developer who sells plugins and owns communities."""
+    return paying_cloud.account("Developer")
+
+
+@pytest.fixture
+def seller_api(paying_cloud: LiveCloud, seller: CloudAccount) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {seller.token}"}
+    with httpx.Client(base_url=paying_cloud.url, headers=headers, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def buyer(
+    paying_cloud: LiveCloud, monkeypatch: pytest.MonkeyPatch, gsm: GsmRunner, tmp_path: Path
+) -> CloudAccount:
+    """A logged-in user (GSM_API_URL + GSM_TOKEN) with a stopped Minecraft server `mc`."""
+    account = paying_cloud.account()
+    monkeypatch.setenv("GSM_API_URL", paying_cloud.url)
+    monkeypatch.setenv("GSM_TOKEN", account.token)
+    made = gsm("server", "create", "mc", "--game", "minecraft", "--path", str(tmp_path / "mc"))
+    assert made.exit_code == 0, made.stderr
+    return account
+
+
+def sell(api: httpx.Client, price: str | None, currency: str = "EUR") -> str:
+    """A new plugin listed at ``price`` (None: free) with a published 1.0.0; its name."""
+    name = unique("Paid" if price else "Free")
+    body = {"name": name, "category": "utility", "supported_games": ["minecraft"]}
+    if price:
+        body |= {"price": price, "currency": currency}
+    made = api.post("/v1/plugins", json=body)
+    assert made.status_code == 201, made.text
+    sent = api.post(
+        f"/v1/plugins/{made.json()['id']}/versions",
+        files={"file": ("p.zip", package_bytes(name, "1.0.0"), "application/zip")},
+    )
+    assert sent.status_code == 201, sent.text
+    return name
+
+
+def community(api: httpx.Client) -> str:
+    made = api.post("/v1/communities", json={"name": unique("Guild"), "is_public": True})
+    assert made.status_code == 201, made.text
+    return made.json()["name"]
+
+
+def totals(report: dict) -> list[tuple[str, int, str]]:
+    return [(t["currency"], t["count"], t["total"]) for t in report["totals"]]
+
+
+def test_buy_a_paid_plugin_then_install_it_and_buying_again_is_already_bought(
+    gsm: GsmRunner, buyer: CloudAccount, seller_api: httpx.Client, tmp_path: Path
+) -> None:
+    name = sell(seller_api, "4.99", "EUR")
+    before = gsm("plugin", "install", name, "--server", "mc", "--json")
+    assert before.exit_code == 6, before.stderr
+    assert before.error()["code"] == "purchase_required"
+    assert f"gsm plugin buy {name}" in before.error()["hint"]
+
+    unasked = gsm("plugin", "buy", name, "--json")  # no terminal and no --yes: nothing bought
+    assert unasked.exit_code == 2, unasked.stderr
+    assert unasked.error()["code"] == "confirmation_required"
+    assert "4.99 EUR" in unasked.error()["message"]
+
+    bought = gsm("plugin", "buy", name.lower(), "--yes", "--json")
+    assert bought.exit_code == 0, bought.stderr
+    result = bought.json()
+    assert (result["name"], result["price"], result["currency"]) == (name, "4.99", "EUR")
+    assert result["status"] == "confirmed"
+    payment = result["payment"]
+    assert (payment["status"], payment["amount"], payment["currency"]) == (
+        "confirmed",
+        "4.99",
+        "EUR",
+    )
+    assert (payment["kind"], payment["provider"]) == ("plugin_purchase", "development")
+    assert f"gsm plugin install {name}" in bought.stderr
+
+    installed = gsm("plugin", "install", name, "--server", "mc", "--json")
+    assert installed.exit_code == 0, installed.stderr
+    assert [i["name"] for i in installed.json()["installed"]] == [name]
+
+    again = gsm("plugin", "buy", name, "--yes")
+    assert again.exit_code == 0, again.stderr
+    assert "already bought" in again.stderr
+    as_json = gsm("plugin", "buy", name, "--yes", "--json")
+    assert as_json.exit_code == 0, as_json.stderr
+    assert (as_json.json()["status"], as_json.json()["payment"]) == ("already_bought", None)
+
+
+def test_a_free_plugin_is_not_for_sale_and_an_unknown_one_not_found(
+    gsm: GsmRunner, buyer: CloudAccount, seller_api: httpx.Client
+) -> None:
+    free = gsm("plugin", "buy", sell(seller_api, None), "--yes", "--json")
+    assert free.exit_code == 5, free.stderr
+    assert free.error()["code"] == "not_for_sale"
+    assert "gsm plugin install" in free.error()["hint"]
+    missing = gsm("plugin", "buy", unique("Nope"), "--yes", "--json")
+    assert missing.exit_code == 3, missing.stderr
+    assert missing.error()["code"] == "plugin_not_found"
+
+
+def test_donate_and_amounts_or_currencies_refused_with_exit_4(
+    gsm: GsmRunner, buyer: CloudAccount, seller_api: httpx.Client
+) -> None:
+    guild = community(seller_api)
+    given = gsm(
+        "community", "donate", guild, "--amount", "5.00", "--currency", "eur",
+        "--message", "thanks", "--yes", "--json",
+    )  # fmt: skip
+    assert given.exit_code == 0, given.stderr
+    payment = given.json()["payment"]
+    assert (payment["status"], payment["amount"], payment["currency"]) == (
+        "confirmed",
+        "5.00",
+        "EUR",
+    )
+    assert payment["kind"] == "community_donation"
+    assert given.json()["community"] == guild
+
+    refused = {
+        ("0", "EUR"): "invalid_amount",
+        ("0.00", "EUR"): "invalid_amount",
+        ("-5", "EUR"): "invalid_amount",
+        ("1e3", "EUR"): "invalid_amount",
+        ("5,00", "EUR"): "invalid_amount",
+        ("NaN", "EUR"): "invalid_amount",
+        ("5", "EURO"): "invalid_currency",
+        ("5", "E1R"): "invalid_currency",
+        ("5.001", "EUR"): None,  # the cloud's rule: more decimals than EUR has (422)
+        ("5.5", "JPY"): None,  # JPY has no decimals
+        ("5", "XYZ"): None,  # three letters, but not ISO 4217
+    }
+    for (amount, currency), code in refused.items():
+        done = gsm(
+            "community", "donate", guild, "--amount", amount, "--currency", currency,
+            "--yes", "--json",
+        )  # fmt: skip
+        assert done.exit_code == 4, (amount, currency, done.stderr)
+        assert done.stdout == ""
+        if code:
+            assert done.error()["code"] == code, (amount, currency)
+        assert done.error().get("hint"), (amount, currency)
+
+
+def test_revenue_report_totals_are_exact_per_currency(
+    gsm: GsmRunner, buyer: CloudAccount, paying_cloud: LiveCloud
+) -> None:
+    fresh = gsm("revenue", "report", "--json")  # the buyer earned nothing
+    assert fresh.exit_code == 0, fresh.stderr
+    assert (fresh.json()["rows"], fresh.json()["totals"]) == ([], [])
+    empty = gsm("revenue", "report")
+    assert empty.exit_code == 0, empty.stderr
+    assert "no revenue" in empty.stderr
+
+    owner = paying_cloud.account()  # earns only what this test gives
+    headers = {"Authorization": f"Bearer {owner.token}"}
+    with httpx.Client(base_url=paying_cloud.url, headers=headers, timeout=30) as owner_api:
+        guild = community(owner_api)
+    for amount, currency in (("0.10", "EUR"), ("0.10", "EUR"), ("0.10", "EUR"), ("1", "USD")):
+        done = gsm(
+            "community", "donate", guild, "--amount", amount, "--currency", currency, "--yes"
+        )
+        assert done.exit_code == 0, done.stderr
+    as_owner = {"GSM_TOKEN": owner.token}
+    report = gsm("revenue", "report", "--by", "community", "--since", "1h", "--json", env=as_owner)
+    assert report.exit_code == 0, report.stderr
+    data = report.json()
+    assert sorted((r["label"], r["currency"], r["count"], r["total"]) for r in data["rows"]) == [
+        (guild, "EUR", 3, "0.30"),
+        (guild, "USD", 1, "1.00"),
+    ]
+    assert totals(data) == [("EUR", 3, "0.30"), ("USD", 1, "1.00")]
+    by_month = gsm("revenue", "report", "--by", "month", "--json", env=as_owner)
+    assert by_month.exit_code == 0, by_month.stderr
+    assert totals(by_month.json()) == totals(data)
+
+    table = gsm("revenue", "report", "--by", "community", env=as_owner)
+    assert table.exit_code == 0, table.stderr
+    assert "0.30" in table.stdout and "1.00" in table.stdout and guild in table.stdout
+    later = gsm("revenue", "report", "--since", "2099-01-01", "--json", env=as_owner)
+    assert later.exit_code == 0, later.stderr
+    assert later.json()["rows"] == []
+    backwards = gsm("revenue", "report", "--since", "1h", "--until", "2h", "--json")
+    assert backwards.exit_code == 4
+    assert backwards.error()["code"] == "invalid_time_range"
+
+
+def test_logged_out_every_money_command_exits_6(
+    gsm: GsmRunner, paying_cloud: LiveCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GSM_API_URL", paying_cloud.url)
+    monkeypatch.delenv("GSM_TOKEN", raising=False)
+    for args in (
+        ("plugin", "buy", "Anything", "--yes"),
+        ("community", "donate", "Anyone", "--amount", "5", "--currency", "EUR", "--yes"),
+        ("revenue", "report"),
+    ):
+        done = gsm(*args, "--json")
+        assert done.exit_code == 6, (args, done.stderr)
+        assert done.error()["code"] == "not_logged_in", args
