@@ -31,6 +31,12 @@ class Settings:
     body_timeout: int = 20
     body_min_rate: int = 500
     page_size_max: int = 200
+    # Payments (services/payments.py): "development" (confirms at once, for test deployments
+    # only), "stripe", or None (purchases and donations answer 503 payments_unavailable).
+    payments: str | None = None
+    stripe_api_url: str = "https://api.stripe.com"
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -63,11 +69,34 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         header_timeout=_positive_int(env, "GSM_CLOUD_HEADER_TIMEOUT", 10),
         body_timeout=_positive_int(env, "GSM_CLOUD_BODY_TIMEOUT", 20),
         body_min_rate=_positive_int(env, "GSM_CLOUD_BODY_MIN_RATE", 500),
+        payments=_payments(env),
+        stripe_api_url=(env.get("GSM_CLOUD_STRIPE_API_URL") or STRIPE_API_URL).rstrip("/"),
+        stripe_secret_key=env.get("GSM_CLOUD_STRIPE_SECRET_KEY") or None,
+        stripe_webhook_secret=env.get("GSM_CLOUD_STRIPE_WEBHOOK_SECRET") or None,
     )
 
 
 class SettingsError(ValueError):
     pass
+
+
+STRIPE_API_URL = "https://api.stripe.com"
+PAYMENT_PROVIDERS = ("development", "stripe")
+
+
+def _payments(env: dict[str, str]) -> str | None:
+    """GSM_CLOUD_PAYMENTS names the provider; unset, Stripe when its secret key is given, else
+    none. The development provider is never chosen unless named."""
+    chosen = env.get("GSM_CLOUD_PAYMENTS") or None
+    if chosen is None:
+        return "stripe" if env.get("GSM_CLOUD_STRIPE_SECRET_KEY") else None
+    if chosen not in PAYMENT_PROVIDERS:
+        raise SettingsError(
+            f"GSM_CLOUD_PAYMENTS must be one of {', '.join(PAYMENT_PROVIDERS)}, not {chosen!r}"
+        )
+    if chosen == "stripe" and not env.get("GSM_CLOUD_STRIPE_SECRET_KEY"):
+        raise SettingsError("GSM_CLOUD_PAYMENTS=stripe needs GSM_CLOUD_STRIPE_SECRET_KEY")
+    return chosen
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:

@@ -58,7 +58,10 @@ def empty_all_tables(url: str) -> None:
 
 @pytest.fixture
 def cloud_settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, storage_dir=tmp_path / "packages")
+    # The development payment provider: purchases and donations are confirmed at once.
+    return Settings(
+        database_url=database_url, storage_dir=tmp_path / "packages", payments="development"
+    )
 
 
 @pytest.fixture

@@ -22,9 +22,12 @@ SEED_TABLES = {
 # Documented in docs/architecture.md, "Additions to the cloud schema".
 ADDED_TABLES = {
     "api_tokens", "plugin_versions", "plugin_ratings", "change_log", "alembic_version",
-    "api_token_devices", "rate_limit_counters", "community_invitations",
+    "api_token_devices", "rate_limit_counters", "community_invitations", "payments",
+    "payment_events",
 }  # fmt: skip
-ADDED_COLUMNS = {("users", "password_hash"), ("sync_operations", "detail")}
+ADDED_COLUMNS = {
+    ("users", "password_hash"), ("sync_operations", "detail"), ("plugins", "currency"),
+}  # fmt: skip
 
 COLUMNS_SQL = """
 SELECT table_name, column_name, data_type, udt_name, character_maximum_length,

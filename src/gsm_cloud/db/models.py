@@ -107,6 +107,8 @@ class Plugin(Base):
     installation_guide: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = mapped_column(DateTime, server_default=NOW)
     developer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    # Addition (0006): the price's ISO 4217 currency.
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, server_default="USD")
 
 
 class CommunityMember(Base):
@@ -282,3 +284,49 @@ class CommunityInvitation(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)
+
+
+# --- additions (migration 0006) ------------------------------------------------------------
+
+
+class Payment(Base):
+    """A purchase or donation through a payment provider: pending until the provider confirms
+    it, and only then a revenue_transactions row (transaction_id)."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # plugin_purchase | ...
+    payer_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    plugin_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("plugins.id", ondelete="SET NULL")
+    )
+    community_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("communities.id", ondelete="SET NULL")
+    )
+    recipient_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    provider: Mapped[str] = mapped_column(String(20), nullable=False)  # stripe | development
+    provider_payment_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    message: Mapped[str | None] = mapped_column(Text)
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("revenue_transactions.id"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PaymentEvent(Base):
+    """A provider's event (a Stripe webhook) that was handled: never handled twice."""
+
+    __tablename__ = "payment_events"
+
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)

@@ -47,10 +47,9 @@ from gsm_cloud.db.models import (
     PluginInstallation,
     PluginRating,
     PluginVersion,
-    RevenueTransaction,
     User,
 )
-from gsm_cloud.services import changes
+from gsm_cloud.services import changes, money, revenue
 from gsm_cloud.services.storage import PackageUpload, package_key
 
 PUBLISHER_ROLES = ("Developer", "Admin")
@@ -170,6 +169,13 @@ def create(session: Session, user: User, **fields: Any) -> Plugin:
 def update_listing(session: Session, user: User, plugin_id: uuid.UUID, **fields: Any) -> Plugin:
     plugin = _locked(session, plugin_id)
     _own(user, plugin, "edit it")
+    if "price" in fields or "currency" in fields:  # the new pair must fit together
+        price = fields.get("price", plugin.price if plugin.price is not None else Decimal(0))
+        currency = fields.get("currency", plugin.currency)
+        try:
+            fields["price"] = money.check_amount(price, currency, allow_zero=True)
+        except money.MoneyError as exc:
+            raise Invalid(str(exc)) from None
     changed = {name: value for name, value in fields.items() if getattr(plugin, name) != value}
     if "name" in changed:
         _claim_name(session, changed["name"], plugin.id)
@@ -397,19 +403,6 @@ def version_for_download(
     return row
 
 
-def _bought(session: Session, user: User, plugin: Plugin) -> bool:
-    query = (
-        select(func.count())
-        .select_from(RevenueTransaction)
-        .where(
-            RevenueTransaction.transaction_type == "plugin_sale",
-            RevenueTransaction.plugin_id == plugin.id,
-            RevenueTransaction.payer_id == user.id,
-        )
-    )
-    return bool(session.scalar(query))
-
-
 def is_paid(plugin: Plugin) -> bool:
     return (plugin.price or Decimal(0)) > 0
 
@@ -420,7 +413,8 @@ def check_download(session: Session, plugin: Plugin, user: User | None) -> None:
     if not is_paid(plugin):
         return
     how = (
-        f"buy it (POST /v1/plugins/{plugin.id}/purchase, {plugin.price:.2f}), then download it "
+        f"buy it (POST /v1/plugins/{plugin.id}/purchase, {plugin.price:.2f} {plugin.currency}), "
+        "then download it "
         "with the same account"
     )
     if user is None:
@@ -428,7 +422,7 @@ def check_download(session: Session, plugin: Plugin, user: User | None) -> None:
             f"{plugin.name} is a paid plugin: log in as a user who bought it; {how}",
             code="purchase_required",
         )
-    if plugin.developer_id != user.id and not _bought(session, user, plugin):
+    if plugin.developer_id != user.id and not revenue.has_bought(session, user, plugin):
         raise Forbidden(
             f"{plugin.name} is a paid plugin that you have not bought: {how}",
             code="purchase_required",

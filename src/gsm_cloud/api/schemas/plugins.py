@@ -1,7 +1,8 @@
 """Request and response models of the plugin marketplace and of a server's installed plugins.
 
 Money and ratings leave the API as strings with two decimals ("4.99", "4.50"), so no client
-rounds them through a float. Prices are accepted as strings or numbers.
+rounds them through a float. Prices are accepted as strings or integers (never JSON numbers
+with decimals), with a currency (ISO 4217, USD unless given) whose decimals they fit.
 """
 
 import uuid
@@ -20,6 +21,7 @@ from pydantic import (
 
 from gsm_cli.services.plugin_package import CATEGORIES, NAME_PATTERN
 from gsm_cloud.api.schemas.common import Model, Out, Text, UtcDateTime
+from gsm_cloud.api.schemas.money import AmountIn, Currency, check
 
 MAX_PRICE = Decimal("99999999.99")  # DECIMAL(10,2)
 MAX_GAMES = 50
@@ -59,11 +61,7 @@ Name = Annotated[
 # until an edit changes it.
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 LongText = Text(max_length=MAX_LONG_TEXT)
-Price = Annotated[
-    Decimal,
-    Field(ge=0, le=MAX_PRICE, max_digits=10, decimal_places=2, allow_inf_nan=False),
-    Field(examples=["4.99"]),
-]
+Price = AmountIn  # 0 (free) or more: checked with the currency (money.check)
 Games = Annotated[list[GameId], Field(max_length=MAX_GAMES)]
 Version = Annotated[Text(max_length=20, min_length=5), Field(pattern=VERSION_PATTERN)]
 # Output: two decimals as a JSON string.
@@ -83,25 +81,34 @@ class PluginCreate(Model):
     description: LongText | None = None
     category: Category
     price: Price = Decimal("0.00")
+    currency: Currency = "USD"
     supported_games: Annotated[Games, AfterValidator(_unique)] = Field(
         default_factory=list, description="Game ids, e.g. minecraft, valheim"
     )
     installation_guide: LongText | None = None
 
+    @model_validator(mode="after")
+    def _price_fits_currency(self) -> "PluginCreate":
+        self.price = check(self.price, self.currency, allow_zero=True)
+        return self
+
 
 class PluginUpdate(Model):
-    """Only the fields given change; name, category, price and supported_games cannot be null."""
+    """Only the fields given change; name, category, price, currency and supported_games
+    cannot be null. A new price or currency must fit together (services.plugins checks it
+    against the listing's other one)."""
 
     name: Name | None = None
     description: LongText | None = None
     category: Category | None = None
     price: Price | None = None
+    currency: Currency | None = None
     supported_games: Annotated[Games, AfterValidator(_unique)] | None = None
     installation_guide: LongText | None = None
 
     @model_validator(mode="after")
     def _required_not_null(self) -> "PluginUpdate":
-        for name in ("name", "category", "price", "supported_games"):
+        for name in ("name", "category", "price", "currency", "supported_games"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -114,6 +121,7 @@ class PluginOut(Out):
     version: str = Field(description=f'The latest published version; "{NO_VERSION}" until one')
     category: str
     price: Decimal2
+    currency: Annotated[str, _default_if_none("USD")] = Field(description="ISO 4217")
     downloads: Annotated[int, _default_if_none(0)]
     rating: Decimal2 = Field(description="The average rating, 0.00 without ratings")
     review_count: Annotated[int, _default_if_none(0)]
