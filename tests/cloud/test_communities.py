@@ -256,7 +256,7 @@ def test_delete_removes_memberships_and_keeps_revenue_and_servers(
     db.expire_all()
     assert members_of(db, cid) == 0
     assert db.get(Community, uuid.UUID(cid)) is None
-    row = db.get(RevenueTransaction, uuid.UUID(donation.json()["id"]))
+    row = db.get(RevenueTransaction, uuid.UUID(donation.json()["payment"]["transaction_id"]))
     assert row is not None and row.community_id is None and row.amount == Decimal("5.00")
     assert db.get(GameServer, server.id).community_id is None
     earned = client.get("/v1/revenue", headers=owner.headers).json()
@@ -315,6 +315,34 @@ def _donate(client: TestClient, _w: World, cid: str, me: Account) -> int:
     return client.post(url, json={"amount": 1}, headers=me.headers).status_code
 
 
+def _invite(client: TestClient, _w: World, cid: str, me: Account) -> int:
+    return client.post(f"{BASE}/{cid}/invitations", json={}, headers=me.headers).status_code
+
+
+def _list_invitations(client: TestClient, _w: World, cid: str, me: Account) -> int:
+    return client.get(f"{BASE}/{cid}/invitations", headers=me.headers).status_code
+
+
+def _revoke_invitation(client: TestClient, w: World, cid: str, me: Account) -> int:
+    owner = w.people["owner"]
+    made = client.post(f"{BASE}/{cid}/invitations", json={}, headers=owner.headers).json()
+    url = f"{BASE}/{cid}/invitations/{made['id']}"
+    return client.delete(url, headers=me.headers).status_code
+
+
+def _join_with_a_code(client: TestClient, w: World, cid: str, me: Account) -> int:
+    owner = w.people["owner"]
+    made = client.post(f"{BASE}/{cid}/invitations", json={}, headers=owner.headers).json()
+    url = f"{BASE}/{cid}/join"
+    return client.post(url, json={"code": made["code"]}, headers=me.headers).status_code
+
+
+def _managers(status: int) -> dict[str, int]:
+    return dict.fromkeys(("owner", "admin"), status) | dict.fromkeys(
+        ("moderator", "member", "outsider"), 403
+    )
+
+
 MEMBERS_ONLY = dict.fromkeys(WHO, 200) | {"outsider": 404}
 MANAGERS = {"owner": 200, "admin": 200, "moderator": 403, "member": 403, "outsider": 403}
 TABLE: list[tuple[str, Action, dict[str, int], dict[str, int]]] = [
@@ -345,6 +373,20 @@ TABLE: list[tuple[str, Action, dict[str, int], dict[str, int]]] = [
         _remove_target,
         {"owner": 204, "admin": 204, "moderator": 403, "member": 403, "outsider": 403},
         {"owner": 204, "admin": 204, "moderator": 403, "member": 403, "outsider": 404},
+    ),
+    ("invite", _invite, _managers(201), _managers(201) | {"outsider": 404}),
+    ("list invitations", _list_invitations, _managers(200), _managers(200) | {"outsider": 404}),
+    (
+        "revoke an invitation",
+        _revoke_invitation,
+        _managers(204),
+        _managers(204) | {"outsider": 404},
+    ),
+    (
+        "join with a code",
+        _join_with_a_code,
+        dict.fromkeys(WHO, 409) | {"outsider": 200},
+        dict.fromkeys(WHO, 409) | {"outsider": 200},
     ),
     (
         "donate",
