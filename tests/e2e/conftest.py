@@ -64,7 +64,7 @@ def _database(tmp: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def live_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud]:
-    with _serve(tmp_path_factory.mktemp("live-cloud"), {}) as cloud:
+    with serve_cloud(tmp_path_factory.mktemp("live-cloud"), {}) as cloud:
         yield cloud
 
 
@@ -73,12 +73,12 @@ def paying_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCloud
     """A live gsm-cloud whose payments go through the development provider, which confirms
     every purchase and donation at once (GSM_CLOUD_PAYMENTS=development)."""
     extra = {"GSM_CLOUD_PAYMENTS": "development"}
-    with _serve(tmp_path_factory.mktemp("paying-cloud"), extra) as cloud:
+    with serve_cloud(tmp_path_factory.mktemp("paying-cloud"), extra) as cloud:
         yield cloud
 
 
 @contextlib.contextmanager
-def _serve(tmp: Path, extra_env: dict[str, str]) -> Iterator[LiveCloud]:
+def serve_cloud(tmp: Path, extra_env: dict[str, str]) -> Iterator[LiveCloud]:
     """`gsm-cloud serve` on a migrated scratch database, with these variables added to its
     environment, until the block ends."""
     exe = Path(sys.executable).parent / "gsm-cloud"

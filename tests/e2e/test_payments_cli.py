@@ -1,16 +1,25 @@
 """gsm plugin buy, gsm community donate and gsm revenue report against a real gsm-cloud whose
 payments go through the development provider (confirmed at once): buy then install, buying
 twice, free plugins, amounts and currencies refused with exit 4, exact totals per currency,
-and exit 6 when logged out."""
+and exit 6 when logged out. Then pending payments, with a cloud that pays through Stripe and a
+Stripe played on loopback: what the buyer is told, --wait running out, a confirmation and a
+refusal arriving by signed webhook while gsm waits."""
 
+import hmac
+import json
+import threading
+import time
+import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 
 from tests.conftest import GsmRunner
-from tests.e2e.conftest import CloudAccount, LiveCloud, unique
+from tests.e2e.conftest import CloudAccount, LiveCloud, serve_cloud, unique
 from tests.packages import package_bytes
 
 
@@ -217,3 +226,170 @@ def test_logged_out_every_money_command_exits_6(
         done = gsm(*args, "--json")
         assert done.exit_code == 6, (args, done.stderr)
         assert done.error()["code"] == "not_logged_in", args
+
+
+# --- pending payments: a cloud that pays through Stripe, Stripe played on loopback ----------
+
+WEBHOOK_SECRET = "whsec_e2e"
+
+
+class FakeStripe:
+    """Stripe's API as the cloud uses it (POST /v1/payment_intents) on a loopback port. Each
+    intent it creates can be settled by a signed webhook sent to the cloud, as Stripe would,
+    once the buyer completed the payment: ``outcome`` says which event, None sends none."""
+
+    def __init__(self) -> None:
+        self.cloud_url = ""
+        self.outcome: str | None = None
+        self.intents: list[dict[str, str]] = []
+        self.deliveries: list[threading.Thread] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                intent = {
+                    "id": f"pi_{uuid.uuid4().hex[:16]}",
+                    "amount": form["amount"],
+                    "currency": form["currency"],
+                }
+                intent["client_secret"] = f"{intent['id']}_secret_e2e"
+                fake.intents.append(intent)
+                body = json.dumps(intent).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                if fake.outcome is not None:
+                    delivery = threading.Thread(target=fake.deliver, args=(intent, fake.outcome))
+                    delivery.start()
+                    fake.deliveries.append(delivery)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def deliver(self, intent: dict[str, str], outcome: str) -> None:
+        """Send the signed event until the cloud knows the intent: it answers 400 for an
+        unknown one while the purchase that asked for it is still being committed."""
+        amount_key = "amount_received" if outcome == "succeeded" else "amount"
+        event = {
+            "id": f"evt_{uuid.uuid4().hex[:16]}",
+            "type": f"payment_intent.{outcome}",
+            "data": {"object": {"id": intent["id"], amount_key: int(intent["amount"]),
+                                "currency": intent["currency"]}},
+        }  # fmt: skip
+        payload = json.dumps(event).encode()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            stamp = str(int(time.time()))
+            signed = hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + payload, "sha256")
+            answer = httpx.post(
+                f"{self.cloud_url}/v1/payments/webhooks/stripe",
+                content=payload,
+                headers={"Stripe-Signature": f"t={stamp},v1={signed.hexdigest()}",
+                         "Content-Type": "application/json"},
+                timeout=10,
+            )  # fmt: skip
+            if answer.status_code == 200:
+                return
+            time.sleep(0.05)
+
+    def settle_all(self) -> None:
+        for delivery in self.deliveries:
+            delivery.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def fake_stripe() -> Iterator[FakeStripe]:
+    fake = FakeStripe()
+    serving = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        yield fake
+    finally:
+        fake.settle_all()
+        fake.server.shutdown()
+        fake.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def stripe_cloud(
+    tmp_path_factory: pytest.TempPathFactory, fake_stripe: FakeStripe
+) -> Iterator[LiveCloud]:
+    extra = {
+        "GSM_CLOUD_PAYMENTS": "stripe",
+        "GSM_CLOUD_STRIPE_SECRET_KEY": "sk_test_e2e",
+        "GSM_CLOUD_STRIPE_API_URL": fake_stripe.url,
+        "GSM_CLOUD_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    with serve_cloud(tmp_path_factory.mktemp("stripe-cloud"), extra) as cloud:
+        fake_stripe.cloud_url = cloud.url
+        yield cloud
+
+
+@pytest.fixture
+def stripe_buyer(
+    stripe_cloud: LiveCloud, monkeypatch: pytest.MonkeyPatch, gsm: GsmRunner, tmp_path: Path
+) -> CloudAccount:
+    account = stripe_cloud.account()
+    monkeypatch.setenv("GSM_API_URL", stripe_cloud.url)
+    monkeypatch.setenv("GSM_TOKEN", account.token)
+    made = gsm("server", "create", "mc", "--game", "minecraft", "--path", str(tmp_path / "mc"))
+    assert made.exit_code == 0, made.stderr
+    return account
+
+
+def test_a_pending_purchase_says_what_to_do_and_wait_sees_it_confirmed(
+    gsm: GsmRunner, stripe_cloud: LiveCloud, stripe_buyer: CloudAccount, fake_stripe: FakeStripe
+) -> None:
+    developer = stripe_cloud.account("Developer")
+    headers = {"Authorization": f"Bearer {developer.token}"}
+    with httpx.Client(base_url=stripe_cloud.url, headers=headers, timeout=30) as api:
+        later, now = sell(api, "4.99", "EUR"), sell(api, "1.50", "USD")
+
+    fake_stripe.outcome = None  # the buyer has not paid yet
+    pending = gsm("plugin", "buy", later, "--yes", "--json")
+    assert pending.exit_code == 0, pending.stderr
+    payment = pending.json()["payment"]
+    assert (pending.json()["status"], payment["provider"]) == ("pending", "stripe")
+    intent = fake_stripe.intents[-1]
+    assert (intent["amount"], intent["currency"]) == ("499", "eur")
+    assert payment["client_secret"] == intent["client_secret"]
+    assert payment["id"] in pending.stderr and intent["client_secret"] in pending.stderr
+    not_yet = gsm("plugin", "install", later, "--server", "mc", "--json")
+    assert not_yet.exit_code == 6 and not_yet.error()["code"] == "purchase_required"
+    waited = gsm("plugin", "buy", later, "--yes", "--wait", "0.5", "--json")
+    assert waited.exit_code == 1, waited.stderr
+    assert waited.error()["code"] == "payment_pending"
+
+    fake_stripe.outcome = "succeeded"  # Stripe confirms while gsm waits
+    confirmed = gsm("plugin", "buy", now, "--yes", "--wait", "20", "--json")
+    assert confirmed.exit_code == 0, confirmed.stderr
+    assert confirmed.json()["status"] == "confirmed"
+    assert confirmed.json()["payment"]["transaction_id"]
+    installed = gsm("plugin", "install", now, "--server", "mc", "--json")
+    assert installed.exit_code == 0, installed.stderr
+
+
+def test_a_donation_the_provider_refuses_is_payment_failed(
+    gsm: GsmRunner, stripe_cloud: LiveCloud, stripe_buyer: CloudAccount, fake_stripe: FakeStripe
+) -> None:
+    owner = stripe_cloud.account()
+    headers = {"Authorization": f"Bearer {owner.token}"}
+    with httpx.Client(base_url=stripe_cloud.url, headers=headers, timeout=30) as owner_api:
+        guild = community(owner_api)
+    fake_stripe.outcome = "payment_failed"
+    refused = gsm(
+        "community", "donate", guild, "--amount", "2.00", "--currency", "EUR",
+        "--yes", "--wait", "20", "--json",
+    )  # fmt: skip
+    assert refused.exit_code == 1, refused.stderr
+    assert refused.error()["code"] == "payment_failed"
+    report = gsm("revenue", "report", "--json", env={"GSM_TOKEN": owner.token})
+    assert report.exit_code == 0, report.stderr
+    assert report.json()["rows"] == []  # a failed payment is no revenue
