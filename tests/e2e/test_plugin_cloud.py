@@ -24,6 +24,13 @@ from tests.e2e.conftest import CloudAccount, LiveCloud, unique
 from tests.packages import manifest_text, package_bytes
 
 
+@pytest.fixture(scope="module")
+def live_cloud(paying_cloud: LiveCloud) -> LiveCloud:
+    """Buying a paid plugin needs a payment provider: here the development one, which confirms
+    a purchase at once (a cloud without any answers purchases with 503)."""
+    return paying_cloud
+
+
 def listing(
     api: httpx.Client, name: str, *, price: str = "0", games: tuple = ("minecraft",)
 ) -> str:
