@@ -487,7 +487,7 @@ def donate(
             )
     payment_messages(
         payment,
-        f"donated {given} to {found['name']}",
+        f"donated {payment['amount']} {payment['currency']} to {found['name']}",
         "its owner sees it in `gsm revenue report`",
     )
     record = {
