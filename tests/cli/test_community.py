@@ -189,3 +189,12 @@ def test_a_pulled_server_with_a_bad_community_id_is_skipped() -> None:
     assert pulled.problem(change) == "community_id is not a UUID"
     change["data"]["community_id"] = CREW_ID
     assert pulled.problem(change) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("60s", 60), ("90m", 5400), ("7d", 604800), ("90d", 7776000)]
+)
+def test_invitation_lifetimes_within_the_clouds_limits(text: str, seconds: int) -> None:
+    from gsm_cli.services import communities
+
+    assert communities.expiry_seconds(text) == seconds

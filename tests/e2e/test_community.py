@@ -225,3 +225,17 @@ def test_errors_exit_codes(gsm: GsmRunner, live_cloud: LiveCloud, owner: CloudAc
     assert gsm("auth", "logout").exit_code == 0
     logged_out = gsm("community", "list", "--json")
     assert logged_out.exit_code == 6 and logged_out.error()["code"] == "not_logged_in"
+
+
+def test_lists_are_read_page_by_page_to_the_end(
+    gsm: GsmRunner, owner: CloudAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gsm_cli.services import communities
+
+    monkeypatch.setattr(communities, "PER_PAGE", 2)
+    prefix = _unique("Paged")
+    made = [_ok(gsm, "create", f"{prefix} {i}")["id"] for i in range(5)]
+    assert [c["id"] for c in _ok(gsm, "list", "--search", prefix)] == made
+    assert [c["id"] for c in _ok(gsm, "list", "--mine", "--search", prefix)] == made
+    # A name is found among more communities than one page holds.
+    assert _ok(gsm, "show", f"{prefix} 4")["id"] == made[4]
