@@ -98,6 +98,7 @@ def test_a_private_community_from_invitation_to_deletion(
     ]
     refused = gsm("community", "invite", name, "--json", env=b)
     assert refused.exit_code == 6 and refused.error()["code"] == "forbidden"
+    assert "only Owners or Admins of" in refused.error()["message"]
     # The invitation's state, a second one revoked.
     [used] = _ok(gsm, "invitations", name)
     assert used["state"] == "used" and used["uses"] == 1 and "code" not in used

@@ -167,7 +167,8 @@ def _role_needed(community: Mapping[str, Any], roles: tuple[str, ...], doing: st
     if community["my_role"] not in roles:
         mine = community["my_role"] or "not a member"
         raise NotAllowedError(
-            f"only {' or '.join(roles)}s of {community['name']} can {doing} (you: {mine})",
+            f"only {' or '.join(role + 's' for role in roles)} of {community['name']} can "
+            f"{doing} (you: {mine})",
             hint=f"`gsm community members {community['name']}` shows who can",
             code="forbidden",
         )
