@@ -119,20 +119,17 @@ def get_payment(client: CloudClient, payment_id: str) -> dict[str, Any]:
     return checked_payment(client, client.json("GET", f"/v1/payments/{quote(payment_id, safe='')}"))
 
 
-def purchase(client: CloudClient, plugin: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Start buying ``plugin`` (a catalog entry): its payment, or None when this account has
-    bought it already. A plugin that is not for sale is ConflictError (exit 5,
-    ``not_for_sale``), whether found free here or by the cloud."""
-    price = plugin_price(plugin)
-    if price <= 0:
-        raise not_for_sale(plugin["name"])
+def purchase(client: CloudClient, plugin_id: str, name: str) -> dict[str, Any] | None:
+    """Start buying the plugin ``plugin_id`` (called ``name``): its payment, or None when this
+    account has bought it already. The cloud's "not for sale" is ConflictError (exit 5,
+    ``not_for_sale``); buying one's own plugin is exit 5 (``own_plugin``) with why not."""
     try:
-        answer = client.json("POST", f"/v1/plugins/{quote(plugin['id'], safe='')}/purchase")
+        answer = client.json("POST", f"/v1/plugins/{quote(plugin_id, safe='')}/purchase")
     except ConflictError as exc:
         if exc.code == "already_bought":
             return None
         if exc.code in ("not_for_sale", "nothing_to_buy"):
-            raise not_for_sale(plugin["name"]) from None
+            raise not_for_sale(name) from None
         if exc.code == "own_plugin":
             exc.hint = "you are its developer: you can download it without buying it"
         raise
@@ -142,10 +139,10 @@ def purchase(client: CloudClient, plugin: Mapping[str, Any]) -> dict[str, Any] |
 def plugin_offer(client: CloudClient, name: str) -> dict[str, Any]:
     """What buying the plugin ``name`` (or id) costs: {plugin_id, name, price, currency}, the
     price as text with two decimals. A free plugin is ``not_for_sale`` (exit 5)."""
-    from gsm_cli.services.plugin_cloud import find_plugin
+    from gsm_cli.services.plugin_cloud import _price, find_plugin
 
     plugin = find_plugin(client, name)
-    price = plugin_price(plugin)
+    price = _price(plugin)  # the catalog's price as install reads it: one rule
     if price <= 0:
         raise not_for_sale(plugin["name"])
     return {
@@ -166,7 +163,7 @@ def buy(
     is ``already_bought`` (``payment`` None) when this account owns it, else the payment's
     status, after waiting up to ``wait_seconds`` for a pending one to be settled. A failed
     payment, or one still pending when the wait ran out, is raised (``settled``)."""
-    payment = purchase(client, {"id": offer["plugin_id"], **offer})
+    payment = purchase(client, offer["plugin_id"], offer["name"])
     if payment is None:
         return {**offer, "status": "already_bought", "payment": None}
     if wait_seconds is not None:
@@ -248,13 +245,6 @@ def settled(payment: Mapping[str, Any], waited: float | None) -> None:
             "it (try again with a longer --wait)",
             code="payment_pending",
         )
-
-
-def plugin_price(plugin: Mapping[str, Any]) -> Decimal:
-    try:
-        return Decimal(str(plugin.get("price") or "0"))
-    except InvalidOperation:
-        return Decimal(0)
 
 
 def plugin_currency(plugin: Mapping[str, Any]) -> str:
