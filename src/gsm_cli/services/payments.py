@@ -208,8 +208,6 @@ def wait(
     payment: dict[str, Any],
     timeout: float,
     report: Report | None = None,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Look at a pending payment until the provider confirmed or failed it, or ``timeout``
     seconds passed; the payment as last seen (its status says which). ``report`` is told the
@@ -222,7 +220,7 @@ def wait(
             break
         if report is not None:
             report(waited, None, f"waiting for payment {payment['id']} ({int(waited)} s)")
-        sleep(min(pause, max(0.0, timeout - waited)))
+        time.sleep(min(pause, max(0.0, timeout - waited)))
         pause = min(pause * 2, LAST_POLL)
         payment = get_payment(client, payment["id"])
     return payment
