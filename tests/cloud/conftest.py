@@ -58,9 +58,13 @@ def empty_all_tables(url: str) -> None:
 
 @pytest.fixture
 def cloud_settings(database_url: str, tmp_path: Path) -> Settings:
-    # The development payment provider: purchases and donations are confirmed at once.
+    # The development payment provider: purchases and donations are confirmed at once. A
+    # webhook secret too, so that the Stripe webhook judges what it gets (400) instead of 503.
     return Settings(
-        database_url=database_url, storage_dir=tmp_path / "packages", payments="development"
+        database_url=database_url,
+        storage_dir=tmp_path / "packages",
+        payments="development",
+        stripe_webhook_secret="whsec_tests",
     )
 
 
