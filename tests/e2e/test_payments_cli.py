@@ -115,8 +115,8 @@ def test_buy_a_paid_plugin_then_install_it_and_buying_again_is_already_bought(
     assert (as_json.json()["status"], as_json.json()["payment"]) == ("already_bought", None)
 
 
-def test_a_free_plugin_is_not_for_sale_and_an_unknown_one_not_found(
-    gsm: GsmRunner, buyer: CloudAccount, seller_api: httpx.Client
+def test_free_unknown_and_own_plugins_and_own_communities_are_refused(
+    gsm: GsmRunner, buyer: CloudAccount, seller: CloudAccount, seller_api: httpx.Client
 ) -> None:
     free = gsm("plugin", "buy", sell(seller_api, None), "--yes", "--json")
     assert free.exit_code == 5, free.stderr
@@ -125,6 +125,18 @@ def test_a_free_plugin_is_not_for_sale_and_an_unknown_one_not_found(
     missing = gsm("plugin", "buy", unique("Nope"), "--yes", "--json")
     assert missing.exit_code == 3, missing.stderr
     assert missing.error()["code"] == "plugin_not_found"
+    as_seller = {"GSM_TOKEN": seller.token}
+    own = gsm("plugin", "buy", sell(seller_api, "1.00"), "--yes", "--json", env=as_seller)
+    assert own.exit_code == 5, own.stderr
+    assert own.error()["code"] == "own_plugin"
+    assert "developer" in own.error()["hint"]
+    guild = community(seller_api)
+    to_self = gsm(
+        "community", "donate", guild, "--amount", "1", "--currency", "EUR", "--yes", "--json",
+        env=as_seller,
+    )  # fmt: skip
+    assert to_self.exit_code == 5, to_self.stderr
+    assert to_self.error()["code"] == "own_community"
 
 
 def test_donate_and_amounts_or_currencies_refused_with_exit_4(
