@@ -3,7 +3,8 @@
 - nobody reads or changes another user's servers or plugin installations;
 - a private community is visible to its members only (404 to everyone else);
 - only a plugin's developer publishes its versions or edits it; only Admin verifies;
-- only a community's Owner or Admin manages its members.
+- only a community's Owner or Admin manages its members and invitations; only an Owner
+  deletes it.
 
 Every cell is a real request against a world built through the API itself.
 """
@@ -134,6 +135,12 @@ def world(client: TestClient, make_user: MakeUser) -> World:
         headers=people["owner"].headers,
     )  # fmt: skip
     assert made_private.status_code == 200
+    invitation = client.post(
+        f"/v1/communities/{ids['community']}/invitations", json={},
+        headers=people["owner"].headers,
+    )  # fmt: skip
+    assert invitation.status_code == 201, invitation.text
+    ids["invitation"] = invitation.json()["id"]
     return World(people, ids)
 
 
@@ -195,6 +202,26 @@ MATRIX = [
     ("cadmin", "DELETE", "/v1/communities/{community}/members/{member_id}", None, 204),
     ("member", "PATCH", "/v1/communities/{community}", {"name": "Renamed"}, 403),
     ("cadmin", "DELETE", "/v1/communities/{community}", None, 403),
+    # Deleting a community: its Owner only.
+    ("owner", "DELETE", "/v1/communities/{community}", None, 204),
+    ("member", "DELETE", "/v1/communities/{community}", None, 403),
+    ("stranger", "DELETE", "/v1/communities/{community}", None, 404),
+    # Invitations: the community's Owner or Admin only; nobody else learns it exists.
+    ("owner", "POST", "/v1/communities/{community}/invitations", {}, 201),
+    ("cadmin", "POST", "/v1/communities/{community}/invitations", {"max_uses": 5}, 201),
+    ("moderator", "POST", "/v1/communities/{community}/invitations", {}, 403),
+    ("member", "POST", "/v1/communities/{community}/invitations", {}, 403),
+    ("stranger", "POST", "/v1/communities/{community}/invitations", {}, 404),
+    ("admin", "POST", "/v1/communities/{community}/invitations", {}, 404),
+    ("owner", "GET", "/v1/communities/{community}/invitations", None, 200),
+    ("cadmin", "GET", "/v1/communities/{community}/invitations", None, 200),
+    ("member", "GET", "/v1/communities/{community}/invitations", None, 403),
+    ("stranger", "GET", "/v1/communities/{community}/invitations", None, 404),
+    ("cadmin", "DELETE", "/v1/communities/{community}/invitations/{invitation}", None, 204),
+    ("moderator", "DELETE", "/v1/communities/{community}/invitations/{invitation}", None, 403),
+    ("member", "DELETE", "/v1/communities/{community}/invitations/{invitation}", None, 403),
+    ("stranger", "DELETE", "/v1/communities/{community}/invitations/{invitation}", None, 404),
+    ("stranger", "POST", "/v1/communities/{community}/join", {"code": "gsmi_guessed"}, 403),
     # Plugins: the developer publishes and edits; only Admin verifies.
     ("developer", "POST", "/v1/plugins/{plugin}/versions", "package", 201),
     ("other_dev", "POST", "/v1/plugins/{plugin}/versions", "package", 403),
