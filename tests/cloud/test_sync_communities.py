@@ -177,6 +177,11 @@ def test_pushes_racing_the_deletion_of_their_community_do_not_deadlock(
                 body = {"operations": [operation("update", payload)]}
                 answer = own_client.post("/v1/sync/push", json=body, headers=user.headers)
                 answers.append(answer.status_code)
+                # before the deletion: applied; after it: the stale community_id is refused
+                [result] = answer.json()["results"]
+                assert result["status"] == "applied" or result["reason"] == (
+                    f"not a member of community {cid}"
+                ), result
             return answers
 
     with ThreadPoolExecutor(len(pushers) + 1) as pool:
