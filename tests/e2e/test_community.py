@@ -240,3 +240,28 @@ def test_lists_are_read_page_by_page_to_the_end(
     assert [c["id"] for c in _ok(gsm, "list", "--mine", "--search", prefix)] == made
     # A name is found among more communities than one page holds.
     assert _ok(gsm, "show", f"{prefix} 4")["id"] == made[4]
+
+
+def test_a_community_deleted_under_unpushed_server_changes(
+    gsm: GsmRunner, live_cloud: LiveCloud, owner: CloudAccount
+) -> None:
+    """The community goes while this machine still has changes of a server in it: their push
+    names the gone community and is rejected with the reason; --no-community and a retry
+    (rebuilt from the row) put the server right."""
+    name = _unique("Short Lived")
+    made = _ok(gsm, "create", name)
+    port = str(free_port())
+    assert gsm("server", "create", "sl-1", "--game", "valheim", "--port", port,
+               "--community", made["id"]).exit_code == 0  # fmt: skip
+    assert gsm("sync", "push").exit_code == 0
+    assert gsm("community", "delete", made["id"], "--yes").exit_code == 0
+    assert gsm("server", "update", "sl-1", "--max-players", "12").exit_code == 0
+    assert gsm("sync", "pull").exit_code == 0  # the server's change waits behind ours
+    pushed = gsm("sync", "push", "--json").json()
+    assert pushed["rejected"] == 1
+    assert f"not a member of community {made['id']}" in pushed["kept_aside"][0]["reason"]
+    assert gsm("server", "update", "sl-1", "--no-community").exit_code == 0
+    assert gsm("sync", "retry", "--all").exit_code == 0
+    assert gsm("sync", "push", "--json").json()["rejected"] == 0
+    cloud = _cloud_server(live_cloud, owner.token, "sl-1")
+    assert cloud["community_id"] is None and cloud["max_players"] == 12
