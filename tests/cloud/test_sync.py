@@ -636,6 +636,7 @@ def test_pull_visibility(client: TestClient, make_user: MakeUser, db) -> None:
         "version": "2.0.0",
         "category": "admin",
         "price": "0.00",
+        "currency": "USD",
         "downloads": 0,
         "rating": "0.00",
         "review_count": 0,

@@ -130,6 +130,7 @@ class PluginData(Out):
     version: str
     category: str
     price: Decimal2
+    currency: str = Field(description="The price's ISO 4217 currency")
     downloads: int | None
     rating: Decimal2
     review_count: int | None
