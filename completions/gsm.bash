@@ -7,14 +7,16 @@
 # _gsm_opts_<command> or _gsm_opts_<command>_<sub-command> (dashes in names become "_").
 # An option that takes a value goes in _gsm_value_opts too, so that its value is not taken
 # for an argument.
-_gsm_commands="server auth config doctor game sync plugin metrics"
+_gsm_commands="server auth config doctor game sync plugin metrics community revenue"
 _gsm_sub_server="create list show update delete adopt start stop restart status send logs monitor backup backups restore"
 _gsm_sub_auth="login status logout"
 _gsm_sub_config="list get set unset path"
 _gsm_sub_game="list info install update validate installations"
 _gsm_sub_sync="push pull status retry drop resolve"
-_gsm_sub_plugin="init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify"
+_gsm_sub_plugin="init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify buy"
 _gsm_sub_metrics="show export prune collect watch"
+_gsm_sub_community="list show create update delete join leave members role remove invite invitations revoke donate"
+_gsm_sub_revenue="report"
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
 _gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
 _gsm_server_statuses="stopped starting running stopping crashed failed remote"
@@ -24,9 +26,10 @@ _gsm_plugin_categories="admin anticheat chat economy gameplay library maps perfo
 _gsm_plugin_sorts="downloads rating new"
 _gsm_formats="table json csv"
 _gsm_export_formats="csv json"
+_gsm_revenue_by="plugin community month"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
-_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --freeze-after --query-grace --count --refresh --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit --format --since --until --older-than"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --freeze-after --query-grace --count --refresh --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit --format --since --until --older-than --community --search --description --logo-url --banner-url --code --expires --uses --amount --currency --message --wait --by"
 _gsm_opts_auth_login="--api-url --with-token --no-with-token --email --json --help"
 _gsm_opts_auth_logout="--revoke --json --help"
 _gsm_opts_config_get="--json --help"
@@ -35,9 +38,9 @@ _gsm_opts_config_unset="--json --help"
 _gsm_opts_game_install="--path --validate --json --help"
 _gsm_opts_game_update="--validate --json --help"
 _gsm_opts_game_validate="--json --help"
-_gsm_opts_server_create="--game -g --path --port --query-port --query-protocol --freeze-after --query-grace --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --json --output -o --help"
+_gsm_opts_server_create="--game -g --path --port --query-port --query-protocol --freeze-after --query-grace --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --community --json --output -o --help"
 _gsm_opts_server_list="--status --game --json --output -o --help"
-_gsm_opts_server_update="--name --path --port --query-port --query-protocol --freeze-after --query-grace --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --json --output -o --help"
+_gsm_opts_server_update="--name --path --port --query-port --query-protocol --freeze-after --query-grace --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --community --no-community --json --output -o --help"
 _gsm_opts_server_delete="--purge --no-purge --yes -y --json --help"
 _gsm_opts_server_adopt="--path --yes -y --json --output -o --help"
 _gsm_opts_server_start="--all --timeout --json --output -o --help"
@@ -74,6 +77,22 @@ _gsm_opts_plugin_verify="--server --all --lock --junit --json --output -o --help
 _gsm_opts_metrics_show="--since --until --json --output -o --help"
 _gsm_opts_metrics_export="--all --format --since --until --output -o --help"
 _gsm_opts_metrics_prune="--older-than --rollup --json --output -o --help"
+_gsm_opts_community_list="--mine --search --json --output -o --help"
+_gsm_opts_community_show="--json --output -o --help"
+_gsm_opts_community_create="--description --public --private --logo-url --banner-url --json --output -o --help"
+_gsm_opts_community_update="--name --description --public --private --logo-url --banner-url --json --output -o --help"
+_gsm_opts_community_delete="--yes -y --json --help"
+_gsm_opts_community_join="--code --json --output -o --help"
+_gsm_opts_community_leave="--json --output -o --help"
+_gsm_opts_community_members="--json --output -o --help"
+_gsm_opts_community_role="--json --output -o --help"
+_gsm_opts_community_remove="--json --output -o --help"
+_gsm_opts_community_invite="--email --expires --uses --json --output -o --help"
+_gsm_opts_community_invitations="--json --output -o --help"
+_gsm_opts_community_revoke="--json --output -o --help"
+_gsm_opts_community_donate="--amount --currency --message --yes -y --wait --json --output -o --help"
+_gsm_opts_revenue_report="--since --until --by --json --output -o --help"
+_gsm_opts_plugin_buy="--yes -y --wait --json --output -o --help"
 _gsm_opts_metrics_collect="--all --count --interval --json --output -o --help"
 _gsm_opts_metrics_watch="--all --refresh --count --json --help"
 
@@ -128,6 +147,7 @@ _gsm() {
         --category) COMPREPLY=($(compgen -W "$_gsm_plugin_categories" -- "$cur")) ;;
         --sort) COMPREPLY=($(compgen -W "$_gsm_plugin_sorts" -- "$cur")) ;;
         --format) COMPREPLY=($(compgen -W "$_gsm_export_formats" -- "$cur")) ;;
+        --by) COMPREPLY=($(compgen -W "$_gsm_revenue_by" -- "$cur")) ;;
         --junit | --lock)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")

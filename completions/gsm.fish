@@ -7,7 +7,7 @@
 # --json (no --output) go in __gsm_json_only as "command sub-command"; commands that take
 # neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
 # so that its value is not taken for an argument.
-set -g __gsm_commands server auth config doctor game sync plugin metrics
+set -g __gsm_commands server auth config doctor game sync plugin metrics community revenue
 set -g __gsm_sub_server create list show update delete adopt start stop restart status send \
     logs monitor backup backups restore
 set -g __gsm_sub_auth login status logout
@@ -15,8 +15,12 @@ set -g __gsm_sub_config list get set unset path
 set -g __gsm_sub_game list info install update validate installations
 set -g __gsm_sub_sync push pull status retry drop resolve
 set -g __gsm_sub_plugin init pack validate publish search info install uninstall enable disable \
-    update pin unpin list lock apply verify
+    update pin unpin list lock apply verify buy
 set -g __gsm_sub_metrics show export prune collect watch
+set -g __gsm_sub_community list show create update delete join leave members role remove \
+    invite invitations revoke donate
+set -g __gsm_sub_revenue report
+set -g __gsm_revenue_by plugin community month
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
 set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
@@ -34,14 +38,15 @@ set -g __gsm_export_formats csv json
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
     "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
-    "plugin lock" "metrics watch"
+    "plugin lock" "metrics watch" "community delete"
 set -g __gsm_no_data_opts "server logs" "metrics export"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query-protocol \
     --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
     --freeze-after --query-grace --count --refresh \
     --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
     --category --junit --plugin-dir --server --lock --from --changelog --sort --limit \
-    --format --since --until --older-than
+    --format --since --until --older-than --community --search --description --logo-url \
+    --banner-url --code --expires --uses --amount --currency --message --wait --by
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -113,6 +118,8 @@ complete -c gsm -n "__gsm_args_are server" -a "$__gsm_sub_server"
 complete -c gsm -n "__gsm_args_are sync" -a "$__gsm_sub_sync"
 complete -c gsm -n "__gsm_args_are plugin" -a "$__gsm_sub_plugin"
 complete -c gsm -n "__gsm_args_are metrics" -a "$__gsm_sub_metrics"
+complete -c gsm -n "__gsm_args_are community" -a "$__gsm_sub_community"
+complete -c gsm -n "__gsm_args_are revenue" -a "$__gsm_sub_revenue"
 
 # Options of the commands.
 complete -c gsm -n "__gsm_takes_json" -l json -d "Same as --output json"
@@ -173,6 +180,9 @@ complete -c gsm -n "__gsm_server_sub create update" -l settle-seconds -x \
     -d "Seconds the game must stay up to count as started"
 complete -c gsm -n "__gsm_server_sub create update" -l plugin-dir -x \
     -d "Plugin folder, relative to the server folder"
+complete -c gsm -n "__gsm_server_sub create update" -l community -x \
+    -d "The community (name or id) the server belongs to"
+complete -c gsm -n "__gsm_server_sub update" -l no-community -d "Take the server out of its community"
 complete -c gsm -n "__gsm_server_sub create update" -l freeze-after -x \
     -d "Failed queries in a row before a freeze restart (0: off)"
 complete -c gsm -n "__gsm_server_sub create update" -l query-grace -x \
@@ -287,3 +297,34 @@ complete -c gsm -n "__gsm_metrics_sub collect watch" -l all -d "Every running se
 complete -c gsm -n "__gsm_metrics_sub collect watch" -l count -x -d "Samples (collect) or refreshes (watch)"
 complete -c gsm -n "__gsm_metrics_sub collect" -l interval -x -d "Seconds between samples"
 complete -c gsm -n "__gsm_metrics_sub watch" -l refresh -x -d "Seconds between refreshes"
+
+# gsm community, gsm revenue and gsm plugin buy. Community names are not completed (they live
+# in the cloud).
+function __gsm_sub_of
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = $argv[1]; and contains -- $args[2] $argv[2..-1]
+end
+complete -c gsm -n "__gsm_sub_of community list" -l mine -d "Only communities you are a member of"
+complete -c gsm -n "__gsm_sub_of community list" -l search -x -d "Words in the name or description"
+complete -c gsm -n "__gsm_sub_of community update" -l name -x -d "A new name"
+complete -c gsm -n "__gsm_sub_of community create update" -l description -x -d "What it is about"
+complete -c gsm -n "__gsm_sub_of community create update" -l public -d "Anyone can see and join it"
+complete -c gsm -n "__gsm_sub_of community create update" -l private \
+    -d "Members and invited users only"
+complete -c gsm -n "__gsm_sub_of community create update" -l logo-url -x -d "Logo image URL"
+complete -c gsm -n "__gsm_sub_of community create update" -l banner-url -x -d "Banner image URL"
+complete -c gsm -n "__gsm_sub_of community delete donate" -s y -l yes -d "Do not ask"
+complete -c gsm -n "__gsm_sub_of community join" -l code -x -d "Invitation code"
+complete -c gsm -n "__gsm_sub_of community invite" -l email -x -d "Only this user may use it"
+complete -c gsm -n "__gsm_sub_of community invite" -l expires -x -d "Valid for: 30m 24h 7d 2w"
+complete -c gsm -n "__gsm_sub_of community invite" -l uses -x -d "How many joins it allows"
+complete -c gsm -n "__gsm_sub_of community donate" -l amount -x -d "Amount, e.g. 5.00"
+complete -c gsm -n "__gsm_sub_of community donate" -l currency -x -d "ISO 4217 code, e.g. EUR"
+complete -c gsm -n "__gsm_sub_of community donate" -l message -x -d "A message to the community"
+complete -c gsm -n "__gsm_sub_of community donate; or __gsm_sub_of plugin buy" -l wait -x \
+    -d "Seconds to wait for the payment"
+complete -c gsm -n "__gsm_sub_of plugin buy" -s y -l yes -d "Do not ask"
+complete -c gsm -n "__gsm_sub_of revenue report" -l since -x -d "Start: 30d or an ISO date/time"
+complete -c gsm -n "__gsm_sub_of revenue report" -l until -x \
+    -d "End: a duration back from now or an ISO date/time"
+complete -c gsm -n "__gsm_sub_of revenue report" -l by -x -a "$__gsm_revenue_by" -d "Group by"

@@ -9,7 +9,8 @@
 Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
-    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin', 'metrics')
+    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin', 'metrics',
+        'community', 'revenue')
     $gsmSubCommands = @{
         'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop',
             'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
@@ -19,8 +20,11 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'sync' = @('push', 'pull', 'status', 'retry', 'drop', 'resolve')
         'plugin' = @('init', 'pack', 'validate', 'publish', 'search', 'info', 'install',
             'uninstall', 'enable', 'disable', 'update', 'pin', 'unpin', 'list', 'lock', 'apply',
-            'verify')
+            'verify', 'buy')
         'metrics' = @('show', 'export', 'prune', 'collect', 'watch')
+        'community' = @('list', 'show', 'create', 'update', 'delete', 'join', 'leave', 'members',
+            'role', 'remove', 'invite', 'invitations', 'revoke', 'donate')
+        'revenue' = @('report')
     }
     $gsmSettingKeys = @(
         'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
@@ -41,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'maps', 'performance', 'protection', 'utility', 'world', 'other')
     $gsmPluginSorts = @('downloads', 'rating', 'new')
     $gsmExportFormats = @('csv', 'json')
+    $gsmRevenueBy = @('plugin', 'community', 'month')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
     $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull')
@@ -52,7 +57,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '-n', '--lines', '--interval', '--keep', '--api-url', '--email', '--batch-size',
         '--category', '--junit', '--plugin-dir', '--server', '--lock', '--from', '--changelog',
         '--sort', '--limit', '--format', '--since', '--until', '--older-than',
-        '--freeze-after', '--query-grace', '--count', '--refresh'
+        '--freeze-after', '--query-grace', '--count', '--refresh', '--community', '--search',
+        '--description', '--logo-url', '--banner-url', '--code', '--email', '--expires', '--uses',
+        '--amount', '--currency', '--message', '--wait', '--by'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--query-protocol', '--max-players', '--arg',
@@ -61,9 +68,10 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $gsmOptions = @{
         'game install' = @('--path', '--validate', '--json', '--help')
         'game update' = @('--validate', '--json', '--help')
-        'server create' = @('--game', '-g', '--path') + $serverChange + $gsmDataOptions
+        'server create' = @('--game', '-g', '--path', '--community') + $serverChange + $gsmDataOptions
         'server list' = @('--status', '--game') + $gsmDataOptions
-        'server update' = @('--name', '--path') + $serverChange + $gsmDataOptions
+        'server update' = @('--name', '--path', '--community', '--no-community') + $serverChange +
+            $gsmDataOptions
         'server delete' = @('--purge', '--no-purge', '--yes', '-y', '--json', '--help')
         'server adopt' = @('--path', '--yes', '-y') + $gsmDataOptions
         'server start' = @('--all', '--timeout') + $gsmDataOptions
@@ -105,6 +113,18 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'metrics prune' = @('--older-than', '--rollup') + $gsmDataOptions
         'metrics collect' = @('--all', '--count', '--interval') + $gsmDataOptions
         'metrics watch' = @('--all', '--refresh', '--count', '--json', '--help')
+        'community list' = @('--mine', '--search') + $gsmDataOptions
+        'community create' = @('--description', '--public', '--private', '--logo-url',
+            '--banner-url') + $gsmDataOptions
+        'community update' = @('--name', '--description', '--public', '--private', '--logo-url',
+            '--banner-url') + $gsmDataOptions
+        'community delete' = @('--yes', '-y', '--json', '--help')
+        'community join' = @('--code') + $gsmDataOptions
+        'community invite' = @('--email', '--expires', '--uses') + $gsmDataOptions
+        'community donate' = @('--amount', '--currency', '--message', '--yes', '-y', '--wait') +
+            $gsmDataOptions
+        'plugin buy' = @('--yes', '-y', '--wait') + $gsmDataOptions
+        'revenue report' = @('--since', '--until', '--by') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -130,7 +150,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from|--format)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from|--format|--by)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
@@ -151,6 +171,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     }
     elseif ($previous -eq '--format') {
         $candidates = $gsmExportFormats
+    }
+    elseif ($previous -eq '--by') {
+        $candidates = $gsmRevenueBy
     }
     elseif ($previous -eq '--output' -or $previous -eq '-o') {
         $candidates = $gsmFormats

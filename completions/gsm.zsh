@@ -6,7 +6,7 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(server auth config doctor game sync plugin metrics)
+_gsm_commands=(server auth config doctor game sync plugin metrics community revenue)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
   server 'create list show update delete adopt start stop restart status send logs monitor backup backups restore'
@@ -14,8 +14,10 @@ _gsm_subcommands=(
   config 'list get set unset path'
   game 'list info install update validate installations'
   sync 'push pull status retry drop resolve'
-  plugin 'init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify'
+  plugin 'init pack validate publish search info install uninstall enable disable update pin unpin list lock apply verify buy'
   metrics 'show export prune collect watch'
+  community 'list show create update delete join leave members role remove invite invitations revoke donate'
+  revenue 'report'
 )
 _gsm_setting_keys=(
   backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
@@ -33,6 +35,7 @@ _gsm_json_only=(
   'config get' 'config set' 'config unset' 'sync pull'
 )
 _gsm_sync_sides=(local cloud)
+_gsm_revenue_by=(plugin community month)
 _gsm_plugin_categories=(
   admin anticheat chat economy gameplay library maps performance protection utility world other
 )
@@ -68,6 +71,7 @@ _gsm() {
     '--freeze-after=[failed queries in a row before a freeze restart (0: off)]:number:'
     '--query-grace=[seconds after a start when failed queries do not count]:seconds:'
     '--plugin-dir=[plugin folder, relative to the server folder]:folder:'
+    '--community=[the community (name or id) the server belongs to]:community:'
   )
   all_opt=('(1)--all[every server]')
   timeout_opt=('--timeout=[seconds to wait at each step]:seconds:')
@@ -142,6 +146,7 @@ _gsm() {
           'server update')
             _arguments $data_opts $server_opts \
               '--name=[rename the server]:new name:' \
+              '--no-community[take the server out of its community]' \
               '1:server name:' && ret=0
             ;;
           'server delete')
@@ -353,6 +358,59 @@ _gsm() {
               '--refresh=[seconds between refreshes]:seconds:' \
               '--count=[stop after N refreshes]:number:' \
               '(--all)*:server name:' && ret=0
+            ;;
+          'community list')
+            _arguments $data_opts \
+              '--mine[only communities you are a member of]' \
+              '--search=[words in the name or description]:text:' && ret=0
+            ;;
+          'community create'|'community update')
+            _arguments $data_opts \
+              '--name=[a new name (update)]:name:' \
+              '--description=[what the community is about]:text:' \
+              '(--public --private)--public[anyone can see and join it]' \
+              '(--public --private)--private[members and invited users only]' \
+              '--logo-url=[logo image URL]:url:' \
+              '--banner-url=[banner image URL]:url:' \
+              '1:community name:' && ret=0
+            ;;
+          'community delete')
+            _arguments $json_opts \
+              '(-y --yes)'{-y,--yes}'[do not ask]' \
+              '1:community name or id:' && ret=0
+            ;;
+          'community join')
+            _arguments $data_opts \
+              '--code=[invitation code]:code:' \
+              '1:community name or id:' && ret=0
+            ;;
+          'community invite')
+            _arguments $data_opts \
+              '--email=[only this user may use it]:email:' \
+              '--expires=[valid for: 30m 24h 7d 2w]:duration:' \
+              '--uses=[how many joins it allows]:number:' \
+              '1:community name or id:' && ret=0
+            ;;
+          'community donate')
+            _arguments $data_opts \
+              '--amount=[amount, e.g. 5.00]:amount:' \
+              '--currency=[ISO 4217 code, e.g. EUR]:currency:' \
+              '--message=[a message to the community]:text:' \
+              '(-y --yes)'{-y,--yes}'[do not ask]' \
+              '--wait=[seconds to wait for the payment]:seconds:' \
+              '1:community name or id:' && ret=0
+            ;;
+          'plugin buy')
+            _arguments $data_opts \
+              '(-y --yes)'{-y,--yes}'[do not ask]' \
+              '--wait=[seconds to wait for the payment]:seconds:' \
+              '1:plugin name:' && ret=0
+            ;;
+          'revenue report')
+            _arguments $data_opts \
+              '--since=[start: 30d or an ISO date/time]:when:' \
+              '--until=[end: a duration back from now or an ISO date/time]:when:' \
+              '--by=[group by]:group:($_gsm_revenue_by)' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \

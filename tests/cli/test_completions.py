@@ -409,3 +409,14 @@ def test_bash_completes_metrics_collect_watch_and_freeze_options() -> None:
     assert bash_complete("gsm", "metrics", "watch", "--count", "2", "--re") == ["--refresh"]
     assert bash_complete("gsm", "server", "update", "x", "--freeze") == ["--freeze-after"]
     assert bash_complete("gsm", "server", "create", "x", "--query-g") == ["--query-grace"]
+
+
+def test_bash_completes_community_and_revenue() -> None:
+    offered = set(bash_complete("gsm", "community", ""))
+    assert {"list", "create", "invite", "join", "donate", "revoke"} <= offered
+    assert bash_complete("gsm", "community", "join", "c", "--c") == ["--code"]
+    invite = set(bash_complete("gsm", "community", "invite", "c", "--"))
+    assert {"--email", "--expires", "--uses"} <= invite
+    assert bash_complete("gsm", "revenue", "report", "--by", "") == ["plugin", "community", "month"]
+    assert "buy" in bash_complete("gsm", "plugin", "b")
+    assert bash_complete("gsm", "server", "update", "s", "--no-c") == ["--no-community"]
