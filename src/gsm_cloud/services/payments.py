@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gsm_cloud.api.errors import ApiError, NotFound
+from gsm_cloud.api.errors import ApiError, Invalid, NotFound
 from gsm_cloud.clock import utcnow
 from gsm_cloud.config import Settings
 from gsm_cloud.db.models import Payment, PaymentEvent, RevenueTransaction, User
@@ -176,7 +176,14 @@ def start(
     message: str | None = None,
 ) -> Started:
     """A new payment, started with ``provider`` (and confirmed when the provider says so).
-    The caller commits; when the provider fails, nothing is kept."""
+    The caller commits; when the provider fails, nothing is kept. The provider is asked inside
+    the caller's transaction (a purchase holds its payer-and-plugin lock meanwhile), so two
+    purchases of one plugin by one payer cannot both start; Stripe's answer is bounded by
+    STRIPE_TIMEOUT_SECONDS."""
+    try:
+        amount = money.check_amount(amount, currency)
+    except money.MoneyError as exc:
+        raise Invalid(str(exc)) from None
     payment = Payment(
         id=uuid.uuid4(),
         kind=kind,
@@ -184,7 +191,7 @@ def start(
         recipient_id=recipient_id,
         plugin_id=plugin_id,
         community_id=community_id,
-        amount=money.check_amount(amount, currency),
+        amount=amount,
         currency=currency,
         provider=provider.name,
         status="pending",
