@@ -80,7 +80,8 @@ def _version_out(row: PluginVersion) -> PluginVersionOut:
 def create_plugin(body: PluginCreate, user: CurrentUser, session: SessionDep) -> PluginOut:
     """List a new plugin (Developer or Admin role). The caller becomes its developer; its
     version is "0.0.0" until the first version is published. The name is the name its
-    packages carry, unique whatever its case (409 name_taken)."""
+    packages carry, unique whatever its case (409 name_taken). The price ("4.99", default
+    free) is in its currency (ISO 4217, default USD) and has no more decimals than it allows."""
     plugin = plugins.create(session, user, **body.model_dump())
     session.commit()
     return _out(plugin)
@@ -145,7 +146,8 @@ def update_plugin(
     plugin_id: uuid.UUID, body: PluginUpdate, user: CurrentUser, session: SessionDep
 ) -> PluginOut:
     """Edit a listing (its developer only). Fields left out keep their value; the version and
-    package follow published versions and cannot be set here."""
+    package follow published versions and cannot be set here. A new price or currency must fit
+    the other (422)."""
     plugin = plugins.update_listing(session, user, plugin_id, **body.model_dump(exclude_unset=True))
     session.commit()
     return _out(plugin)
