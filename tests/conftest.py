@@ -80,12 +80,34 @@ def wait_for(condition: Callable[[], Any], timeout: float = 15.0, interval: floa
         time.sleep(interval)
 
 
+# Ports for test servers: below Linux's ephemeral range (32768-60999), where a port the OS
+# handed out (bind to 0) can be taken again by any outgoing connection before the server binds
+# it, and split among pytest-xdist workers so two workers never pick the same one.
+PORTS_START, PORTS_PER_WORKER = 20000, 1500
+_next_port: list[int] = []
+
+
 def free_port() -> int:
+    """A loopback port that nothing uses now, for TCP and UDP, not handed out before in this
+    test run by any worker."""
+    import random
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = PORTS_START + (int(worker) % 8 if worker.isdigit() else 0) * PORTS_PER_WORKER
+    if not _next_port:
+        _next_port.append(random.randrange(PORTS_PER_WORKER))
+    for _ in range(PORTS_PER_WORKER):
+        port = first + _next_port[0] % PORTS_PER_WORKER
+        _next_port[0] += 1
+        try:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with socket.socket(socket.AF_INET, kind) as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port left for this test worker")
 
 
 FAKE_GAME = Path(__file__).parent / "fixtures" / "fake_game_server.py"
