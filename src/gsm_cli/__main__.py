@@ -1,4 +1,4 @@
-from gsm_cli.app import main
+from gsm_cli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,6 @@ import atexit
 import contextlib
 import difflib
 import importlib
-import io
 import logging
 import os
 import sys
@@ -22,6 +21,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from gsm_cli import __version__, environment, output
+from gsm_cli.entry import silence_closed_pipes as _silence_closed_pipes
 from gsm_cli.errors import ExitCode, GsmError
 
 # name -> (module holding a Typer app named `app`, summary shown by `gsm --help`)
@@ -184,33 +184,6 @@ def _reader_may_be_gone() -> Iterator[None]:
         yield
     except BrokenPipeError:
         _silence_closed_pipes()
-
-
-def _silence_closed_pipes() -> None:
-    """After the reader of stdout (or stderr) went away, send what is left to the null device,
-    so that nothing more fails: neither a later write nor Python's own flush at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        return
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
-            fd = stream.fileno()
-            if stream is sys.stdout or _is_closed_pipe(fd):
-                os.dup2(devnull, fd)
-    os.close(devnull)
-
-
-def _is_closed_pipe(fd: int) -> bool:
-    """Is fd a pipe whose reader has gone (POSIX); elsewhere, assume so."""
-    try:
-        import select
-
-        poller = select.poll()
-    except (ImportError, AttributeError):  # Windows: no poll()
-        return True
-    poller.register(fd, select.POLLOUT)
-    return any(event & select.POLLERR for _fd, event in poller.poll(0))
 
 
 def _show_usage_error(exc: typer.TyperException) -> None:

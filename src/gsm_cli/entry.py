@@ -1,0 +1,62 @@
+"""The ``gsm`` program's entry point: as small as a Python program can start.
+
+``gsm --version`` is answered here, with nothing but the standard library; everything else
+goes to the full application (gsm_cli.app: Typer, Rich, SQLAlchemy), imported only then.
+"""
+
+import contextlib
+import io
+import os
+import sys
+from typing import NoReturn
+
+from gsm_cli import __version__
+
+
+def main() -> NoReturn:
+    """Console-script entry point (``gsm``, ``python -m gsm_cli``)."""
+    args = sys.argv[1:]
+    if args == ["--version"]:
+        _answer(f"gsm {__version__}\n")
+    from gsm_cli import app
+
+    app.main()
+    raise AssertionError("app.main() returns only by exiting")  # pragma: no cover
+
+
+def _answer(text: str) -> NoReturn:
+    """Print ``text`` on stdout and end with exit 0; a reader who closed the pipe early
+    (``gsm --version | true``) is no error, as in the full application."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_closed_pipes()
+    sys.exit(0)
+
+
+def silence_closed_pipes() -> None:
+    """After the reader of stdout (or stderr) went away, send what is left to the null device,
+    so that nothing more fails: neither a later write nor Python's own flush at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            fd = stream.fileno()
+            if stream is sys.stdout or _is_closed_pipe(fd):
+                os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _is_closed_pipe(fd: int) -> bool:
+    """Is fd a pipe whose reader has gone (POSIX); elsewhere, assume so."""
+    try:
+        import select
+
+        poller = select.poll()
+    except (ImportError, AttributeError):  # Windows: no poll()
+        return True
+    poller.register(fd, select.POLLOUT)
+    return any(event & select.POLLERR for _fd, event in poller.poll(0))
