@@ -113,7 +113,7 @@ def emit(data: Record | Sequence[Record], fmt: str, columns: Sequence[Column]) -
     """Print a record or a list of records in the chosen format."""
     env = environment.current()
     if fmt == "json":
-        env.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        env.stdout.write(json_text(data, terminal=env.stdout_is_terminal))
     elif fmt == "csv":
         # The same keys as JSON, in the same order; `columns` only choose what a table shows.
         rows = [data] if isinstance(data, Mapping) else data
@@ -127,6 +127,15 @@ def emit(data: Record | Sequence[Record], fmt: str, columns: Sequence[Column]) -
     else:
         _emit_table(data, columns)
     env.stdout.flush()
+
+
+def json_text(data: Any, *, terminal: bool) -> str:
+    """``data`` as ``emit`` prints it in JSON, with its newline: indented for a person at a
+    terminal, compact for a pipe or a file (a script parses it either way, and 1,000 servers
+    are a third smaller without the indentation)."""
+    if terminal:
+        return json.dumps(data, indent=2, default=str) + "\n"
+    return json.dumps(data, separators=(",", ":"), default=str) + "\n"
 
 
 def _table(rows: Sequence[Record], columns: Sequence[Column]) -> Any:
