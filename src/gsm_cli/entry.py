@@ -1,6 +1,7 @@
 """The ``gsm`` program's entry point: as small as a Python program can start.
 
-``gsm --version`` is answered here, with nothing but the standard library; everything else
+``gsm --version`` is answered here, with nothing but the standard library; a read command
+that the fast path can answer exactly (gsm_cli.fastpath) is answered by it; everything else
 goes to the full application (gsm_cli.app: Typer, Rich, SQLAlchemy), imported only then.
 """
 
@@ -18,6 +19,11 @@ def main() -> NoReturn:
     args = sys.argv[1:]
     if args == ["--version"]:
         _answer(f"gsm {__version__}\n")
+    from gsm_cli import fastpath
+
+    answer = fastpath.answer(args)
+    if answer is not None:
+        _answer(answer)
     from gsm_cli import app
 
     app.main()

@@ -1,0 +1,194 @@
+"""Read commands answered without Typer, Rich or the ORM: the store read with the standard
+library's sqlite3, the answer printed by the same renderers as the full application.
+
+``answer(args)`` gives the exact stdout of the full application for a command it knows, or
+None, and then the full application runs instead: for every command line it does not parse
+exactly, every output that is not JSON (tables are Rich's; rendering them the same way would
+cost what the fast path saves), a store that is missing, unwritable or at another schema
+revision (the full path creates, upgrades or refuses it), anything that would be an error, and
+``gsm server list`` while a server's record says it is active (starting, running, stopping):
+only ``services.lifecycle.observe`` may tell whether its game still lives and record a crash.
+A stored status that is not active is the truth as it stands, with no process to look at.
+
+It never writes and never prints: entry.py prints what it returns, and exits 0.
+"""
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from gsm_cli import output
+from gsm_cli.paths import resolve_paths
+
+# Environment variables whose effect the fast path does not reproduce (--debug's logging).
+FULL_PATH_VARIABLES = ("GSM_DEBUG",)
+ACTIVE_STATUSES = ("starting", "running", "stopping")
+SERVER_COLUMNS = (
+    "id",
+    "name",
+    "game_type",
+    "status",
+    "configuration",
+    "process_id",
+    "port",
+    "install_path",
+    "last_backup",
+    "created_at",
+    "cloud_sync_status",
+    "process_create_time",
+    "device_id",
+    "device_name",
+    "community_id",
+)
+
+
+class FullPath(Exception):
+    """This command line, environment or store is for the full application."""
+
+
+def answer(args: list[str]) -> str | None:
+    """The full application's stdout for ``gsm ARGS`` when it ends with exit 0 and nothing on
+    stderr; None when the full application must run."""
+    handler = COMMANDS.get(tuple(args[:2]))
+    if handler is None or any(os.environ.get(name) for name in FULL_PATH_VARIABLES):
+        return None
+    try:
+        return handler(args[2:])
+    except (FullPath, sqlite3.Error, OSError, ValueError, TypeError):
+        return None
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def _json_and_names(rest: list[str]) -> tuple[bool, list[str]]:
+    """Whether JSON was asked for (--json, -o/--output json), and the positional arguments;
+    FullPath for any other option, or an option given twice."""
+    asked: list[str] = []
+    names: list[str] = []
+    words = iter(rest)
+    for word in words:
+        if word == "--json":
+            asked.append("json")
+        elif word in ("-o", "--output"):
+            asked.append(next(words, ""))
+        elif word.startswith("--output="):
+            asked.append(word.removeprefix("--output="))
+        elif word.startswith("-"):
+            raise FullPath(word)
+        else:
+            names.append(word)
+    if len(asked) > 1:
+        raise FullPath("an output option given twice")
+    return bool(asked) and asked[0].strip().lower() == "json", names
+
+
+def _json_only(rest: list[str], names: int) -> list[str]:
+    as_json, given = _json_and_names(rest)
+    if not as_json or len(given) != names:
+        raise FullPath("not JSON, or not the arguments the command takes")
+    return given
+
+
+def _render(data: Any) -> str:
+    return output.json_text(data, terminal=sys.stdout.isatty())
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+
+def _connect() -> sqlite3.Connection:
+    """The store, read-only, when the full application would open it as it is: it exists, this
+    user can write it, and its schema is this gsm's."""
+    from gsm_cli.store import database, migrate
+
+    path = resolve_paths(os.environ).store_file
+    if not path.is_file() or database.write_problems(path):
+        raise FullPath("no store, or a read-only one")
+    with path.open("rb") as fh:
+        if fh.read(len(database.SQLITE_HEADER)) != database.SQLITE_HEADER:
+            raise FullPath("not an SQLite file")
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    if version != migrate.HEAD:
+        conn.close()
+        raise FullPath(f"schema {version}, not {migrate.HEAD}")
+    return conn
+
+
+def _servers(conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()) -> list[Any]:
+    """``local_servers`` rows as objects with ``models.LocalServer``'s attributes."""
+    query = f"SELECT {', '.join(SERVER_COLUMNS)} FROM local_servers {where}"
+    rows = []
+    for values in conn.execute(query, params):
+        row = dict(zip(SERVER_COLUMNS, values, strict=True))
+        if row["configuration"] is not None:  # models.JSONText
+            row["configuration"] = json.loads(row["configuration"])
+        rows.append(SimpleNamespace(**row))
+    return rows
+
+
+def _community_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """services.communities.cached_names."""
+    rows = conn.execute("SELECT community_id, community_name FROM community_memberships")
+    return {community_id: name for community_id, name in rows if name}
+
+
+def _server_row(server: Any, names: dict[str, str]) -> dict[str, Any]:
+    """commands/server.py's ``_row``: the record with its community's name before its id."""
+    from gsm_cli.services import servers
+
+    shown: dict[str, Any] = {}
+    for key, value in servers.to_dict(server).items():
+        if key == "community_id":
+            shown["community_name"] = names.get(value) if value else None
+        shown[key] = value
+    return shown
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def server_list(rest: list[str]) -> str:
+    """``gsm server list --json`` (no --status or --game filter)."""
+    _json_only(rest, names=0)
+    conn = _connect()
+    try:
+        found = _servers(conn, "ORDER BY name")
+        names = _community_names(conn)
+    finally:
+        conn.close()
+    if any(s.status in ACTIVE_STATUSES or s.process_id is not None for s in found):
+        raise FullPath("a server may run: only lifecycle.observe tells")
+    # As lifecycle.observe finds them: no game alive, so no process id.
+    return _render([{**_server_row(s, names), "process_id": None} for s in found])
+
+
+def server_show(rest: list[str]) -> str:
+    """``gsm server show NAME --json``: the stored record, as the full path shows it."""
+    (name_or_id,) = _json_only(rest, names=1)
+    conn = _connect()
+    try:
+        # services.servers.find: the same condition, the argument lowered in Python.
+        found = _servers(conn, "WHERE lower(name) = ? OR id = ?", (name_or_id.lower(), name_or_id))
+        if len(found) != 1:  # none is an error with a suggestion; two, an order to settle
+            raise FullPath("not exactly one server")
+        names = _community_names(conn)
+    finally:
+        conn.close()
+    return _render(_server_row(found[0], names))
+
+
+COMMANDS: dict[tuple[str, ...], Callable[[list[str]], str]] = {
+    ("server", "list"): server_list,
+    ("server", "show"): server_show,
+}

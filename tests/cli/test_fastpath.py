@@ -1,0 +1,150 @@
+"""The fast path (gsm_cli.fastpath) against the full application, over the same stores: where it
+answers, its answer is the full application's stdout byte for byte (with nothing on stderr and
+exit 0); everywhere else it steps aside, and the full application runs."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gsm_cli import fastpath
+from tests.conftest import GsmRunner, gsm_executable
+
+FAST = [
+    ("server", "list", "--json"),
+    ("server", "list", "-o", "json"),
+    ("server", "list", "--output=JSON"),
+    ("server", "show", "alpha", "--json"),
+    ("server", "show", "ALPHA", "-o", "json"),
+    ("server", "show", "--json", "beta"),
+    ("server", "show", "faraway", "--json"),  # a remote server
+]
+ALWAYS_FULL = [
+    ("server", "list"),  # tables are Rich's
+    ("server", "list", "-o", "csv"),
+    ("server", "list", "--json", "--status", "stopped"),
+    ("server", "list", "--json", "-o", "json"),  # an option given twice
+    ("server", "show", "nosuch", "--json"),  # an error, with its suggestion
+    ("server", "show", "alpha"),
+    ("server", "show", "alpha", "beta", "--json"),
+    ("server", "show", "--json"),
+    ("server", "list", "--json", "--bogus"),
+    ("--verbose", "server", "list", "--json"),
+    ("config", "list", "--json"),
+]
+
+
+def _fill(gsm: GsmRunner, home: Path) -> None:
+    """Servers of several games, one in a community, one with settings of its own, queued
+    operations, settings set, and a remote server pulled from another device."""
+    for name, game, extra in (
+        ("alpha", "custom", ("--command", "run-alpha {port}", "--freeze-after", "0")),
+        ("beta", "minecraft", ("--max-players", "12", "--query-grace", "2.5")),
+        ("gamma", "valheim", ("--no-restart",)),
+    ):
+        done = gsm("server", "create", name, "--game", game, *extra)
+        assert done.exit_code == 0, done.stderr
+    assert gsm("config", "set", "backup.retention", "9").exit_code == 0
+    with sqlite3.connect(home / "gsm.db") as conn:
+        conn.execute(
+            "INSERT INTO community_memberships (community_id, community_name, role)"
+            " VALUES ('c-1', 'The Guild', 'owner'), ('c-2', NULL, 'member')"
+        )
+        conn.execute("UPDATE local_servers SET community_id = 'c-1' WHERE name = 'alpha'")
+        conn.execute("UPDATE local_servers SET community_id = 'c-2' WHERE name = 'beta'")
+        conn.execute(
+            "INSERT INTO local_servers (id, name, game_type, status, configuration, port,"
+            " device_id, device_name, cloud_sync_status)"
+            " VALUES ('r-1', 'faraway', 'minecraft', 'remote', '{\"max_players\":4}', 25570,"
+            " 'other-device', 'the other PC', 'synced')"
+        )
+    conn.close()
+
+
+def _full(gsm: GsmRunner, args: tuple[str, ...]) -> str:
+    done = gsm(*args)
+    assert done.exit_code == 0 and done.stderr == "", (args, done.exit_code, done.stderr)
+    return done.stdout
+
+
+@pytest.mark.parametrize("filled", [True, False], ids=["servers", "empty"])
+def test_the_fast_answer_is_the_full_applications_byte_for_byte(
+    gsm: GsmRunner, gsm_home: Path, filled: bool
+) -> None:
+    if filled:
+        _fill(gsm, gsm_home)
+    else:
+        assert gsm("config", "list").exit_code == 0  # the store exists, with no server
+    for args in FAST if filled else FAST[:3]:
+        fast = fastpath.answer(list(args))
+        assert fast is not None, args
+        assert fast == _full(gsm, args), args
+    if filled:
+        listed = json.loads(fastpath.answer(["server", "list", "--json"]) or "")
+        assert [s["name"] for s in listed] == ["alpha", "beta", "faraway", "gamma"]
+        assert listed[0]["community_name"] == "The Guild"
+
+
+def test_it_steps_aside_for_everything_else(gsm: GsmRunner, gsm_home: Path) -> None:
+    _fill(gsm, gsm_home)
+    for args in ALWAYS_FULL:
+        assert fastpath.answer(list(args)) is None, args
+
+
+def test_it_steps_aside_while_a_server_may_run(gsm: GsmRunner, gsm_home: Path) -> None:
+    """Only lifecycle.observe may say whether the game of an active record lives (and record
+    a crash): the full path answers, and finds it crashed."""
+    _fill(gsm, gsm_home)
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.execute(
+            "UPDATE local_servers SET status = 'running', process_id = 999999999,"
+            " process_create_time = 1.0 WHERE name = 'gamma'"
+        )
+    conn.close()
+    assert fastpath.answer(["server", "list", "--json"]) is None
+    listed = json.loads(_full(gsm, ("server", "list", "--json")))
+    assert {s["name"]: s["status"] for s in listed}["gamma"] == "crashed"
+    # Recorded as crashed (no process id), the store holds the truth again: fast once more.
+    assert fastpath.answer(["server", "list", "--json"]) == _full(gsm, ("server", "list", "--json"))
+
+
+def test_it_steps_aside_for_a_store_it_does_not_know(gsm: GsmRunner, gsm_home: Path) -> None:
+    assert fastpath.answer(["server", "list", "--json"]) is None  # no store yet
+    _fill(gsm, gsm_home)
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0006_plugin_files'")
+    conn.close()
+    assert fastpath.answer(["server", "list", "--json"]) is None  # the full path upgrades it
+
+
+def test_it_steps_aside_for_debug(
+    gsm: GsmRunner, gsm_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(gsm, gsm_home)
+    monkeypatch.setenv("GSM_DEBUG", "1")
+    assert fastpath.answer(["server", "list", "--json"]) is None
+
+
+def test_the_installed_program_answers_through_it(gsm: GsmRunner, gsm_home: Path) -> None:
+    """`gsm server list --json` as a script runs it: the same bytes, without Typer or Rich."""
+    _fill(gsm, gsm_home)
+    args = ("server", "list", "--json")
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", str(gsm_executable()), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 0
+    assert run.stdout == _full(gsm, args)
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "gsm_cli" in imported
+    assert not imported & {"typer", "rich", "click", "pydantic"}
