@@ -1,30 +1,43 @@
-"""gsm-cloud under concurrent load on this machine: plugin search and sync push.
+"""gsm-cloud's read endpoints under concurrent load, each against a bare FastAPI app.
 
-    python benchmarks/cloud_api.py [--clients N] [--requests N] [--seconds S]
+    python benchmarks/cloud_api.py [--workers N] [--clients N] [--seconds S] [--no-access-log]
 
-Starts gsm-cloud (uvicorn, 2 workers) on a scratch PostgreSQL database on a free loopback
-port, seeds a plugin catalog, then runs the load from a separate client process (threads with
-their own connections). Every phase is bounded by a request count and a time limit. Prints
-requests per second and p50/p99 latency per phase; the baseline is GET /healthz in the same run.
+Starts a bare FastAPI app (GET /healthz answering a pydantic model, no database) and then
+gsm-cloud (`gsm-cloud serve`, the same uvicorn options: protocol, event loop, workers, log
+set-up) on a scratch PostgreSQL database, on free loopback ports. Seeds a plugin catalog and
+50 servers of one user (pushed through the API). The load comes from a separate client process:
+``--clients`` threads, each with its own keep-alive connection (http.client, cheaper than an
+HTTP library so that the client is not what is measured), for ``--seconds`` per endpoint.
+Prints requests per second, p50/p99 latency, and the rate as a fraction of the bare app's.
 """
 
 import argparse
+import http.client
 import json
 import multiprocessing
+import os
+import platform
 import random
 import sys
+import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cloud import make_token, percentile, running_cloud, scratch_database
+from _cloud import (
+    make_token,
+    percentile,
+    running_bare_app,
+    running_cloud,
+    scratch_database,
+)
 
 GAMES = ["valheim", "minecraft", "rust", "cs2", "terraria", "palworld"]
-PUSH_BATCH = 50
 WORDS = ["backup", "admin", "economy", "chat", "anticheat", "maps", "voting", "stats"]
+SERVERS = 50
 
 
 def seed_catalog(database_url: str, developer_id: uuid.UUID, count: int) -> None:
@@ -49,13 +62,10 @@ def seed_catalog(database_url: str, developer_id: uuid.UUID, count: int) -> None
     engine.dispose()
 
 
-def next_request(phase: str, rng: random.Random, index: int) -> tuple[str, str, dict]:
-    """(method, path, httpx keyword arguments) of one request of a phase."""
-    if phase == "healthz":
-        return "GET", "/healthz", {}
-    if phase == "search":
-        params = {"q": rng.choice(WORDS), "game": rng.choice(GAMES), "sort": "downloads"}
-        return "GET", "/v1/plugins", {"params": params}
+def seed_servers(base: str, token: str) -> None:
+    """SERVERS game servers of the user, created the way gsm creates them: a sync push."""
+    import httpx
+
     operations = [
         {
             "id": str(uuid.uuid4()),
@@ -63,85 +73,150 @@ def next_request(phase: str, rng: random.Random, index: int) -> tuple[str, str, 
             "entity_type": "game_server",
             "entity_id": str(uuid.uuid4()),
             "data_payload": {
-                "name": f"s{index}",
-                "game_type": "valheim",
+                "name": f"server-{i}",
+                "game_type": GAMES[i % len(GAMES)],
                 "status": "stopped",
-                "configuration": {},
+                "configuration": {"port": 2456 + i},
             },
         }
-        for _ in range(PUSH_BATCH)
+        for i in range(SERVERS)
     ]
-    return "POST", "/v1/sync/push", {"json": {"operations": operations}}
+    response = httpx.post(
+        f"{base}/v1/sync/push",
+        json={"operations": operations},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    response.raise_for_status()
 
 
-def run_phase(base: str, token: str, phase: str, clients: int, requests: int, seconds: float):
-    import httpx
+def target(phase: str, rng: random.Random) -> str:
+    """The path (with query) of one request of a phase."""
+    if phase == "plugins":
+        return "/v1/plugins?" + urlencode(
+            {"q": rng.choice(WORDS), "game": rng.choice(GAMES), "sort": "downloads"}
+        )
+    return {
+        "bare /healthz": "/healthz",
+        "/healthz": "/healthz",
+        "servers": "/v1/servers",
+        "sync pull": "/v1/sync/pull",
+        "me": "/v1/me",
+    }[phase]
 
-    headers = {"Authorization": f"Bearer {token}"}
-    deadline = time.monotonic() + seconds
-    per_client = max(1, requests // clients)
 
-    def client(index: int) -> list[float]:
+def run_phase(base: str, token: str, phase: str, clients: int, seconds: float) -> dict:
+    where = urlsplit(base)
+    headers = {"Authorization": f"Bearer {token}"} if phase != "bare /healthz" else {}
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[str] = []
+    start = threading.Barrier(clients + 1)
+    deadline = 0.0
+
+    def client(index: int) -> None:
         rng = random.Random(index)
-        latencies = []
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
-            for _ in range(per_client):
-                if time.monotonic() > deadline:
-                    break
-                method, path, kwargs = next_request(phase, rng, index)
-                started = time.perf_counter()
-                response = http.request(method, path, **kwargs)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    raise SystemExit(f"{phase}: HTTP {response.status_code} {response.text[:200]}")
-        return latencies
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        start.wait()
+        mine = latencies[index]
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            connection.request("GET", target(phase, rng), headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            mine.append(time.perf_counter() - began)
+            if response.status != 200:
+                failures.append(f"{phase}: HTTP {response.status} {body[:200]!r}")
+                return
+        connection.close()
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        latencies = [x for chunk in pool.map(client, range(clients)) for x in chunk]
-    elapsed = time.perf_counter() - started
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    deadline = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if failures:
+        raise SystemExit(failures[0])
+    every = [x for chunk in latencies for x in chunk]
     return {
         "phase": phase,
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50_ms": percentile(latencies, 0.50) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "requests": len(every),
+        "rps": len(every) / elapsed,
+        "p50_ms": percentile(every, 0.50) * 1000,
+        "p99_ms": percentile(every, 0.99) * 1000,
     }
 
 
-def client_process(base: str, token: str, args: argparse.Namespace, queue) -> None:  # type: ignore[no-untyped-def]
-    for phase in ("healthz", "search", "push"):
-        queue.put(run_phase(base, token, phase, args.clients, args.requests, args.seconds))
+def client_process(base: str, token: str, phases: list[str], args, queue) -> None:  # type: ignore[no-untyped-def]
+    for phase in phases:
+        queue.put(run_phase(base, token, phase, args.clients, args.seconds))
+
+
+def measure(base: str, token: str, phases: list[str], args: argparse.Namespace) -> list[dict]:
+    """The phases, run from a separate process (its GIL is not the servers')."""
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    proc = multiprocessing.Process(target=client_process, args=(base, token, phases, args, queue))
+    proc.start()
+    results = [queue.get(timeout=args.seconds * 3 + 60) for _ in phases]
+    proc.join(timeout=60)
+    return results
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=2000, help="per phase")
-    parser.add_argument("--seconds", type=float, default=20.0, help="time limit per phase")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of both apps")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per endpoint")
     parser.add_argument("--plugins", type=int, default=5000)
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="serve both apps without an access log"
+    )
     args = parser.parse_args()
+    access_log = not args.no_access_log
+    with running_bare_app(args.workers, access_log=access_log) as base:
+        results = measure(base, "", ["bare /healthz"], args)
     with scratch_database() as url:
         developer_id, _ = make_token(url, role="Developer")
         seed_catalog(url, developer_id, args.plugins)
         _, token = make_token(url)
-        with running_cloud(url) as base:
-            queue: multiprocessing.Queue = multiprocessing.Queue()
-            proc = multiprocessing.Process(target=client_process, args=(base, token, args, queue))
-            proc.start()
-            results = [queue.get(timeout=args.seconds * 3 + 60) for _ in range(3)]
-            proc.join(timeout=60)
+        extra = () if access_log else ("--no-access-log",)
+        with running_cloud(url, workers=args.workers, extra_args=extra) as base:
+            seed_servers(base, token)
+            phases = ["/healthz", "plugins", "servers", "sync pull", "me"]
+            results += measure(base, token, phases, args)
     baseline = results[0]["rps"]
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
     print(
-        f"gsm-cloud on PostgreSQL, {args.clients} concurrent clients in another process, "
-        f"{args.plugins} plugins; push batches of 50 operations"
+        f"{os.cpu_count()} CPUs ({cpu_model()}), "
+        f"Python {platform.python_version()}, event loop {loop}; "
+        f"{args.workers} worker(s) per app, access log {'on' if access_log else 'off'}, "
+        f"{args.clients} connections from another process, {args.seconds:g} s per endpoint; "
+        f"{args.plugins} plugins, {SERVERS} servers"
     )
-    header = ("phase", "requests", "req/s", "p50 ms", "p99 ms", "x healthz rps")
-    print("{:<10} {:>9} {:>9} {:>8} {:>8} {:>14}".format(*header))
+    header = ("endpoint", "requests", "req/s", "p50 ms", "p99 ms", "x bare")
+    print("{:<14} {:>9} {:>9} {:>8} {:>8} {:>7}".format(*header))
     for row in results:
         print(
-            f"{row['phase']:<10} {row['requests']:>9} {row['rps']:>9.1f} {row['p50_ms']:>8.1f} "
-            f"{row['p99_ms']:>8.1f} {row['rps'] / baseline:>14.2f}"
+            f"{row['phase']:<14} {row['requests']:>9} {row['rps']:>9.1f} {row['p50_ms']:>8.1f} "
+            f"{row['p99_ms']:>8.1f} {row['rps'] / baseline:>7.2f}"
         )
     print(json.dumps(results), file=sys.stderr)
 

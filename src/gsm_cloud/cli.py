@@ -63,13 +63,20 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            help="Log one line per request (default: GSM_CLOUD_ACCESS_LOG, else on).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the API with uvicorn (slow clients cut off; no query strings in the access log)."""
     import uvicorn
 
     from gsm_cloud import server
 
-    _settings, engine, _ = _database()
+    settings, engine, _ = _database()
     _require_current_schema(engine)
     engine.dispose()
     uvicorn.run(
@@ -77,10 +84,9 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        workers=workers,
-        http=server.PROTOCOL,
-        log_config=server.log_config(),
-        log_level="info",
+        **server.uvicorn_options(
+            workers=workers, access_log=settings.access_log if access_log is None else access_log
+        ),
     )
 
 

@@ -31,6 +31,10 @@ class Settings:
     body_timeout: int = 20
     body_min_rate: int = 500
     page_size_max: int = 200
+    # A pooled database connection idle longer than this (seconds) is pinged before use.
+    db_ping_after_idle: float = 10.0
+    # `gsm-cloud serve` writes an access log (one line per request) unless this is off.
+    access_log: bool = True
     # Payments (services/payments.py): "development" (confirms at once, for test deployments
     # only), "stripe", or None (purchases and donations answer 503 payments_unavailable).
     payments: str | None = None
@@ -69,6 +73,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         header_timeout=_positive_int(env, "GSM_CLOUD_HEADER_TIMEOUT", 10),
         body_timeout=_positive_int(env, "GSM_CLOUD_BODY_TIMEOUT", 20),
         body_min_rate=_positive_int(env, "GSM_CLOUD_BODY_MIN_RATE", 500),
+        db_ping_after_idle=_positive_int(env, "GSM_CLOUD_DB_PING_AFTER_IDLE", 10),
+        access_log=_flag(env, "GSM_CLOUD_ACCESS_LOG", True),
         payments=_payments(env),
         stripe_api_url=(env.get("GSM_CLOUD_STRIPE_API_URL") or STRIPE_API_URL).rstrip("/"),
         stripe_secret_key=env.get("GSM_CLOUD_STRIPE_SECRET_KEY") or None,
@@ -110,3 +116,14 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, not {value}")
     return value
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be on or off (1/0, true/false, yes/no), not {raw!r}")

@@ -220,6 +220,18 @@ class DropQueryString(logging.Filter):
         return True
 
 
+def uvicorn_options(*, workers: int, access_log: bool) -> dict[str, Any]:
+    """How `gsm-cloud serve` runs uvicorn (the benchmarks serve their baseline app the same way)."""
+    return {
+        "workers": workers,
+        "http": PROTOCOL,
+        "loop": "auto",
+        "log_config": log_config(),
+        "log_level": "info",
+        "access_log": access_log,
+    }
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's own logging set-up, with DropQueryString on the access logger."""
     config = json.loads(json.dumps(LOGGING_CONFIG))

@@ -216,6 +216,16 @@ def test_query_strings_are_not_written_to_the_access_log(serve_cloud: ServeCloud
     assert secret not in log and "?" not in log
 
 
+def test_the_access_log_can_be_turned_off(serve_cloud: ServeCloud) -> None:
+    served = serve_cloud(env={"GSM_CLOUD_ACCESS_LOG": "off", "GSM_CLOUD_HEADER_TIMEOUT": "1"})
+    assert httpx.get(f"{served.url}/v1/plugins").status_code == 200
+    # A line the worker logs after the request: had it logged the request, that line came first.
+    with socket.create_connection(("127.0.0.1", served.port)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        wait_for(lambda: "request headers did not arrive" in served.log_text())
+    assert "GET /v1/plugins" not in served.log_text()
+
+
 def test_the_login_limit_holds_across_workers(serve_cloud: ServeCloud, database_url: str) -> None:
     served = serve_cloud(workers=2, env={"GSM_CLOUD_LOGIN_MAX_PER_ACCOUNT": "4"})
     create_user(database_url, "ana@example.com", "correct horse")
