@@ -26,7 +26,9 @@ The protocol, with every rule, is in docs/sync-protocol.md. How a push works:
 Pull reads the change feed after a cursor and answers with each entity's current state.
 """
 
+import functools
 import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import JSON, bindparam, delete, null, or_, select, update
+from sqlalchemy import JSON, any_, bindparam, delete, null, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
@@ -140,29 +142,47 @@ Outcome = tuple[str, str | None]  # (status, reason) of one applied-or-not opera
 def push(session: Session, user_id: uuid.UUID, operations: Sequence[OperationLike]) -> list[Result]:
     """Apply a batch in order; one result per operation, in request order."""
     now = utcnow()
-    if _is_postgres(session):
+    postgres = _is_postgres(session)
+    if postgres:
         changes.lock_feed(session)
     first: dict[uuid.UUID, int] = {}
     for index, op in enumerate(operations):
         first.setdefault(op.id, index)
     unique = [_prepare(operations[index], now) for index in sorted(first.values())]
-    claimed = _claim(session, user_id, unique, now)
-    earlier = _earlier(session, [item.op.id for item in unique if item.op.id not in claimed])
+    if postgres:
+        # Every push holds the feed's lock from here to its commit, so the ids no earlier
+        # push stored are this push's to apply: read once, stored once with their answers.
+        earlier = _earlier(session, [item.op.id for item in unique])
+        claimed = {item.op.id for item in unique if item.op.id not in earlier}
+    else:
+        claimed = _claim(session, user_id, unique, now)
+        earlier = _earlier(session, [item.op.id for item in unique if item.op.id not in claimed])
     outcomes = _apply_batch(session, user_id, [i for i in unique if i.op.id in claimed], now)
 
     answers: dict[uuid.UUID, Result] = {}
-    updates: list[dict[str, Any]] = []
     for item in unique:
         op_id = item.op.id
         if op_id not in claimed:
             answers[op_id] = _answer_seen(op_id, user_id, earlier.get(op_id))
             continue
         status, reason = outcomes[op_id]
-        reason = _clean_detail(reason)
-        answers[op_id] = Result(op_id, status, reason)
-        updates.append({"id": op_id, "sync_status": status, "completed_at": now, "detail": reason})
-    if updates:
-        session.execute(update(SyncOperation), updates)
+        answers[op_id] = Result(op_id, status, _clean_detail(reason))
+    done = [item for item in unique if item.op.id in claimed]
+    if postgres:
+        _store_answers(session, user_id, done, answers, now)
+    elif done:
+        session.execute(
+            update(SyncOperation),
+            [
+                {
+                    "id": item.op.id,
+                    "sync_status": answers[item.op.id].status,
+                    "completed_at": now,
+                    "detail": answers[item.op.id].reason,
+                }
+                for item in done
+            ],
+        )
 
     results = []
     for index, op in enumerate(operations):
@@ -299,6 +319,8 @@ def _payload_problem(payload: Any) -> str | None:
     """Why the database could not hold this payload as JSON, or None."""
     if payload is None:
         return None
+    if _plainly_storable(payload):
+        return None
     size = 0
 
     def walk(item: Any, depth: int) -> str | None:
@@ -334,6 +356,23 @@ def _payload_problem(payload: Any) -> str | None:
 
 
 _INF = float("inf")
+_LONG_NUMBER = re.compile(r"\d{19}")  # 2**63 has 19 digits: anything shorter fits
+
+
+def _plainly_storable(payload: Any) -> bool:
+    """A quick test that passes nearly every payload: True only when the full walk would find
+    no problem (no NaN, valid Unicode, no NUL, no long number, shallow, small enough)."""
+    try:
+        dumped = json.dumps(payload, allow_nan=False, ensure_ascii=False)
+        dumped.encode("utf-8")
+    except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
+        return False
+    return (
+        "\\u0000" not in dumped
+        and len(dumped) <= MAX_JSON_BYTES
+        and dumped.count("{") + dumped.count("[") <= MAX_JSON_DEPTH
+        and _LONG_NUMBER.search(dumped) is None
+    )
 
 
 def _text_problem(value: str) -> str | None:
@@ -356,11 +395,11 @@ def _clean_detail(reason: str | None) -> str | None:
 # --- claiming ids ---------------------------------------------------------------------------
 
 
-def _claim(
-    session: Session, user_id: uuid.UUID, items: Sequence[_Prepared], now: datetime
-) -> set[uuid.UUID]:
-    """Insert a pending sync_operations row per new id; the ids inserted by this call."""
-    rows = [
+def _operation_rows(
+    user_id: uuid.UUID, items: Sequence[_Prepared], now: datetime
+) -> list[dict[str, Any]]:
+    """sync_operations rows of these operations, pending, in one lock order for all."""
+    return [
         {
             "id": item.op.id,
             "operation_type": item.op.operation_type,
@@ -370,11 +409,22 @@ def _claim(
             # A payload the database cannot hold (NUL characters, ...) is kept as NULL.
             "data_payload": item.op.data_payload
             if item.storable and item.op.data_payload is not None
-            else null(),
+            else None,
             "sync_status": "pending",
             "created_at": item.op.created_at or now,  # naive UTC (the schema sees to it)
         }
-        for item in sorted(items, key=lambda item: item.op.id)  # one lock order for all
+        for item in sorted(items, key=lambda item: item.op.id)
+    ]
+
+
+def _claim(
+    session: Session, user_id: uuid.UUID, items: Sequence[_Prepared], now: datetime
+) -> set[uuid.UUID]:
+    """Insert a pending sync_operations row per new id; the ids inserted by this call. (SQLite:
+    a claim before anything else keeps a concurrent push of the same id out.)"""
+    rows = [
+        row | {"data_payload": null() if row["data_payload"] is None else row["data_payload"]}
+        for row in _operation_rows(user_id, items, now)
     ]
     claimed: set[uuid.UUID] = set()
     for start in range(0, len(rows), CHUNK):
@@ -396,19 +446,34 @@ class _Seen:
 
 
 def _earlier(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, _Seen]:
-    seen: dict[uuid.UUID, _Seen] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = session.execute(
-            select(
-                SyncOperation.id,
-                SyncOperation.user_id,
-                SyncOperation.sync_status,
-                SyncOperation.detail,
-            ).where(SyncOperation.id.in_(ids[start : start + CHUNK]))
-        )
-        for row in rows:
-            seen[row.id] = _Seen(row.user_id, row.sync_status, row.detail)
-    return seen
+    query = select(
+        SyncOperation.id, SyncOperation.user_id, SyncOperation.sync_status, SyncOperation.detail
+    )
+    return {
+        row["id"]: _Seen(row["user_id"], row["sync_status"], row["detail"])
+        for row in _select_in(session, query, SyncOperation.id, set(ids))
+    }
+
+
+def _store_answers(
+    session: Session,
+    user_id: uuid.UUID,
+    items: list[_Prepared],
+    answers: dict[uuid.UUID, Result],
+    now: datetime,
+) -> None:
+    """PostgreSQL: one INSERT of the batch's sync_operations rows, each with its answer."""
+    if not items:
+        return
+    rows = [
+        row
+        | {"sync_status": answers[row["id"]].status, "completed_at": now}
+        | {"detail": answers[row["id"]].reason}
+        for row in _operation_rows(user_id, items, now)
+    ]
+    stored = _insert_rows(session, SyncOperation.__table__, rows, on_conflict="DO NOTHING")
+    if stored != len(rows):  # only if a push stored an id without the feed's lock
+        raise RuntimeError("an operation id of this push was stored by another push meanwhile")
 
 
 def _answer_seen(op_id: uuid.UUID, user_id: uuid.UUID, seen: _Seen | None) -> Result:
@@ -752,7 +817,9 @@ class _State:
         ]
         _write_summaries(session, [row for i, row in self.summaries.items() if i in self.servers])
         _delete_in(session, GameServer.__table__, servers_gone)
-        if self.feed:
+        if self.feed and _is_postgres(session):  # the push holds the feed's lock already
+            _insert_rows(session, Change.__table__, self.feed)
+        elif self.feed:
             changes.record_many(session, self.feed)
 
         self.stored_servers = (self.stored_servers - set(servers_gone)) | set(kept)
@@ -798,6 +865,19 @@ def _write_summaries(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     table = GameServer.__table__
+    if _is_postgres(session):
+        recordset = _recordset(
+            table, ("id", "performance_metrics", "player_count", "uptime_seconds")
+        )
+        session.execute(
+            text(
+                f"UPDATE {table.name} AS t SET performance_metrics = r.performance_metrics, "
+                "player_count = r.player_count, uptime_seconds = r.uptime_seconds "
+                f"FROM {recordset} WHERE t.id = r.id"
+            ),
+            {"rows": _rows_json(rows)},
+        )
+        return
     statement = (
         update(table)
         .where(table.c.id == bindparam("s_id", type_=table.c.id.type))
@@ -822,6 +902,10 @@ def _write_summaries(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _select_in(session: Session, query, column, ids: set[uuid.UUID]) -> list[Any]:  # type: ignore[no-untyped-def]
+    if not ids:
+        return []
+    if _is_postgres(session):  # one statement with one array parameter, whatever the size
+        return list(session.execute(query.where(column == any_(_uuid_array(ids)))).mappings())
     rows: list[Any] = []
     wanted = sorted(ids)
     for start in range(0, len(wanted), CHUNK):
@@ -831,6 +915,11 @@ def _select_in(session: Session, query, column, ids: set[uuid.UUID]) -> list[Any
 
 
 def _delete_in(session: Session, table: Any, ids: list[uuid.UUID]) -> None:
+    if not ids:
+        return
+    if _is_postgres(session):
+        session.execute(delete(table).where(table.c.id == any_(_uuid_array(ids))))
+        return
     for start in range(0, len(ids), CHUNK):
         session.execute(delete(table).where(table.c.id.in_(ids[start : start + CHUNK])))
 
@@ -846,6 +935,9 @@ def _upsert(
     """INSERT ... ON CONFLICT (id) DO UPDATE for many rows. ``updated``: the columns an
     existing row takes (default: all but id); ``reset``: constants written into both."""
     if not rows:
+        return
+    if _is_postgres(session):
+        _upsert_set_based(session, table, rows, columns, updated, reset)
         return
     values: dict[str, Any] = {
         column: bindparam(
@@ -869,6 +961,81 @@ def _upsert(
     )
     params = [{f"p_{column}": row[column] for column in columns} for row in rows]
     session.execute(statement, params)
+
+
+# --- set-based statements (PostgreSQL): a whole batch as one JSON parameter -----------------
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()  # naive UTC, as the timestamp columns hold it
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def _rows_json(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_json_default, separators=(",", ":"))
+
+
+def _uuid_array(ids: Any) -> Any:
+    return bindparam("ids", sorted(ids), type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True)))
+
+
+@functools.cache
+def _recordset(table: Any, columns: tuple[str, ...]) -> str:
+    """``jsonb_to_recordset(:rows) AS r(...)``: the rows of a JSON array, typed as the columns
+    of ``table`` (so a value the column refuses is refused here, as a DataError)."""
+    dialect = postgresql.dialect()
+    typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
+    return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({typed})"
+
+
+def _insert_rows(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    *,
+    constants: dict[str, str] | None = None,
+    on_conflict: str | None = None,
+) -> int:
+    """One INSERT ... SELECT of every row (in list order: a function scan keeps it, so a
+    sequence numbers the rows in that order); how many rows it wrote. ``constants``: SQL
+    expressions for further columns; ``on_conflict``: what to do on an id already there."""
+    columns = tuple(rows[0])
+    constants = constants or {}
+    names = ", ".join(columns + tuple(constants))
+    values = ", ".join(tuple(f"r.{c}" for c in columns) + tuple(constants.values()))
+    sql = f"INSERT INTO {table.name} ({names}) SELECT {values} FROM {_recordset(table, columns)}"
+    if on_conflict is not None:
+        sql += f" ON CONFLICT (id) {on_conflict}"
+    result: Any = session.execute(text(sql), {"rows": _rows_json(rows)})
+    return int(result.rowcount)
+
+
+def _upsert_set_based(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    updated: tuple[str, ...] | None,
+    reset: dict[str, Any] | None,
+) -> None:
+    """_upsert as one statement; the same columns, defaults and resets."""
+    constants = {column: str(int(value)) for column, value in (reset or {}).items()}
+    if updated is None:
+        updated = tuple(column for column in columns if column != "id")
+        if reset is not None:
+            constants["performance_metrics"] = "NULL"
+            updated += tuple(constants)
+    set_clause = ", ".join(f"{column} = excluded.{column}" for column in updated)
+    _insert_rows(
+        session,
+        table,
+        [{column: row[column] for column in columns} for row in rows],
+        constants=constants,
+        on_conflict=f"DO UPDATE SET {set_clause}",
+    )
 
 
 # --- pull -----------------------------------------------------------------------------------
