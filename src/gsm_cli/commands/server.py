@@ -536,14 +536,30 @@ def _shown(value: Any) -> str:
 
 
 def _targets(store: Any, name: str | None, all_: bool) -> list[str]:
-    from gsm_cli.services import servers
-
     if all_ == bool(name):
         raise InvalidInputError("give a server NAME or --all (not both)")
     if name:
         return [name]
-    # --all: every server of this machine; remote servers (other devices') are left out.
-    return [s.name for s in servers.list_all(store) if not servers.is_remote(s)]
+    return [s.name for s in _this_machines(store)]
+
+
+def _this_machines(store: Any) -> list[Any]:
+    """--all: every server of this machine; remote servers (other devices') are left out."""
+    from gsm_cli.services import servers
+
+    return [s for s in servers.list_all(store) if not servers.is_remote(s)]
+
+
+def _all_by_name(store: Any, name: str | None, all_: bool) -> tuple[list[str], dict[str, Any]]:
+    """The targets (``_targets``) and, with --all, each one's record and whether it is up,
+    read for all of them at once (a lookup by name each would read the whole table each)."""
+    from gsm_cli.services import lifecycle
+
+    if not all_ or name:
+        return _targets(store, name, all_), {}
+    found = _this_machines(store)
+    up = lifecycle.up_of(paths(), found)
+    return [s.name for s in found], {s.name: (s, u) for s, u in zip(found, up, strict=True)}
 
 
 def _stop_timeout(store: Any, timeout: float | None) -> float:
@@ -622,22 +638,25 @@ def stop(
     output_: OutputOption = None,
 ) -> None:
     """Stop gracefully: the game's stop command or signal, then terminate, then kill."""
-    from gsm_cli.services import lifecycle, servers
+    from gsm_cli.services import lifecycle
 
     fmt = output_format(output_, json_)
     with open_store() as store:
         seconds = _stop_timeout(store, timeout)
 
+        names, every = _all_by_name(store, name, all_)
+
         def run(target: str) -> dict[str, Any]:
-            server = servers.get(store, target)
-            if all_ and not lifecycle.is_up(paths(), server):
-                return {"name": server.name, "how": "not running", "exit_code": None}
+            if all_:  # --all stops what is up; the rest is reported as it is
+                server, up = every[target]
+                if not up:
+                    return {"name": server.name, "how": "not running", "exit_code": None}
             result = lifecycle.stop(store, paths(), target, timeout=seconds, force=force)
             output.message(f"stopped {result['name']} ({result['how']})")
             return result
 
         columns = (Column("name"), Column("how"), Column("exit_code"))
-        _each(_targets(store, name, all_), run, all_, fmt, columns)
+        _each(names, run, all_, fmt, columns)
 
 
 @app.command()
@@ -656,16 +675,18 @@ def restart(
     with open_store() as store:
         seconds = _stop_timeout(store, timeout)
 
+        names, every = _all_by_name(store, name, all_)
+
         def run(target: str) -> dict[str, Any]:
-            server = servers.get(store, target)
-            running = lifecycle.is_up(paths(), server)
-            if all_ and not running:  # --all restarts what runs; it starts nothing new
-                return {**servers.to_dict(server), "action": "not running"}
+            if all_:  # --all restarts what runs; it starts nothing new
+                server, up = every[target]
+                if not up:
+                    return {**servers.to_dict(server), "action": "not running"}
             server = lifecycle.restart(store, paths(), target, timeout=seconds)
             output.message(f"restarted {server.name} (pid {server.process_id})")
             return {**servers.to_dict(server), "action": "restarted"}
 
-        _each(_targets(store, name, all_), run, all_, fmt, SERVER_COLUMNS)
+        _each(names, run, all_, fmt, SERVER_COLUMNS)
 
 
 @app.command()
@@ -680,8 +701,10 @@ def status(
 
     fmt = output_format(output_, json_)
     with open_store() as store:
-        names = _targets(store, name, all_)
-        results = lifecycle.statuses(store, paths(), names)
+        if all_ and not name:
+            results = lifecycle.statuses_of(store, paths(), _this_machines(store))
+        else:
+            results = lifecycle.statuses(store, paths(), _targets(store, name, all_))
     shown = [_shown_status(row) for row in results] if fmt == "table" else results
     if all_:
         output.emit(shown, fmt, STATUS_COLUMNS)

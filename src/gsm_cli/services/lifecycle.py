@@ -7,6 +7,7 @@ processes from the OS (pid + create time), never from the stored status alone.
 """
 
 import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
@@ -33,6 +35,9 @@ DEFAULT_START_TIMEOUT = 30.0
 FAILED_START_LINES = 10  # console lines quoted when a game exits before it is up
 CPU_SAMPLE_SECONDS = 0.1
 CRASH_EVENTS = ("crash", "start_failed")
+FOUND_DEAD = "found not running (process and supervisor gone)"
+# Server ids per `IN (...)` of a query over many servers: far below SQLite's variable limit.
+IDS_PER_QUERY = 500
 # How long `gsm server monitor` waits for a game's answer to its query.
 MONITOR_QUERY_TIMEOUT = query_service.DEFAULT_TIMEOUT
 # How long it waits for a supervisor to kill a frozen game (killing waits for the whole tree).
@@ -78,6 +83,33 @@ def is_up(paths: Paths, server: LocalServer) -> bool:
     return game_alive(server) or supervisor(paths, server) is not None
 
 
+def _state_files(paths: Paths) -> set[str]:
+    """The names in the run folder, read once for many servers: a server without a state file
+    there has no supervisor (``supervisor`` would find none), so its file is not opened."""
+    try:
+        return set(os.listdir(paths.data_dir / "run"))
+    except OSError:  # no run folder yet: no supervisor ever ran
+        return set()
+
+
+def _supervisor_of(
+    paths: Paths, server: LocalServer, state_files: set[str] | None
+) -> control.SupervisorState | None:
+    if state_files is not None and f"{server.id}.json" not in state_files:
+        return None
+    return supervisor(paths, server)
+
+
+def up_of(paths: Paths, found: list[LocalServer]) -> list[bool]:
+    """``is_up`` of each server, in order, with the run folder read once. A server recorded
+    without a pid is never asked of the OS (``game_alive`` is false without one)."""
+    state_files = _state_files(paths)
+    return [
+        game_alive(server) or _supervisor_of(paths, server, state_files) is not None
+        for server in found
+    ]
+
+
 def record(
     store: Store,
     server_id: str,
@@ -91,20 +123,44 @@ def record(
 ) -> None:
     """Write a status change (queued for sync) and/or a lifecycle event, in one transaction."""
     with store.write() as session:
-        server = session.get(LocalServer, server_id)
-        if server is None:
-            return
-        if status is not None:
-            server.status = status
-            server.process_id = pid
-            server.process_create_time = started
-            outbox.record(session, server, "update")
-            if status in cloud_summary.DOWN_STATUSES:
-                cloud_summary.queue_down_summary(session, server_id)
-        if event is not None:
-            session.add(
-                ServerEvent(server_id=server_id, event=event, exit_code=exit_code, detail=detail)
-            )
+        _record_in(
+            session,
+            server_id,
+            status=status,
+            pid=pid,
+            started=started,
+            event=event,
+            exit_code=exit_code,
+            detail=detail,
+        )
+
+
+def _record_in(
+    session: Session,
+    server_id: str,
+    *,
+    status: str | None = None,
+    pid: int | None = None,
+    started: float | None = None,
+    event: str | None = None,
+    exit_code: int | None = None,
+    detail: str | None = None,
+) -> None:
+    """``record``'s writes, inside a transaction of the caller's."""
+    server = session.get(LocalServer, server_id)
+    if server is None:
+        return
+    if status is not None:
+        server.status = status
+        server.process_id = pid
+        server.process_create_time = started
+        outbox.record(session, server, "update")
+        if status in cloud_summary.DOWN_STATUSES:
+            cloud_summary.queue_down_summary(session, server_id)
+    if event is not None:
+        session.add(
+            ServerEvent(server_id=server_id, event=event, exit_code=exit_code, detail=detail)
+        )
 
 
 def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -190,22 +246,46 @@ def observe(store: Store, paths: Paths, server: LocalServer) -> Observed:
     supervisor, when its pid does. A record that says active while neither lives is a crash
     (or a reboot): recorded as ``crashed``, or, on a read-only store, only reported so.
     Cheap: no sleeps, and no write unless the record changes."""
-    alive = game_alive(server)
-    state = supervisor(paths, server)
-    if server.status in ACTIVE and not alive and state is None:
-        detail = "found not running (process and supervisor gone)"
-        if not store.read_only:
-            record(store, server.id, status="crashed", event="crash", detail=detail)
+    return observe_many(store, paths, [server])[0]
+
+
+def observe_many(store: Store, paths: Paths, found: list[LocalServer]) -> list[Observed]:
+    """``observe`` of each server, in order, with the same answer at the cost of one: the run
+    folder is listed once (no state file, no supervisor), a server recorded without a pid is
+    never asked of the OS (no pid, no game), and the crashes found are recorded in one
+    transaction (the same status, sync operation and event for each as ``observe`` writes)."""
+    state_files = _state_files(paths) if len(found) > 1 else None
+    seen, dead = [], []
+    for server in found:
+        alive = game_alive(server)
+        state = _supervisor_of(paths, server, state_files)
+        if server.status in ACTIVE and not alive and state is None:
+            dead.append(server)
+        seen.append(Observed(server, alive, state))
+    if dead and not store.read_only:
+        with store.write() as session:
+            for server in dead:
+                _record_in(session, server.id, status="crashed", event="crash", detail=FOUND_DEAD)
+    for server in dead:
         server.status, server.process_id, server.process_create_time = "crashed", None, None
-    return Observed(server, alive, state)
+    return seen
 
 
 def observe_all(
     store: Store, paths: Paths, *, status: str | None = None, game: str | None = None
 ) -> list[Observed]:
     """Every server (of a game), reconciled; filtered by its true status."""
-    seen = [observe(store, paths, server) for server in servers.list_all(store, game=game)]
+    seen = observe_many(store, paths, servers.list_all(store, game=game))
     return [s for s in seen if status is None or s.status == status]
+
+
+def current_status(store: Store, server_id: str) -> str:
+    """The stored status of a server, read by its id (its primary key)."""
+    with store.read() as session:
+        server = session.get(LocalServer, server_id)
+        if server is None:
+            raise NotFoundError(f"no server with id {server_id!r}", code="server_not_found")
+        return server.status
 
 
 def check_ports(server: LocalServer) -> None:
@@ -430,56 +510,122 @@ def send(
     return {"name": server.name, "sent": line, "matched": reply.get("matched")}
 
 
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for first in range(0, len(ids), IDS_PER_QUERY):
+        yield ids[first : first + IDS_PER_QUERY]
+
+
 def events(store: Store, server_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    return recent_events(store, [server_id], limit)[server_id]
+
+
+def recent_events(
+    store: Store, server_ids: list[str], limit: int = 10
+) -> dict[str, list[dict[str, Any]]]:
+    """The last ``limit`` events of each server, newest first: one query per few hundred
+    servers (a window function ranks each server's events), not one per server."""
+    found: dict[str, list[dict[str, Any]]] = {server_id: [] for server_id in server_ids}
     with store.read() as session:
-        rows = session.scalars(
-            select(ServerEvent)
-            .where(ServerEvent.server_id == server_id)
-            .order_by(ServerEvent.id.desc())
-            .limit(limit)
-        ).all()
-    return [
-        {
-            "event": e.event,
-            "exit_code": e.exit_code,
-            "detail": e.detail,
-            "occurred_at": iso_utc(e.occurred_at),
-        }
-        for e in rows
-    ]
+        for chunk in _chunks(server_ids):
+            rank = func.row_number().over(
+                partition_by=ServerEvent.server_id, order_by=ServerEvent.id.desc()
+            )
+            ranked = (
+                select(
+                    ServerEvent.id,
+                    ServerEvent.server_id,
+                    ServerEvent.event,
+                    ServerEvent.exit_code,
+                    ServerEvent.detail,
+                    ServerEvent.occurred_at,
+                    rank.label("rank"),
+                )
+                .where(ServerEvent.server_id.in_(chunk))
+                .subquery()
+            )
+            rows = session.execute(
+                select(ranked)
+                .where(ranked.c.rank <= limit)
+                .order_by(ranked.c.server_id, ranked.c.id.desc())
+            )
+            for row in rows:
+                found[row.server_id].append(
+                    {
+                        "event": row.event,
+                        "exit_code": row.exit_code,
+                        "detail": row.detail,
+                        "occurred_at": iso_utc(row.occurred_at),
+                    }
+                )
+    return found
+
+
+def _crash_window(server: LocalServer) -> int:
+    policy = {**servers.DEFAULT_RESTART, **(server.configuration or {}).get("restart", {})}
+    return int(policy["window_seconds"])
 
 
 def crash_summary(store: Store, server: LocalServer) -> dict[str, Any]:
-    """Crashes in the server's restart window (every one, in one query), and the exit code and
-    time of its last crash or failed start; and its freezes: those in the window (each also
-    counts as a crash, as the crash-loop limit counts it) and the time of the last one."""
-    policy = {**servers.DEFAULT_RESTART, **(server.configuration or {}).get("restart", {})}
-    window = int(policy["window_seconds"])
-    since = func.datetime("now", f"-{window} seconds")
-    in_window = case(
-        ((ServerEvent.event == "crash") & (ServerEvent.occurred_at >= since), 1), else_=0
-    )
-    query = (
-        select(ServerEvent.exit_code, ServerEvent.occurred_at, func.sum(in_window).over())
-        .where(ServerEvent.server_id == server.id, ServerEvent.event.in_(CRASH_EVENTS))
-        .order_by(ServerEvent.id.desc())
-        .limit(1)
-    )
-    freezes = select(
-        func.count(ServerEvent.id).filter(ServerEvent.occurred_at >= since),
-        func.max(ServerEvent.occurred_at),
-    ).where(ServerEvent.server_id == server.id, ServerEvent.event == "freeze")
+    return crash_summaries(store, [server])[server.id]
+
+
+def crash_summaries(store: Store, found: list[LocalServer]) -> dict[str, dict[str, Any]]:
+    """Of each server: crashes in its restart window (every one), and the exit code and time
+    of its last crash or failed start; and its freezes: those in the window (each also counts
+    as a crash, as the crash-loop limit counts it) and the time of the last one. Two queries
+    per restart window and few hundred servers (window functions and GROUP BY), not two per
+    server."""
+    by_window: dict[int, list[str]] = {}
+    for server in found:
+        by_window.setdefault(_crash_window(server), []).append(server.id)
+    crashes: dict[str, Any] = {}
+    freezes: dict[str, Any] = {}
     with store.read() as session:
-        row = session.execute(query).first()
-        frozen, last_freeze = session.execute(freezes).one()
-    return {
-        "crashes": int(row[2]) if row else 0,
-        "crash_window_seconds": window,
-        "last_exit_code": row[0] if row else None,
-        "last_crash_at": iso_utc(row[1]) if row else None,
-        "freezes": int(frozen or 0),
-        "last_freeze_at": iso_utc(last_freeze),
-    }
+        for window, ids in by_window.items():
+            since = func.datetime("now", f"-{window} seconds")
+            in_window = case(
+                ((ServerEvent.event == "crash") & (ServerEvent.occurred_at >= since), 1), else_=0
+            )
+            for chunk in _chunks(ids):
+                ranked = (
+                    select(
+                        ServerEvent.server_id,
+                        ServerEvent.exit_code,
+                        ServerEvent.occurred_at,
+                        func.sum(in_window).over(partition_by=ServerEvent.server_id).label("n"),
+                        func.row_number()
+                        .over(partition_by=ServerEvent.server_id, order_by=ServerEvent.id.desc())
+                        .label("rank"),
+                    )
+                    .where(ServerEvent.server_id.in_(chunk), ServerEvent.event.in_(CRASH_EVENTS))
+                    .subquery()
+                )
+                last = select(
+                    ranked.c.server_id, ranked.c.exit_code, ranked.c.occurred_at, ranked.c.n
+                ).where(ranked.c.rank == 1)
+                crashes |= {row.server_id: row for row in session.execute(last)}
+                frozen = (
+                    select(
+                        ServerEvent.server_id,
+                        func.count(ServerEvent.id).filter(ServerEvent.occurred_at >= since),
+                        func.max(ServerEvent.occurred_at),
+                    )
+                    .where(ServerEvent.server_id.in_(chunk), ServerEvent.event == "freeze")
+                    .group_by(ServerEvent.server_id)
+                )
+                freezes |= {row[0]: row for row in session.execute(frozen)}
+    summaries = {}
+    for server in found:
+        crash, freeze_row = crashes.get(server.id), freezes.get(server.id)
+        summaries[server.id] = {
+            "crashes": int(crash.n) if crash else 0,
+            "crash_window_seconds": _crash_window(server),
+            "last_exit_code": crash.exit_code if crash else None,
+            "last_crash_at": iso_utc(crash.occurred_at) if crash else None,
+            "freezes": int(freeze_row[1] or 0) if freeze_row else 0,
+            "last_freeze_at": iso_utc(freeze_row[2]) if freeze_row else None,
+        }
+    return summaries
 
 
 def _usage(pids: dict[str, int]) -> dict[str, dict[str, Any]]:
@@ -509,8 +655,18 @@ def _usage(pids: dict[str, int]) -> dict[str, dict[str, Any]]:
 def statuses(store: Store, paths: Paths, names: list[str]) -> list[dict[str, Any]]:
     """What `gsm server status` shows: the truth (observe), the game's uptime, memory and CPU,
     crashes in the restart window, and the recent events."""
-    seen = [observe(store, paths, servers.get(store, name)) for name in names]
+    with store.read() as session:
+        found = [servers.find(session, name) for name in names]
+    return statuses_of(store, paths, found)
+
+
+def statuses_of(store: Store, paths: Paths, found: list[LocalServer]) -> list[dict[str, Any]]:
+    """``statuses`` of these servers (`gsm server status --all`), in order: each reconciled as
+    ``observe`` does, its crashes and recent events read for all of them at once."""
+    seen = observe_many(store, paths, found)
     usage = _usage({s.server.id: s.process_id for s in seen if s.process_id})
+    summaries = crash_summaries(store, found)
+    recent = recent_events(store, [server.id for server in found])
     results = []
     for s in seen:
         server = s.server
@@ -529,8 +685,8 @@ def statuses(store: Store, paths: Paths, names: list[str]) -> list[dict[str, Any
             "cpu_percent": None,
             "memory_bytes": None,
             **usage.get(server.id, {}),
-            **crash_summary(store, server),
-            "events": events(store, server.id),
+            **summaries[server.id],
+            "events": recent[server.id],
         }
         results.append(info)
     return results
@@ -546,10 +702,12 @@ def monitor_once(
     """One pass over every server: restart those found down that should be up, attach a
     supervisor to a game whose supervisor died (never a second copy of a running game), and
     query each running game once to restart it when it is frozen (``check_frozen``)."""
+    found = servers.list_all(store)
+    before = [server.status for server in found]  # observe changes a dead one's to crashed
     results = []
-    for server in servers.list_all(store):
-        before = server.status
-        seen = observe(store, paths, server)
+    for server, status_before, seen in zip(
+        found, before, observe_many(store, paths, found), strict=True
+    ):
         action = "ok"
         restart = (seen.server.configuration or {}).get("restart", {}).get("enabled", True)
         if seen.unsupervised:
@@ -574,8 +732,8 @@ def monitor_once(
         results.append(
             {
                 "name": server.name,
-                "status_before": before,
-                "status": servers.get(store, server.id).status if action != "ok" else seen.status,
+                "status_before": status_before,
+                "status": current_status(store, server.id) if action != "ok" else seen.status,
                 "action": action,
             }
         )
