@@ -23,11 +23,15 @@ from types import SimpleNamespace
 from typing import Any
 
 from gsm_cli import output
+from gsm_cli.errors import GsmError
 from gsm_cli.paths import resolve_paths
+from gsm_cli.timeutil import iso_utc
 
 # Environment variables whose effect the fast path does not reproduce (--debug's logging).
 FULL_PATH_VARIABLES = ("GSM_DEBUG",)
 ACTIVE_STATUSES = ("starting", "running", "stopping")
+# services/sync.py's QUEUED and REJECTED (importing it would load the cloud client).
+QUEUED, REJECTED = "queued", "rejected"
 SERVER_COLUMNS = (
     "id",
     "name",
@@ -59,8 +63,8 @@ def answer(args: list[str]) -> str | None:
         return None
     try:
         return handler(args[2:])
-    except (FullPath, sqlite3.Error, OSError, ValueError, TypeError):
-        return None
+    except (FullPath, GsmError, sqlite3.Error, OSError, ValueError, TypeError):
+        return None  # an error is the full application's to report, as it reports it
 
 
 # --- the command line ------------------------------------------------------------------------
@@ -93,6 +97,18 @@ def _json_only(rest: list[str], names: int) -> list[str]:
     if not as_json or len(given) != names:
         raise FullPath("not JSON, or not the arguments the command takes")
     return given
+
+
+def _json_flag(rest: list[str], names: int) -> tuple[bool, list[str]]:
+    """For ``config get``: --json or nothing (it has no --output)."""
+    if any(word not in ("--json",) and word.startswith("-") for word in rest):
+        raise FullPath("an option other than --json")
+    if rest.count("--json") > 1:
+        raise FullPath("--json given twice")
+    given = [word for word in rest if word != "--json"]
+    if len(given) != names:
+        raise FullPath("not the arguments the command takes")
+    return "--json" in rest, given
 
 
 def _render(data: Any) -> str:
@@ -155,6 +171,15 @@ def _server_row(server: Any, names: dict[str, str]) -> dict[str, Any]:
     return shown
 
 
+def _setting_rows(conn: sqlite3.Connection, key: str | None = None) -> dict[str, Any]:
+    """``user_settings`` rows by key, as objects with ``models.UserSetting``'s attributes."""
+    query = "SELECT key, value, updated_at FROM user_settings"
+    rows = (
+        conn.execute(query, ()) if key is None else conn.execute(f"{query} WHERE key = ?", (key,))
+    )
+    return {k: SimpleNamespace(value=v, updated_at=at) for k, v, at in rows}
+
+
 # --- the commands ------------------------------------------------------------------------------
 
 
@@ -188,7 +213,83 @@ def server_show(rest: list[str]) -> str:
     return _render(_server_row(found[0], names))
 
 
+def config_list(rest: list[str]) -> str:
+    """``gsm config list --json``: settings.list_settings over the rows read here."""
+    from gsm_cli.services import settings
+
+    _json_only(rest, names=0)
+    conn = _connect()
+    try:
+        rows = _setting_rows(conn)
+    finally:
+        conn.close()
+    env = dict(os.environ)  # environment.Environment.vars
+    # settings.list_settings without its ORM session: the same resolution of each row.
+    shown = [
+        settings._resolve(spec, rows.get(key), env).to_dict()
+        for key, spec in sorted(settings.SPECS.items())
+    ]
+    return _render(shown)
+
+
+def config_get(rest: list[str]) -> str:
+    """``gsm config get KEY [--json]``: the bare value, or its record in JSON."""
+    from gsm_cli.services import settings
+
+    as_json, (key,) = _json_flag(rest, names=1)
+    spec = settings.spec_for(key)  # an unknown key is the full path's error, with its hint
+    conn = _connect()
+    try:
+        row = _setting_rows(conn, key).get(key)
+    finally:
+        conn.close()
+    setting = settings._resolve(spec, row, dict(os.environ))  # settings.get_setting
+    if as_json:
+        return _render(setting.to_dict())
+    return ("" if setting.value is None else output.clean(setting.value)) + "\n"  # emit_value
+
+
+def sync_status(rest: list[str]) -> str:
+    """``gsm sync status --json`` while nothing was rejected and no conflict waits (listing
+    those is services/sync.py's, with the entities they name)."""
+    _json_only(rest, names=0)
+    conn = _connect()
+    try:
+        queued, retrying, rejected = conn.execute(
+            "SELECT coalesce(sum(state = ?), 0),"
+            " coalesce(sum(state = ? AND coalesce(retry_count, 0) > 0), 0),"
+            " coalesce(sum(state = ?), 0) FROM pending_sync_operations",
+            (QUEUED, QUEUED, REJECTED),
+        ).fetchone()
+        (conflicts,) = conn.execute("SELECT count(*) FROM sync_conflicts").fetchone()
+        state = conn.execute(
+            "SELECT cursor, last_push_at, last_push_result, last_pull_at, last_pull_result"
+            " FROM sync_state WHERE id = 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    if rejected or conflicts:
+        raise FullPath("rejected operations or conflicts to list")
+    cursor, push_at, push, pull_at, pull = state or (0, None, None, None, None)
+    return _render(
+        {
+            "queued": queued,
+            "retrying": retrying,
+            "rejected": [],
+            "conflicts": [],
+            "cursor": cursor,
+            "last_push_at": iso_utc(push_at),
+            "last_push": None if push is None else json.loads(push),  # models.JSONText
+            "last_pull_at": iso_utc(pull_at),
+            "last_pull": None if pull is None else json.loads(pull),
+        }
+    )
+
+
 COMMANDS: dict[tuple[str, ...], Callable[[list[str]], str]] = {
     ("server", "list"): server_list,
     ("server", "show"): server_show,
+    ("config", "list"): config_list,
+    ("config", "get"): config_get,
+    ("sync", "status"): sync_status,
 }

@@ -21,6 +21,14 @@ FAST = [
     ("server", "show", "ALPHA", "-o", "json"),
     ("server", "show", "--json", "beta"),
     ("server", "show", "faraway", "--json"),  # a remote server
+    ("config", "list", "--json"),
+    ("config", "list", "-o", "json"),
+    ("config", "get", "backup.retention"),  # set
+    ("config", "get", "cloud.api_url"),  # none
+    ("config", "get", "metrics.interval", "--json"),  # the default
+    ("config", "get", "--json", "backup.retention"),
+    ("sync", "status", "--json"),
+    ("sync", "status", "--output", "json"),
 ]
 ALWAYS_FULL = [
     ("server", "list"),  # tables are Rich's
@@ -33,7 +41,12 @@ ALWAYS_FULL = [
     ("server", "show", "--json"),
     ("server", "list", "--json", "--bogus"),
     ("--verbose", "server", "list", "--json"),
-    ("config", "list", "--json"),
+    ("config", "list"),
+    ("config", "get", "no.such.key"),  # an error, with its suggestion
+    ("config", "get", "backup.retention", "-o", "json"),  # config get has no --output
+    ("config", "get"),
+    ("sync", "status"),
+    ("sync", "status", "-o", "csv"),
 ]
 
 
@@ -61,6 +74,16 @@ def _fill(gsm: GsmRunner, home: Path) -> None:
             " VALUES ('r-1', 'faraway', 'minecraft', 'remote', '{\"max_players\":4}', 25570,"
             " 'other-device', 'the other PC', 'synced')"
         )
+        # A retried operation, and the last push and pull as the store records them.
+        conn.execute(
+            "UPDATE pending_sync_operations SET retry_count = 2"
+            " WHERE id = (SELECT min(id) FROM pending_sync_operations)"
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO sync_state (id, cursor, last_push_at, last_push_result,"
+            " last_pull_at, last_pull_result) VALUES (1, 42, '2026-12-01 10:00:00',"
+            " '{\"applied\":3,\"rejected\":0}', '2026-12-01 10:00:05', '{\"changes\":7}')"
+        )
     conn.close()
 
 
@@ -78,7 +101,8 @@ def test_the_fast_answer_is_the_full_applications_byte_for_byte(
         _fill(gsm, gsm_home)
     else:
         assert gsm("config", "list").exit_code == 0  # the store exists, with no server
-    for args in FAST if filled else FAST[:3]:
+    fast_here = FAST if filled else [a for a in FAST if a[:2] != ("server", "show")]
+    for args in fast_here:
         fast = fastpath.answer(list(args))
         assert fast is not None, args
         assert fast == _full(gsm, args), args
@@ -92,6 +116,41 @@ def test_it_steps_aside_for_everything_else(gsm: GsmRunner, gsm_home: Path) -> N
     _fill(gsm, gsm_home)
     for args in ALWAYS_FULL:
         assert fastpath.answer(list(args)) is None, args
+
+
+def test_settings_from_the_environment_are_the_same(
+    gsm: GsmRunner, gsm_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(gsm, gsm_home)
+    monkeypatch.setenv("GSM_API_URL", "https://cloud.example.com")
+    for args in (("config", "list", "--json"), ("config", "get", "cloud.api_url")):
+        fast = fastpath.answer(list(args))
+        assert fast is not None and fast == _full(gsm, args), args
+    monkeypatch.setenv("GSM_API_URL", "not a url")  # an error: the full path says so
+    assert fastpath.answer(["config", "list", "--json"]) is None
+    assert gsm("config", "list", "--json").exit_code != 0
+
+
+def test_sync_status_steps_aside_for_rejections_and_conflicts(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    _fill(gsm, gsm_home)
+    args = ["sync", "status", "--json"]
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.execute(
+            "INSERT INTO sync_conflicts (entity_type, entity_id, cloud_operation, cloud_data,"
+            " reason) VALUES ('game_server', 'r-1', 'update', '{}', 'changed on both sides')"
+        )
+    assert fastpath.answer(args) is None
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.execute("DELETE FROM sync_conflicts")
+        conn.execute(
+            "UPDATE pending_sync_operations SET state = 'rejected', last_error = 'no'"
+            " WHERE id = (SELECT max(id) FROM pending_sync_operations)"
+        )
+    conn.close()
+    assert fastpath.answer(args) is None
+    assert json.loads(_full(gsm, tuple(args)))["rejected"]  # the full path lists it
 
 
 def test_it_steps_aside_while_a_server_may_run(gsm: GsmRunner, gsm_home: Path) -> None:
