@@ -85,7 +85,9 @@ def serve(
         host=host,
         port=port,
         **server.uvicorn_options(
-            workers=workers, access_log=settings.access_log if access_log is None else access_log
+            workers=workers,
+            access_log=settings.access_log if access_log is None else access_log,
+            http=settings.http,
         ),
     )
 

@@ -35,6 +35,9 @@ class Settings:
     db_ping_after_idle: float = 10.0
     # `gsm-cloud serve` writes an access log (one line per request) unless this is off.
     access_log: bool = True
+    # `gsm-cloud serve`'s HTTP parser: "auto" (httptools when installed, else h11), "h11" or
+    # "httptools"; the slow-client timeouts hold with either.
+    http: str = "auto"
     # Payments (services/payments.py): "development" (confirms at once, for test deployments
     # only), "stripe", or None (purchases and donations answer 503 payments_unavailable).
     payments: str | None = None
@@ -75,6 +78,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         body_min_rate=_positive_int(env, "GSM_CLOUD_BODY_MIN_RATE", 500),
         db_ping_after_idle=_positive_int(env, "GSM_CLOUD_DB_PING_AFTER_IDLE", 10),
         access_log=_flag(env, "GSM_CLOUD_ACCESS_LOG", True),
+        http=_http(env),
         payments=_payments(env),
         stripe_api_url=(env.get("GSM_CLOUD_STRIPE_API_URL") or STRIPE_API_URL).rstrip("/"),
         stripe_secret_key=env.get("GSM_CLOUD_STRIPE_SECRET_KEY") or None,
@@ -115,6 +119,13 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _http(env: dict[str, str]) -> str:
+    value = (env.get("GSM_CLOUD_HTTP") or "auto").strip().lower()
+    if value not in ("auto", "h11", "httptools"):
+        raise SettingsError(f"GSM_CLOUD_HTTP must be auto, h11 or httptools, not {value!r}")
     return value
 
 

@@ -13,12 +13,22 @@ import pytest
 
 from gsm_cloud.db.engine import make_engine, session_factory, transaction
 from gsm_cloud.services import accounts
-from tests.cloud.conftest import ServeCloud
+from tests.cloud.conftest import ServeCloud, Served
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.slow
 HUNDRED_MB = 100 * 1024 * 1024
 STALL = 2.0  # seconds: no answer of /healthz may take longer while the large bodies come in
+
+
+@pytest.fixture(params=["h11", "httptools"])
+def serve_cloud(request: pytest.FixtureRequest, serve_cloud: ServeCloud) -> ServeCloud:
+    """Every test here runs with each HTTP parser `gsm-cloud serve` may use (GSM_CLOUD_HTTP)."""
+
+    def start(*, workers: int = 1, env: dict[str, str] | None = None) -> Served:
+        return serve_cloud(workers=workers, env={"GSM_CLOUD_HTTP": request.param, **(env or {})})
+
+    return start
 
 
 def create_user(database_url: str, email: str, password: str) -> None:
