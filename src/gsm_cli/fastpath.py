@@ -6,9 +6,11 @@ None, and then the full application runs instead: for every command line it does
 exactly, every output that is not JSON (tables are Rich's; rendering them the same way would
 cost what the fast path saves), a store that is missing, unwritable or at another schema
 revision (the full path creates, upgrades or refuses it), anything that would be an error, and
-``gsm server list`` while a server's record says it is active (starting, running, stopping):
-only ``services.lifecycle.observe`` may tell whether its game still lives and record a crash.
-A stored status that is not active is the truth as it stands, with no process to look at.
+``gsm server list`` when a server's record says it is active (starting, running, stopping)
+while neither its game nor its supervisor lives: ``services.lifecycle.observe`` records that
+crash, a write the fast path leaves to it. Whether a game or supervisor lives is asked with
+lifecycle's own functions (pid and start stamp), so the statuses listed are as true as the
+full path's.
 
 It never writes and never prints: entry.py prints what it returns, and exits 0.
 """
@@ -184,7 +186,10 @@ def _setting_rows(conn: sqlite3.Connection, key: str | None = None) -> dict[str,
 
 
 def server_list(rest: list[str]) -> str:
-    """``gsm server list --json`` (no --status or --game filter)."""
+    """``gsm server list --json`` (no --status or --game filter), each server as
+    ``lifecycle.observe`` finds it, asked with its own ``game_alive`` and ``supervisor``."""
+    from gsm_cli.services import lifecycle
+
     _json_only(rest, names=0)
     conn = _connect()
     try:
@@ -192,10 +197,22 @@ def server_list(rest: list[str]) -> str:
         names = _community_names(conn)
     finally:
         conn.close()
-    if any(s.status in ACTIVE_STATUSES or s.process_id is not None for s in found):
-        raise FullPath("a server may run: only lifecycle.observe tells")
-    # As lifecycle.observe finds them: no game alive, so no process id.
-    return _render([{**_server_row(s, names), "process_id": None} for s in found])
+    where = resolve_paths(os.environ)
+    rows = []
+    for server in found:
+        # No pid recorded, no game to ask the OS about (lifecycle.observe_many's shortcut).
+        alive = server.process_id is not None and lifecycle.game_alive(server)
+        if (
+            server.status in ACTIVE_STATUSES
+            and not alive
+            and lifecycle.supervisor(where, server) is None
+        ):
+            # lifecycle.observe records the crash: that write is the full path's.
+            raise FullPath(f"{server.name} is recorded {server.status} but is gone")
+        rows.append(
+            {**_server_row(server, names), "process_id": server.process_id if alive else None}
+        )
+    return _render(rows)
 
 
 def server_show(rest: list[str]) -> str:

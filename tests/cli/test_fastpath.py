@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from gsm_cli import fastpath
+from gsm_cli.services import control
 from tests.conftest import GsmRunner, gsm_executable
 
 FAST = [
@@ -168,6 +170,42 @@ def test_it_steps_aside_while_a_server_may_run(gsm: GsmRunner, gsm_home: Path) -
     assert {s["name"]: s["status"] for s in listed}["gamma"] == "crashed"
     # Recorded as crashed (no process id), the store holds the truth again: fast once more.
     assert fastpath.answer(["server", "list", "--json"]) == _full(gsm, ("server", "list", "--json"))
+
+
+def test_servers_that_run_are_listed_as_the_full_path_finds_them(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    """Records that say running, asked of the OS as lifecycle.observe asks: a game that lives
+    (a real child process, with its pid and create time), a game that is gone while its
+    supervisor lives (between restarts), and a stopped record with a live pid."""
+    _fill(gsm, gsm_home)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = psutil.Process(child.pid).create_time()
+        with sqlite3.connect(gsm_home / "gsm.db") as conn:
+            conn.execute(
+                "UPDATE local_servers SET status = 'running', process_id = ?,"
+                " process_create_time = ? WHERE name IN ('alpha', 'beta')",
+                (child.pid, started),
+            )
+            conn.execute(
+                "UPDATE local_servers SET status = 'starting', process_id = 999999999,"
+                " process_create_time = 1.0 WHERE name = 'gamma'"
+            )
+            gamma = conn.execute("SELECT id FROM local_servers WHERE name = 'gamma'").fetchone()[0]
+        conn.close()
+        control.SupervisorState(child.pid, started, 1, "token", gamma).save(
+            gsm_home / "run" / f"{gamma}.json"
+        )
+        args = ("server", "list", "--json")
+        fast = fastpath.answer(list(args))
+        assert fast is not None and fast == _full(gsm, args)
+        shown = {s["name"]: (s["status"], s["process_id"]) for s in json.loads(fast)}
+        assert shown["alpha"] == ("running", child.pid)
+        assert shown["gamma"] == ("starting", None)
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_it_steps_aside_for_a_store_it_does_not_know(gsm: GsmRunner, gsm_home: Path) -> None:
