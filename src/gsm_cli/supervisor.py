@@ -27,7 +27,6 @@ import logging
 import logging.handlers
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -35,32 +34,26 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from gsm_cli.environment import Environment
 from gsm_cli.errors import ExitCode, GsmError
 from gsm_cli.paths import resolve_paths
-from gsm_cli.services import (
-    control,
-    freeze,
-    lifecycle,
-    locks,
-    metrics,
-    processes,
-    query,
-    sampling,
-    servers,
-    settings,
-)
-from gsm_cli.store import Store
-from gsm_cli.store.models import LocalServer
+from gsm_cli.services import control, freeze, locks, processes, query, sampling, server_config
+from gsm_cli.supervisor_store import ServerRow, SupervisorStore, run_retention
+
+if TYPE_CHECKING:
+    from gsm_cli.store import Store
 
 MAX_BACKOFF_SECONDS = 60.0
 LOG_FILES_KEPT = 5
 DEFAULT_METRICS_INTERVAL = 30.0
 METRICS_POLL_SECONDS = 0.5  # how soon the metrics thread notices a new game
+# metrics.apply_retention does its work at most once an hour per store (whoever gets there
+# first); the supervisor asks that often, in a child process (supervisor_store.run_retention).
+RETENTION_EVERY_SECONDS = 3600.0
 
 
 class ConsoleLog:
@@ -164,14 +157,17 @@ def _exit_text(code: int | None) -> str:
 
 
 class Supervisor:
-    def __init__(self, store: Store, server_id: str, env: Environment) -> None:
+    def __init__(self, store: "SupervisorStore | Store", server_id: str, env: Environment) -> None:
+        # In-process callers (tests) may hand over gsm's own Store: the same file, opened here.
+        if not isinstance(store, SupervisorStore):
+            store = SupervisorStore(store.path)
         self.store = store
         self.paths = resolve_paths(env.vars)
         self.server_id = server_id
-        self.runtime = lifecycle.files(self.paths, server_id)
-        max_bytes = int(settings.effective_value(store, "server.log_max_bytes", env.vars) or 0)
+        self.runtime = control.files(self.paths, server_id)
+        max_bytes = int(store.effective_value("server.log_max_bytes", env.vars) or 0)
         self.log = ConsoleLog(self.runtime.console_log, max_bytes or 5 * 1024 * 1024)
-        self.token = secrets.token_hex(16)
+        self.token = os.urandom(16).hex()  # secrets.token_hex(16), without loading hashlib
         self.stop_requested = threading.Event()
         self.finished = threading.Event()
         self.proc: Game | None = None
@@ -183,17 +179,17 @@ class Supervisor:
         self.stop_decided = threading.Event()  # set once the stop handler knows how it ended
         self.handlers: list[threading.Thread] = []
         self.env_vars = env.vars
-        interval = settings.effective_value(store, "metrics.interval", env.vars)
+        interval = store.effective_value("metrics.interval", env.vars)
         self.metrics_interval = float(interval or DEFAULT_METRICS_INTERVAL)
         self.metrics: threading.Thread | None = None
         self.game_started = time.monotonic()  # the current game's launch or attach
         self.frozen: str | None = None  # why the current game was killed as frozen
+        self.retention_due = 0.0  # time.monotonic() of the next retention run
 
     # -- the game ---------------------------------------------------------------------------
 
-    def server(self) -> LocalServer:
-        with self.store.read() as session:
-            server = session.get(LocalServer, self.server_id)
+    def server(self) -> ServerRow:
+        server = self.store.server(self.server_id)
         if server is None:
             raise GsmError(f"server {self.server_id} no longer exists")
         return server
@@ -201,7 +197,8 @@ class Supervisor:
     def attach(self) -> Attached | None:
         """The game a dead supervisor left running, taken over; None when there is none."""
         server = self.server()
-        if not lifecycle.game_alive(server) or server.process_create_time is None:
+        alive = processes.is_alive(server.process_id, server.process_create_time)
+        if not alive or server.process_create_time is None:
             return None
         game = Attached(server.process_id or 0, server.process_create_time)
         with self.proc_lock:
@@ -211,8 +208,7 @@ class Supervisor:
             f"attached to pid {game.pid}, which a supervisor that died left running; "
             "its console went with that supervisor"
         )
-        lifecycle.record(
-            self.store,
+        self.store.record(
             self.server_id,
             status="running",
             pid=game.pid,
@@ -245,8 +241,7 @@ class Supervisor:
         self.log.note(f"started pid {game.pid}: {' '.join(argv)}")
         self.pump = threading.Thread(target=self.pump_output, args=(popen,), daemon=True)
         self.pump.start()
-        lifecycle.record(
-            self.store,
+        self.store.record(
             self.server_id,
             status="starting",
             pid=game.pid,
@@ -286,12 +281,11 @@ class Supervisor:
                 how = f"stayed up for {check.settle_seconds:g}s"
                 break
             if ready is not None:
-                ready.wait(min(remaining, lifecycle.POLL_SECONDS))
+                ready.wait(min(remaining, control.POLL_SECONDS))
             else:
-                time.sleep(min(remaining, lifecycle.POLL_SECONDS))
+                time.sleep(min(remaining, control.POLL_SECONDS))
         self.log.note(f"running: the game {how}")
-        lifecycle.record(
-            self.store,
+        self.store.record(
             self.server_id,
             status="running",
             pid=game.pid,
@@ -306,8 +300,7 @@ class Supervisor:
         exited = "the game exited" + ("" if code is None else f" with code {code}")
         message = f"{exited} before it was up (within {check.settle_seconds:g}s of its launch)"
         self.log.note(f"failed to start: {message}")
-        lifecycle.record(
-            self.store,
+        self.store.record(
             self.server_id,
             status="failed",
             event="start_failed",
@@ -341,8 +334,7 @@ class Supervisor:
                     self.log.note(
                         f"stopped ({self.stop_outcome.get('how', 'stop')}), {_exit_text(code)}"
                     )
-                    lifecycle.record(
-                        self.store,
+                    self.store.record(
                         self.server_id,
                         status="stopped",
                         event="stop",
@@ -362,7 +354,7 @@ class Supervisor:
         return 0
 
     def launch_and_settle(
-        self, server: LocalServer
+        self, server: ServerRow
     ) -> tuple[Launched, bool, processes.StartCheck] | int | None:
         """Launch the game and wait for it to come up. An exit code for the supervisor when it
         cannot be run at all; None when a stop came first."""
@@ -370,8 +362,7 @@ class Supervisor:
             plan = processes.launch_plan(server)
         except GsmError as err:
             self.log.note(f"cannot start: {err.message}")
-            lifecycle.record(
-                self.store,
+            self.store.record(
                 self.server_id,
                 status="failed",
                 event="start_failed",
@@ -387,8 +378,8 @@ class Supervisor:
             except OSError as exc:  # not executable, bad interpreter line...
                 message = f"cannot run {plan.argv[0]}: {exc.strerror or exc}"
                 self.log.note(message)
-                lifecycle.record(
-                    self.store, self.server_id, status="failed", event="start_failed",
+                self.store.record(
+                    self.server_id, status="failed", event="start_failed",
                     detail=message,
                 )  # fmt: skip
                 print(message, file=sys.stderr)
@@ -402,7 +393,7 @@ class Supervisor:
 
     def after_crash(
         self,
-        server: LocalServer,
+        server: ServerRow,
         code: int | None,
         crashes: deque[float],
         *,
@@ -411,7 +402,10 @@ class Supervisor:
         """Record a crash (or the end of a game killed as frozen: ``froze`` says why); wait and
         return True to restart, or False when the policy says no. Both count toward the
         crash-loop limit."""
-        policy = {**servers.DEFAULT_RESTART, **(server.configuration or {}).get("restart", {})}
+        policy = {
+            **server_config.DEFAULT_RESTART,
+            **(server.configuration or {}).get("restart", {}),
+        }
         now = time.monotonic()
         crashes.append(now)
         while crashes and now - crashes[0] > policy["window_seconds"]:
@@ -419,8 +413,7 @@ class Supervisor:
         killed = "killed as frozen; " if froze else ""
         self.log.note(f"{'killed as frozen' if froze else 'crashed'} with {_exit_text(code)}")
         if not policy["enabled"]:
-            lifecycle.record(
-                self.store,
+            self.store.record(
                 self.server_id,
                 status="crashed",
                 event="crash",
@@ -431,8 +424,7 @@ class Supervisor:
         if len(crashes) > policy["max_restarts"]:
             detail = f"{killed}{len(crashes)} crashes in {policy['window_seconds']}s; gave up"
             self.log.note(detail)
-            lifecycle.record(
-                self.store,
+            self.store.record(
                 self.server_id,
                 status="failed",
                 event="crash",
@@ -441,8 +433,7 @@ class Supervisor:
             )
             return False
         delay = min(policy["backoff_seconds"] * 2 ** (len(crashes) - 1), MAX_BACKOFF_SECONDS)
-        lifecycle.record(
-            self.store,
+        self.store.record(
             self.server_id,
             status="starting",
             event="crash",
@@ -453,8 +444,7 @@ class Supervisor:
             f"restarting in {delay:g}s (restart {len(crashes)} of {policy['max_restarts']})"
         )
         if self.stop_requested.wait(delay):
-            lifecycle.record(
-                self.store,
+            self.store.record(
                 self.server_id,
                 status="stopped",
                 event="stop",
@@ -462,7 +452,7 @@ class Supervisor:
             )
             return False
         after = f"after a freeze ({froze})" if froze else f"after {_exit_text(code)}"
-        lifecycle.record(self.store, self.server_id, event="restart", detail=after)
+        self.store.record(self.server_id, event="restart", detail=after)
         return True
 
     # -- frozen games -----------------------------------------------------------------------
@@ -472,7 +462,7 @@ class Supervisor:
         game: Game,
         counter: freeze.Counter,
         sample: sampling.Sample,
-        server: LocalServer,
+        server: ServerRow,
     ) -> None:
         """Count the query of one sample; a game that is now frozen is killed (the run loop
         then restarts it). Never raises: a failure here must not cost the sample."""
@@ -506,7 +496,7 @@ class Supervisor:
         started = started or processes.create_time(game.pid)
         self.log.note(f"frozen: {detail}; killing pid {game.pid} and its children")
         try:
-            lifecycle.record(self.store, self.server_id, event="freeze", detail=detail)
+            self.store.record(self.server_id, event="freeze", detail=detail)
         finally:  # a store that refuses the event must not leave the game frozen
             freeze.kill_tree(game.pid, started)
         return True
@@ -539,7 +529,7 @@ class Supervisor:
         sampler: sampling.Sampler | None = None
         target: tuple[str, int | None] = (query.NONE, None)
         counter = freeze.Counter(freeze.Rule(0, 0), 0.0)  # replaced with each new game's
-        server: LocalServer | None = None
+        server: ServerRow | None = None
         due = 0.0
         trouble: str | None = None
         while not self.finished.wait(
@@ -558,7 +548,10 @@ class Supervisor:
                     due = time.monotonic() + interval
                     sampler.measure()  # primes the CPU measure
                     server = self.server()
-                    target = (servers.query_protocol(server), servers.query_port(server))
+                    target = (
+                        server_config.query_protocol(server),
+                        server_config.query_port(server),
+                    )
                     counter = freeze.Counter(freeze.rule_for(server), self.game_started)
                     continue
                 if time.monotonic() < due:
@@ -571,7 +564,7 @@ class Supervisor:
                     continue  # the game ended while we measured: not a sample of a running game
                 if server is not None:
                     self.watch_freeze(game, counter, sample, server)
-                sampling.record(self.store, self.server_id, sample)
+                self.store.record_sample(self.server_id, sample)
                 if trouble is not None:
                     self.log.note("metrics: samples are recorded again")
                     trouble = None
@@ -586,16 +579,28 @@ class Supervisor:
 
     def apply_retention(self) -> None:
         """``metrics.retention_days`` (and ``metrics.rollup``), at most once an hour per store
-        whichever supervisor gets there first; a failure is noted and tried an hour later."""
-        try:
-            done = metrics.apply_retention(self.store, self.env_vars)
-        except Exception as exc:  # retention must never end the supervisor or its sampling
-            self.log.note(f"metrics: retention was not applied: {exc}")
+        whichever supervisor gets there first; a failure is noted and tried an hour later.
+        ``metrics.apply_retention`` runs in a child process (it needs SQLAlchemy, which this
+        process does without), asked once an hour, and again at the next sample while its
+        work was cut short (a backlog goes on in steps, as it did in-process)."""
+        now = time.monotonic()
+        if now < self.retention_due:
             return
-        if done is not None and done.deleted:
-            kept = f", {done.hourly_averages} hourly averages kept" if done.rollup else ""
+        self.retention_due = now + RETENTION_EVERY_SECONDS
+        try:
+            done = run_retention(self.store.path)
+        except Exception as exc:  # retention must never end the supervisor or its sampling
+            message = exc.message if isinstance(exc, GsmError) else str(exc)
+            self.log.note(f"metrics: retention was not applied: {message}")
+            return
+        if done is None:
+            return
+        if not done["complete"]:
+            self.retention_due = 0.0
+        if done["deleted"]:
+            kept = f", {done['hourly_averages']} hourly averages kept" if done["rollup"] else ""
             self.log.note(
-                f"metrics: retention: {done.deleted} samples before {metrics.iso(done.older_than)}"
+                f"metrics: retention: {done['deleted']} samples before {done['older_than']}"
                 f" removed{kept}"
             )
 
@@ -640,8 +645,7 @@ class Supervisor:
 
     def stop_game(self, proc: Game, timeout: float, force: bool) -> str:
         if not force:
-            lifecycle.record(
-                self.store,
+            self.store.record(
                 self.server_id,
                 status="stopping",
                 pid=proc.pid,
@@ -678,10 +682,12 @@ class Supervisor:
         return "kill"
 
     def handle(self, conn: socket.socket) -> None:
+        import hmac  # here, not on top: after main's without_openssl() (hmac tries _hashlib)
+
         with conn:
             try:
                 request = json.loads(control.read_line(conn))
-                if not secrets.compare_digest(str(request.get("token", "")), self.token):
+                if not hmac.compare_digest(str(request.get("token", "")), self.token):
                     reply: dict[str, Any] = {"ok": False, "error": "bad token"}
                 elif request.get("op") == "send":
                     reply = self.send(
@@ -731,20 +737,31 @@ def _waited(proc: Game, timeout: float) -> bool:
         return False
 
 
+def without_openssl() -> None:
+    """Keep OpenSSL out of this process (about 5 MB of a supervisor that lives for hours): it
+    never speaks TLS (its queries and its control channel are plain, on 127.0.0.1) and hashes
+    nothing. The query libraries import ssl and hashlib's OpenSSL binding only where they can
+    (asyncio, dnspython, hmac: ``try: import ssl except ImportError``) and do without them;
+    hashlib falls back to its built-in hashes."""
+    for name in ("ssl", "_ssl", "_hashlib"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m gsm_cli.supervisor SERVER_ID", file=sys.stderr)
         return int(ExitCode.USAGE)
     server_id = argv[0]
+    without_openssl()
     env = Environment()
     paths = resolve_paths(env.vars)
-    runtime = lifecycle.files(paths, server_id)
+    runtime = control.files(paths, server_id)
     try:
         lock = locks.hold(runtime.lock)
     except locks.LockHeld:
         print("another supervisor already runs this server", file=sys.stderr)
         return int(ExitCode.CONFLICT)
-    with lock, Store.open(paths.store_file) as store:
+    with lock, SupervisorStore(paths.store_file) as store:
         sup = Supervisor(store, server_id, env)
         attached = sup.attach()
         listener = socket.create_server(("127.0.0.1", 0))

@@ -13,7 +13,6 @@ for nothing and is removed by the next look, so a crash never leaves a server "b
 import contextlib
 import json
 import os
-import secrets
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -40,6 +39,8 @@ def marked(paths: Paths, subject: str, what: str) -> Iterator[None]:
     """Mark ``subject`` busy with ``what`` (such as "backup") while the block runs. Where the
     mark cannot be written (a data folder this user may not write to), the work runs all the
     same, unmarked: it fails or succeeds on its own terms."""
+    import secrets  # here: the supervisor reads marks only, and secrets loads OpenSSL (hmac)
+
     pid = os.getpid()
     mark = folder(paths) / f"{subject}.{pid}.{secrets.token_hex(4)}.json"
     written = _write(mark, {"pid": pid, "create_time": processes.create_time(pid), "what": what})

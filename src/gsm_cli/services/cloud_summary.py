@@ -22,17 +22,19 @@ Usage, in the transaction that writes the sample::
         cloud_summary.queue_summary_of_sample(session, server_id, sample)
 """
 
+from __future__ import annotations
+
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
+from gsm_cli.services import processes
 
-from gsm_cli.services import device, processes, servers
-from gsm_cli.store import outbox
-from gsm_cli.store.models import LocalServer
+# The supervisor uses summary_of_sample without SQLAlchemy (supervisor_store.py): the store's
+# modules are imported where they are used. sampling may call this module: no import cycle.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:  # sampling may call this module: no import cycle at run time
     from gsm_cli.services.sampling import Sample
 
 
@@ -42,7 +44,7 @@ def _rounded(value: float | None) -> float | None:
 
 
 def summary_of_sample(
-    sample: "Sample", started_at: float | None, *, now: float | None = None
+    sample: Sample, started_at: float | None, *, now: float | None = None
 ) -> dict[str, Any]:
     """The summary of one sample. ``started_at``: when the game process started (epoch
     seconds: ``processes.started_at()`` of ``local_servers.process_create_time``), None when
@@ -72,6 +74,10 @@ def queue_summary(session: Session, server_id: str, summary: dict[str, Any]) -> 
     (that device sends its own), and none waits for a server held as ``conflict`` or
     ``rejected``: the cloud would refuse it again at every push until the user settles the
     server (``gsm sync retry|resolve``); summaries resume with the next sample after that."""
+    from gsm_cli.services import device, servers
+    from gsm_cli.store import outbox
+    from gsm_cli.store.models import LocalServer
+
     server = session.get(LocalServer, server_id)
     if server is None or servers.is_remote(server, device.device_id(session)):
         return
@@ -82,10 +88,12 @@ def queue_summary(session: Session, server_id: str, summary: dict[str, Any]) -> 
 
 
 def queue_summary_of_sample(
-    session: Session, server_id: str, sample: "Sample", started_at: float | None = None
+    session: Session, server_id: str, sample: Sample, started_at: float | None = None
 ) -> None:
     """``queue_summary`` of ``summary_of_sample``: what the supervisor calls per sample.
     ``started_at`` defaults to the start of the server row's ``process_create_time``."""
+    from gsm_cli.store.models import LocalServer
+
     if started_at is None:
         server = session.get(LocalServer, server_id)
         stamp = server.process_create_time if server is not None else None
@@ -97,17 +105,18 @@ def queue_summary_of_sample(
 DOWN_STATUSES = frozenset({"stopped", "crashed", "failed"})
 
 
+def down_summary() -> dict[str, Any]:
+    """The summary of a server whose game went down, now: 0 players, 0 uptime, no metrics."""
+    recorded_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "recorded_at": recorded_at,
+        "player_count": 0,
+        "uptime_seconds": 0,
+        "performance_metrics": None,
+    }
+
+
 def queue_down_summary(session: Session, server_id: str) -> None:
     """The server's game went down: queue a summary with 0 players, 0 uptime and no metrics,
     so the cloud does not keep showing the players and uptime of its last sample."""
-    recorded_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    queue_summary(
-        session,
-        server_id,
-        {
-            "recorded_at": recorded_at,
-            "player_count": 0,
-            "uptime_seconds": 0,
-            "performance_metrics": None,
-        },
-    )
+    queue_summary(session, server_id, down_summary())

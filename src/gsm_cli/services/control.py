@@ -12,6 +12,31 @@ from pathlib import Path
 from typing import Any
 
 from gsm_cli.errors import ConflictError, GsmError
+from gsm_cli.paths import Paths
+
+# How often gsm and the supervisor look again while they wait for a process or a file.
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class RuntimeFiles:
+    state: Path  # the supervisor's port and token
+    lock: Path  # held by the supervisor while it lives
+    console_log: Path
+    supervisor_log: Path
+    freeze_count: Path  # failed queries in a row, kept by `gsm server monitor` between runs
+
+
+def files(paths: Paths, server_id: str) -> RuntimeFiles:
+    run = paths.data_dir / "run"
+    logs = paths.log_dir / "servers" / server_id
+    return RuntimeFiles(
+        state=run / f"{server_id}.json",
+        lock=run / f"{server_id}.lock",
+        console_log=logs / "console.log",
+        supervisor_log=logs / "supervisor.log",
+        freeze_count=run / f"{server_id}.freeze-count",
+    )
 
 
 @dataclass(frozen=True)

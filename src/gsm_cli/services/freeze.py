@@ -18,18 +18,23 @@ restarted like a crashed one, so the restart counts toward the crash-loop limit.
 No printing, no exiting: the supervisor calls this from its own process.
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
 from gsm_cli.paths import Paths
-from gsm_cli.services import busy, processes, servers
-from gsm_cli.store.models import LocalServer
+from gsm_cli.services import busy, processes, server_config
+
+if TYPE_CHECKING:  # the supervisor imports this module without SQLAlchemy
+    from gsm_cli.store.models import LocalServer
 
 KILL_WAIT_SECONDS = 10.0
 
@@ -47,7 +52,7 @@ class Rule:
 
 
 def rule_for(server: LocalServer) -> Rule:
-    return Rule(servers.freeze_after(server), servers.query_grace(server))
+    return Rule(server_config.freeze_after(server), server_config.query_grace(server))
 
 
 class Counter:

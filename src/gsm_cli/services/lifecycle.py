@@ -25,12 +25,12 @@ from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError,
 from gsm_cli.paths import Paths
 from gsm_cli.services import cloud_summary, control, freeze, ports, processes, servers
 from gsm_cli.services import query as query_service
+from gsm_cli.services.control import POLL_SECONDS, RuntimeFiles, files
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, ServerEvent
 from gsm_cli.timeutil import iso_utc
 
 ACTIVE = ("starting", "running", "stopping")
-POLL_SECONDS = 0.05
 DEFAULT_START_TIMEOUT = 30.0
 FAILED_START_LINES = 10  # console lines quoted when a game exits before it is up
 CPU_SAMPLE_SECONDS = 0.1
@@ -43,27 +43,6 @@ MONITOR_QUERY_TIMEOUT = query_service.DEFAULT_TIMEOUT
 # How long it waits for a supervisor to kill a frozen game (killing waits for the whole tree).
 FREEZE_REQUEST_TIMEOUT = freeze.KILL_WAIT_SECONDS + 10
 LAUNCH_NOTE = re.compile(r"^\[gsm [^\]]*\] started pid \d+")
-
-
-@dataclass(frozen=True)
-class RuntimeFiles:
-    state: Path  # the supervisor's port and token
-    lock: Path  # held by the supervisor while it lives
-    console_log: Path
-    supervisor_log: Path
-    freeze_count: Path  # failed queries in a row, kept by `gsm server monitor` between runs
-
-
-def files(paths: Paths, server_id: str) -> RuntimeFiles:
-    run = paths.data_dir / "run"
-    logs = paths.log_dir / "servers" / server_id
-    return RuntimeFiles(
-        state=run / f"{server_id}.json",
-        lock=run / f"{server_id}.lock",
-        console_log=logs / "console.log",
-        supervisor_log=logs / "supervisor.log",
-        freeze_count=run / f"{server_id}.freeze-count",
-    )
 
 
 def game_alive(server: LocalServer) -> bool:

@@ -11,6 +11,8 @@ psutil's create time (Windows and macOS keep the start as an absolute time: it d
 A stamp recorded as seconds since the epoch (by an older gsm) is still compared that way.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import re
@@ -23,13 +25,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from gsm_cli.errors import InvalidInputError, NotFoundError
 from gsm_cli.services import games
-from gsm_cli.store.models import LocalServer
+
+if TYPE_CHECKING:  # the supervisor imports this module without SQLAlchemy
+    from gsm_cli.store.models import LocalServer
 
 IS_WINDOWS = sys.platform.startswith("win")
 CREATE_TIME_TOLERANCE = 0.05  # seconds; create_time is derived from clock ticks

@@ -18,22 +18,26 @@
 No typer, rich, printing or exiting: the supervisor calls this from its own process.
 """
 
+from __future__ import annotations
+
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from gsm_cli.errors import ConflictError, InvalidInputError
 from gsm_cli.paths import Paths
-from gsm_cli.services import cloud_summary, lifecycle, processes, servers
+from gsm_cli.services import processes, server_config
 from gsm_cli.services import query as query_service
-from gsm_cli.store import Store
-from gsm_cli.store.models import PerformanceSample
 from gsm_cli.timeutil import iso_utc
+
+if TYPE_CHECKING:  # the supervisor imports this module without SQLAlchemy (it has its own store)
+    from gsm_cli.services import lifecycle
+    from gsm_cli.store import Store
 
 LOOPBACK = "127.0.0.1"
 MB = 1024 * 1024
@@ -168,6 +172,9 @@ def record(store: Store, server_id: str, sample: Sample) -> str | None:
     UTC now) and queue it as the server's latest cloud summary (replacing the one still
     waiting: ``services/cloud_summary.py``), in one transaction; return that ``recorded_at``
     in ISO 8601. Store errors (busy, read-only) are raised."""
+    from gsm_cli.services import cloud_summary
+    from gsm_cli.store.models import PerformanceSample
+
     row = PerformanceSample(
         server_id=server_id,
         cpu_usage=sample.cpu_usage,
@@ -299,8 +306,8 @@ def target(observed: lifecycle.Observed) -> Target | None:
         name=server.name,
         pid=observed.process_id,
         started=server.process_create_time,
-        protocol=servers.query_protocol(server),
-        port=servers.query_port(server),
+        protocol=server_config.query_protocol(server),
+        port=server_config.query_port(server),
     )
 
 
@@ -311,6 +318,8 @@ def targets(
 
     A named server that does not exist is NotFoundError (exit 3); one named that does not run
     is ConflictError ``not_running`` (exit 5), as ``gsm server send`` answers."""
+    from gsm_cli.services import lifecycle, servers
+
     if names is None:
         seen = lifecycle.observe_all(store, paths)
     else:

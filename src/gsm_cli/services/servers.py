@@ -21,6 +21,18 @@ from sqlalchemy.orm import Session
 from gsm_cli.errors import ConflictError, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths, resolve_paths
 from gsm_cli.services import device, folders, games, ports, query
+from gsm_cli.services.server_config import (  # pure rules, importable without SQLAlchemy
+    DEFAULT_FREEZE_AFTER,  # noqa: F401 (re-exported: servers.DEFAULT_FREEZE_AFTER)
+    DEFAULT_RESTART,
+    MAX_FREEZE_AFTER,
+    REMOTE,  # noqa: F401 (re-exported: servers.REMOTE)
+    freeze_after,
+    freeze_off_because,
+    is_remote,
+    query_grace,
+    query_port,
+    query_protocol,
+)
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalPlugin, LocalServer, PerformanceSample
 from gsm_cli.timeutil import iso_utc
@@ -28,13 +40,6 @@ from gsm_cli.timeutil import iso_utc
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ACTIVE_STATUSES = ("starting", "running", "stopping")
-# A server of another device, known here through sync: listed, never run or touched here.
-REMOTE = "remote"
-DEFAULT_RESTART = {"enabled": True, "max_restarts": 5, "window_seconds": 600, "backoff_seconds": 1}
-# Failed queries in a row before a freeze restart, for a server that is queried (its query
-# protocol is not `none`) and sets no --freeze-after of its own; and the most it may set.
-DEFAULT_FREEZE_AFTER = 4
-MAX_FREEZE_AFTER = 1000
 
 
 @dataclass
@@ -92,58 +97,6 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
     }
 
 
-def query_protocol(server: LocalServer) -> str:
-    """How the server is queried: its own ``--query-protocol``, else its game's from the
-    catalog, else ``none``."""
-    own = (server.configuration or {}).get("query_protocol")
-    if own in query.PROTOCOLS:
-        return own
-    game = games.catalog().get((server.game_type or "").lower())
-    return game.query_protocol if game else query.NONE
-
-
-def query_port(server: LocalServer) -> int | None:
-    """The port a query goes to, the one ``{query_port}`` is filled with at launch: its own
-    ``--query-port`` (set from the catalog's when the game has a separate one), else its
-    game port."""
-    return (server.configuration or {}).get("query_port") or server.port
-
-
-def freeze_off_because(server: LocalServer) -> str | None:
-    """Why the server can never be restarted as frozen, whatever its ``--freeze-after``: it is
-    not queried (protocol ``none``, or no port to ask), so nothing can tell a freeze; or its
-    restarts are off (a freeze restart is a restart). None when it can be."""
-    if query_protocol(server) == query.NONE or query_port(server) is None:
-        return "no query protocol"
-    if not ((server.configuration or {}).get("restart") or DEFAULT_RESTART).get("enabled", True):
-        return "restarts off"
-    return None
-
-
-def freeze_after(server: LocalServer) -> int:
-    """Failed queries in a row that make its supervisor (or `gsm server monitor`) restart it
-    as frozen; 0 is never. Its own ``--freeze-after``, else 4; 0 when ``freeze_off_because``
-    says so."""
-    if freeze_off_because(server) is not None:
-        return 0
-    own = (server.configuration or {}).get("freeze_after")
-    return own if _whole(own) and 0 <= own <= MAX_FREEZE_AFTER else DEFAULT_FREEZE_AFTER
-
-
-def query_grace(server: LocalServer) -> float:
-    """Seconds after its game's launch during which failed queries do not count toward a
-    freeze: its own ``--query-grace``, else its game's from the catalog, else 120."""
-    own = (server.configuration or {}).get("query_grace")
-    if isinstance(own, int | float) and not isinstance(own, bool) and own >= 0:
-        return float(min(own, games.MAX_QUERY_GRACE))
-    game = games.catalog().get((server.game_type or "").lower())
-    return game.query_grace if game else games.DEFAULT_QUERY_GRACE
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _source(config: dict[str, Any], key: str) -> str:
     """Where an effective setting comes from: the server's own value, or its game's default."""
     return "server" if key in config else "game"
@@ -168,15 +121,6 @@ def plugin_folder(server: LocalServer) -> Path:
             f"server {server.name} has no folder on this machine", code="remote_server"
         )
     return Path(server.install_path) / plugin_dir(server)
-
-
-def is_remote(server: LocalServer, this_device: str | None = None) -> bool:
-    """A server of another device: pulled from the cloud, not adopted here. Pull stores such
-    a server with status 'remote'; a device id other than this store's (when given) is
-    remote too, whatever the status says."""
-    if server.status == REMOTE:
-        return True
-    return this_device is not None and server.device_id not in (None, this_device)
 
 
 def require_local(server: LocalServer, this_device: str | None) -> None:

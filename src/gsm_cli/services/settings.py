@@ -4,20 +4,24 @@ Environment variables win over stored values for the keys that have one (GSM_API
 GSM_OUTPUT), as gh's GH_TOKEN wins over its stored token.
 """
 
+from __future__ import annotations
+
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from sqlalchemy import select
 
 from gsm_cli.errors import InvalidInputError
 from gsm_cli.output import FORMATS, check_format
-from gsm_cli.store import Store
-from gsm_cli.store.models import UserSetting
 from gsm_cli.timeutil import iso_utc, utc_now_sql
+
+# The supervisor parses settings without SQLAlchemy (supervisor_store.py): the store's modules
+# are imported where they are used.
+if TYPE_CHECKING:
+    from gsm_cli.store import Store
+    from gsm_cli.store.models import UserSetting
 
 Parser = Callable[[str], str]
 
@@ -231,19 +235,33 @@ def _resolve(spec: SettingSpec, row: UserSetting | None, env: Mapping[str, str])
 
 
 def list_settings(store: Store, env: Mapping[str, str]) -> list[Setting]:
+    from sqlalchemy import select
+
+    from gsm_cli.store.models import UserSetting
+
     with store.read() as session:
         rows = {row.key: row for row in session.scalars(select(UserSetting))}
     return [_resolve(spec, rows.get(key), env) for key, spec in sorted(SPECS.items())]
 
 
 def get_setting(store: Store, key: str, env: Mapping[str, str]) -> Setting:
+    from gsm_cli.store.models import UserSetting
+
     spec = spec_for(key)
     with store.read() as session:
         row = session.get(UserSetting, key)
     return _resolve(spec, row, env)
 
 
+def resolve(key: str, row: UserSetting | None, env: Mapping[str, str]) -> Setting:
+    """The setting ``key`` from its stored row (anything with ``value`` and ``updated_at``;
+    None when unset) and the environment's override: ``get_setting`` without the store."""
+    return _resolve(spec_for(key), row, env)
+
+
 def set_setting(store: Store, key: str, raw: str) -> Setting:
+    from gsm_cli.store.models import UserSetting
+
     value = validate(key, raw)
     with store.write() as session:
         row = session.get(UserSetting, key)
@@ -257,6 +275,8 @@ def set_setting(store: Store, key: str, raw: str) -> Setting:
 
 def unset_setting(store: Store, key: str) -> bool:
     """Forget a stored value; True when there was one."""
+    from gsm_cli.store.models import UserSetting
+
     spec_for(key)
     with store.write() as session:
         row = session.get(UserSetting, key)
