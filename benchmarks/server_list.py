@@ -7,12 +7,12 @@ other --running are recorded as running with the pid and create time of a real p
 `sleep` child, so each is checked against the OS). Prints the median wall time of `python -m
 gsm_cli server list --json` over --runs runs on each, its ratio to a bare import of the
 libraries a local read command needs, and whether the repeated lists wrote anything to the
-store (they must not: nothing changed). With every server stopped the fast path answers
-(gsm_cli/fastpath.py: the standard library's sqlite3, no Typer or Rich); with a running one,
-the full application does (only lifecycle.observe tells whether a game still lives). Target
-(issue 13): the first at most 1.3x the import. The runs may cache their bytecode (in a
-temporary PYTHONPYCACHEPREFIX, even when PYTHONDONTWRITEBYTECODE is set here), as an installed
-gsm does; the commands take turns, run after run, after one unmeasured run each.
+store (they must not: nothing changed). Both are answered by the fast path (gsm_cli/fastpath.py:
+the standard library's sqlite3, no Typer or Rich), which asks the OS about each running record
+as lifecycle.observe does. Target (issue 13): at most 1.3x the import. The runs may cache
+their bytecode (in a temporary PYTHONPYCACHEPREFIX, even when PYTHONDONTWRITEBYTECODE is set
+here), as an installed gsm does; the commands take turns, run after run, after one unmeasured
+run each.
 """
 
 import argparse
@@ -32,7 +32,7 @@ import psutil
 NEEDED_IMPORTS = (
     "import typer, typer.main, typer._adapters, rich.table, rich.console, sqlalchemy.orm"
 )
-TARGET = 1.3  # x the import, every server stopped
+TARGET = 1.3  # x the import
 
 
 def median_seconds(
@@ -129,9 +129,9 @@ def main() -> None:
                 f"gsm server list --json, {label:<13} {seconds * 1000:8.1f} ms"
                 f"  {seconds / libraries:5.2f}x the import"
             )
-        ratio = times["all stopped"] / libraries
-        verdict = "met" if ratio <= TARGET else "NOT met"
-        print(f"target: all stopped at most {TARGET:g}x the import: {verdict}")
+        worst = max(times.values()) / libraries
+        verdict = "met" if worst <= TARGET else "NOT met"
+        print(f"target: at most {TARGET:g}x the import: {verdict}")
         for label in stores:
             print(
                 f"store writes by the repeated lists ({label}): "
