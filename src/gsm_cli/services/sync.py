@@ -12,6 +12,7 @@ The rules that make a push safe to interrupt at any moment:
 """
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -248,46 +249,61 @@ def push(
     with store.read() as session:
         total = queued_count(session)
     report(0, total, "pushing")
-    after_id = 0
-    while True:
-        with store.read() as session:
-            rows = _next_batch(session, after_id, batch_size)
-        if not rows:
-            break
-        batch = [
-            {"row_id": row.id, "wire": _with_device_name(wire_operation(row), this)} for row in rows
-        ]
-        try:
-            results = client.push([b["wire"] for b in batch])
-        except CloudUnreachableError as exc:
-            with store.write() as session:
-                session.execute(
-                    update(PendingSyncOperation)
-                    .where(
-                        PendingSyncOperation.state == QUEUED,
-                        PendingSyncOperation.id >= rows[0].id,
-                    )
-                    .values(retry_count=func.coalesce(PendingSyncOperation.retry_count, 0) + 1)
-                )
-                summary.left = queued_count(session)
-            result = summary.to_dict() | {"error": exc.message}
-            _record_push(store, result)
-            raise type(exc)(
-                f"{exc.message}; {summary.left} operation(s) are still queued",
-                hint="run gsm sync push again when the cloud answers",
-                code=exc.code,
-            ) from None
-        with store.write() as session:
-            _apply_answers(session, batch, results, summary)
-        summary.sent += len(batch)
-        summary.batches += 1
-        after_id = rows[-1].id
-        report(summary.sent, total, None)
+    with store.read() as session:
+        rows = _next_batch(session, 0, batch_size)
+    # The request goes out on a thread while this one reads the batch after it from the store
+    # (every store access stays on this thread); the answers are applied as they come.
+    with ThreadPoolExecutor(1, thread_name_prefix="gsm-sync-push") as sender:
+        while rows:
+            batch = [
+                {"row_id": row.id, "wire": _with_device_name(wire_operation(row), this)}
+                for row in rows
+            ]
+            in_flight = sender.submit(client.push, [b["wire"] for b in batch])
+            with store.read() as session:
+                following = _next_batch(session, rows[-1].id, batch_size)
+            _push_answered(store, in_flight, batch, rows, summary)
+            report(summary.sent, total, None)
+            rows = following
     with store.read() as session:
         summary.left = queued_count(session)
     result = summary.to_dict()
     _record_push(store, result)
     return result
+
+
+def _push_answered(
+    store: Store,
+    in_flight: Future[list[dict[str, Any]]],
+    batch: list[dict[str, Any]],
+    rows: list[PendingSyncOperation],
+    summary: PushSummary,
+) -> None:
+    """Wait for one batch's answers and record them; unreachable: count a retry, stop."""
+    try:
+        results = in_flight.result()
+    except CloudUnreachableError as exc:
+        with store.write() as session:
+            session.execute(
+                update(PendingSyncOperation)
+                .where(
+                    PendingSyncOperation.state == QUEUED,
+                    PendingSyncOperation.id >= rows[0].id,
+                )
+                .values(retry_count=func.coalesce(PendingSyncOperation.retry_count, 0) + 1)
+            )
+            summary.left = queued_count(session)
+        result = summary.to_dict() | {"error": exc.message}
+        _record_push(store, result)
+        raise type(exc)(
+            f"{exc.message}; {summary.left} operation(s) are still queued",
+            hint="run gsm sync push again when the cloud answers",
+            code=exc.code,
+        ) from None
+    with store.write() as session:
+        _apply_answers(session, batch, results, summary)
+    summary.sent += len(batch)
+    summary.batches += 1
 
 
 def dry_run(store: Store, *, batch_size: int) -> dict[str, Any]:
