@@ -175,6 +175,22 @@ def cpu_model() -> str:
     return platform.machine()
 
 
+def served_with() -> tuple[str, str]:
+    """The event loop and HTTP parser that `gsm-cloud serve` (and so the bare app) runs on."""
+    from gsm_cloud import server
+
+    options = server.uvicorn_options(workers=1, access_log=True)
+    loop = options.get("loop", "auto")
+    if loop == "auto":
+        try:
+            import uvloop  # noqa: F401
+
+            loop = "uvloop"
+        except ImportError:
+            loop = "asyncio"
+    return loop, "httptools" if "HttpTools" in str(options["http"]) else "h11"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of both apps")
@@ -198,15 +214,10 @@ def main() -> None:
             phases = ["/healthz", "plugins", "servers", "sync pull", "me"]
             results += measure(base, token, phases, args)
     baseline = results[0]["rps"]
-    try:
-        import uvloop  # noqa: F401
-
-        loop = "uvloop"
-    except ImportError:
-        loop = "asyncio"
+    loop, parser = served_with()
     print(
         f"{os.cpu_count()} CPUs ({cpu_model()}), "
-        f"Python {platform.python_version()}, event loop {loop}; "
+        f"Python {platform.python_version()}, {parser} on {loop}; "
         f"{args.workers} worker(s) per app, access log {'on' if access_log else 'off'}, "
         f"{args.clients} connections from another process, {args.seconds:g} s per endpoint; "
         f"{args.plugins} plugins, {SERVERS} servers"
