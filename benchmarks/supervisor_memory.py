@@ -6,7 +6,8 @@ Starts a real server through the installed `gsm` (a custom server running the fa
 tests/fixtures/fake_game_server.py, answering --protocol queries) in a throw-away GSM_HOME with
 `metrics.interval` 1, waits until its supervisor has written --samples rows of
 `performance_history` (each one a process-tree measure and a query of the game, and a queued
-cloud summary), and then reads the supervisor's RSS and USS (psutil) and what it has imported.
+cloud summary), and then reads the supervisor's RSS and USS (psutil), the native libraries in
+its memory maps, and what its code imports (a fresh Python doing what its main does).
 The baseline is `python -c "import time; time.sleep(30)"` started by this script and measured
 the same way. Target (issue 13): at most 25 MB RSS, without SQLAlchemy, typer, rich or ssl.
 
@@ -70,11 +71,25 @@ def memory(pid: int) -> tuple[float, float]:
     return info.rss / MB, info.uss / MB
 
 
-def imported_heavy(pid: int) -> list[str]:
-    """Which of HEAVY the process has loaded: their files among its memory maps."""
-    maps = {m.path for m in psutil.Process(pid).memory_maps()}
-    found = {name for name in HEAVY for path in maps if f"/{name}/" in path or f"_{name}." in path}
+def native_heavy(pid: int) -> list[str]:
+    """Which of HEAVY the running process has loaded, as far as its memory maps tell: their
+    native parts (SQLAlchemy's compiled extensions, OpenSSL's libssl/_ssl); typer and rich are
+    pure Python and leave no map, see imported_heavy."""
+    maps = {Path(m.path).name for m in psutil.Process(pid).memory_maps()}
+    found = [name for name in ("sqlalchemy", "ssl") if any(name in path for path in maps)]
     return sorted(found)
+
+
+def imported_heavy(protocol: str) -> list[str]:
+    """Which of HEAVY the supervisor's code imports: a fresh Python doing what its main does
+    before a query (import gsm_cli.supervisor, keep OpenSSL out, import the query library)."""
+    library = {"minecraft": "mcstatus", "a2s": "a2s"}[protocol]
+    probe = (
+        "import sys; from gsm_cli import supervisor; supervisor.without_openssl(); "
+        f"import {library}; print(' '.join(n for n in {HEAVY!r} if sys.modules.get(n)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.split()
 
 
 def main() -> None:
@@ -126,7 +141,7 @@ def main() -> None:
 
         wait_for(settled, timeout=20, what="the bare Python to settle")
         bare_rss, bare_uss = memory(bare.pid)
-        heavy = imported_heavy(supervisor)
+        native = native_heavy(supervisor)
         gsm(env, "server", "stop", "bench")
     finally:
         if bare is not None:
@@ -157,7 +172,11 @@ def main() -> None:
     print(f"{'gsm supervisor':<34} {sup_rss:>8.1f} {sup_uss:>8.1f} {sup_rss / bare_rss:>11.2f}")
     verdict = "holds" if sup_rss <= TARGET_MB else "misses"
     print(f"target {TARGET_MB:g} MB RSS: {verdict} ({sup_rss / TARGET_MB:.2f} of it)")
-    print(f"loaded in the supervisor among {', '.join(HEAVY)}: {', '.join(heavy) or 'none'}")
+    heavy = imported_heavy(args.protocol)
+    print(
+        f"native libraries of {', '.join(HEAVY)} in its memory maps: {', '.join(native) or 'none'}"
+    )
+    print(f"imported by gsm_cli.supervisor and its query library: {', '.join(heavy) or 'none'}")
 
 
 if __name__ == "__main__":

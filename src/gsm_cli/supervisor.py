@@ -18,6 +18,11 @@ While a game runs, a thread of the supervisor samples its process tree and queri
 queries tell a frozen game (``services/freeze.py``): after ``--freeze-after`` failed queries in a
 row, past its grace period and with no backup or update running, the game's whole process tree
 is killed and restarted like a crashed game, within the crash-loop limit.
+
+It runs for as long as its game, one per running server, so it stays light: it writes through
+its own sqlite3 store (``supervisor_store.py``: the rows and transactions of
+``lifecycle.record`` and ``sampling.record``) and imports no SQLAlchemy, typer, rich or OpenSSL
+(docs/architecture.md, "Supervisor: a light process").
 """
 
 import contextlib

@@ -104,30 +104,39 @@ def dump_json(value: Any) -> str | None:
 
 
 class SupervisorStore:
-    """One connection to an existing, migrated store, shared by the supervisor's threads (a
-    lock serialises them: their writes would queue on SQLite's lock anyway)."""
+    """An existing, migrated store, one connection per thread of the supervisor (as the ORM's
+    pool gave each its own): a sampling thread waiting on a busy store holds up no other."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # mode=rw: never create a store (gsm made and migrated it before starting us).
-        self._conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=rw",
-            uri=True,
-            timeout=BUSY_TIMEOUT_SECONDS,
-            isolation_level=None,  # we issue BEGIN ourselves, as store/database.py does
-            check_same_thread=False,
-        )
-        self._lock = threading.RLock()
-        # The same connection set-up as store/database.py's _set_up.
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._local = threading.local()
+        self._connection()  # fails now, not at the first write, when the store is unusable
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # mode=rw: never create a store (gsm made and migrated it before starting us).
+            conn = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=rw",
+                uri=True,
+                timeout=BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,  # we issue BEGIN ourselves, as store/database.py does
+            )
+            # The same set-up as store/database.py's _set_up.
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+        return conn
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        """Close this thread's connection; other threads' close when those threads end."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     def __enter__(self) -> "SupervisorStore":
         return self
@@ -137,14 +146,14 @@ class SupervisorStore:
 
     @contextmanager
     def _transaction(self, mode: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute(f"BEGIN {mode}")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        conn = self._connection()
+        conn.execute(f"BEGIN {mode}")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
