@@ -5,22 +5,19 @@ httpx): the registry below carries each command's one-line summary, and a module
 only when its command runs (the idea of pip's command registry and Click's LazyGroup).
 """
 
-import atexit
-import contextlib
 import difflib
 import importlib
 import logging
-import os
 import sys
-import threading
 import traceback
-from collections.abc import Iterator
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from gsm_cli import __version__, environment, output
+from gsm_cli.entry import leave as _leave
+from gsm_cli.entry import reader_may_be_gone as _reader_may_be_gone
 from gsm_cli.entry import silence_closed_pipes as _silence_closed_pipes
 from gsm_cli.errors import ExitCode, GsmError
 
@@ -176,16 +173,6 @@ def _closed_pipe(exc: BaseException) -> bool:
     return isinstance(exc, BrokenPipeError)
 
 
-@contextlib.contextmanager
-def _reader_may_be_gone() -> Iterator[None]:
-    """Write to stdout or stderr where the reader may have left: a closed pipe ends the
-    writing quietly, and the exit code stays what it was."""
-    try:
-        yield
-    except BrokenPipeError:
-        _silence_closed_pipes()
-
-
 def _show_usage_error(exc: typer.TyperException) -> None:
     """Click's usage line, then our one-line error, instead of a framed panel."""
     ctx = getattr(exc, "ctx", None)
@@ -259,20 +246,3 @@ def main() -> None:
     except SystemExit as exc:
         _leave(exc.code)
     _leave(0)
-
-
-def _leave(code: object) -> NoReturn:
-    """End the process once gsm's work is done, without the interpreter tearing down every
-    module one by one: with SQLAlchemy and httpx loaded that alone takes about 0.2 s.
-
-    Every write gsm makes is already closed or committed by now (files through ``with``, the
-    store by its context manager), the standard streams are flushed here and the atexit
-    functions (logging's flush, temporary folders' clean-up) run first. While another thread
-    is still running, or for an exit that is not a plain code, Python exits the usual way."""
-    if threading.active_count() > 1 or not (code is None or isinstance(code, int)):
-        raise SystemExit(code)
-    atexit._run_exitfuncs()
-    with _reader_may_be_gone():
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code or 0)
