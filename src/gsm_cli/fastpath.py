@@ -242,10 +242,7 @@ def config_list(rest: list[str]) -> str:
         conn.close()
     env = dict(os.environ)  # environment.Environment.vars
     # settings.list_settings without its ORM session: the same resolution of each row.
-    shown = [
-        settings._resolve(spec, rows.get(key), env).to_dict()
-        for key, spec in sorted(settings.SPECS.items())
-    ]
+    shown = [settings.resolve(key, rows.get(key), env).to_dict() for key in sorted(settings.SPECS)]
     return _render(shown)
 
 
@@ -254,13 +251,13 @@ def config_get(rest: list[str]) -> str:
     from gsm_cli.services import settings
 
     as_json, (key,) = _json_flag(rest, names=1)
-    spec = settings.spec_for(key)  # an unknown key is the full path's error, with its hint
+    settings.spec_for(key)  # an unknown key is the full path's error, with its suggestion
     conn = _connect()
     try:
         row = _setting_rows(conn, key).get(key)
     finally:
         conn.close()
-    setting = settings._resolve(spec, row, dict(os.environ))  # settings.get_setting
+    setting = settings.resolve(key, row, dict(os.environ))  # settings.get_setting
     if as_json:
         return _render(setting.to_dict())
     return ("" if setting.value is None else output.clean(setting.value)) + "\n"  # emit_value
