@@ -7,6 +7,7 @@ arrives while a check runs waits for that check, on the event loop, without a th
 """
 
 import asyncio
+import logging
 import time
 
 from fastapi import APIRouter, Request
@@ -20,6 +21,7 @@ from gsm_cloud.api.errors import ApiError, ErrorResponse
 
 router = APIRouter(tags=["health"], route_class=ApiRoute)
 CHECK_INTERVAL = 1.0  # seconds a database check's result is reused
+log = logging.getLogger(__name__)
 
 
 class Health(BaseModel):
@@ -41,12 +43,14 @@ class HealthCheck:
         self._checked_at: float | None = None
         self._ok = False
         self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     async def database_ok(self) -> bool:
         if self._fresh():
             return self._ok
-        if self._lock is None:  # created on the worker's event loop, where it is used
-            self._lock = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:  # a lock serves one event loop
+            self._lock, self._lock_loop = asyncio.Lock(), loop
         async with self._lock:
             if not self._fresh():  # else: another request checked while this one waited
                 self._ok = await run_in_threadpool(self._ask_database)
@@ -60,7 +64,8 @@ class HealthCheck:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception:  # any failure to reach it is the answer, not an error of ours
+        except Exception as exc:  # any failure to reach it is the answer, not an error of ours
+            log.warning("health check: the database cannot be reached: %s", exc)
             return False
         return True
 
