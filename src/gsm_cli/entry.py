@@ -22,9 +22,14 @@ def main() -> NoReturn:
     args = sys.argv[1:]
     if args == ["--version"]:
         _answer(f"gsm {__version__}\n")
-    from gsm_cli import fastpath
+    try:
+        from gsm_cli import fastpath
 
-    answer = fastpath.answer(args)
+        answer = fastpath.answer(args)
+    except KeyboardInterrupt:  # as the full application does: a note and exit 130, no traceback
+        with reader_may_be_gone():
+            sys.stderr.write("interrupted\n")
+        leave(130)
     if answer is not None:
         _answer(answer)
     from gsm_cli import app

@@ -3,6 +3,7 @@ answers, its answer is the full application's stdout byte for byte (with nothing
 exit 0); everywhere else it steps aside, and the full application runs."""
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -245,3 +246,28 @@ def test_the_installed_program_answers_through_it(gsm: GsmRunner, gsm_home: Path
     }
     assert "gsm_cli" in imported
     assert not imported & {"typer", "rich", "click", "pydantic"}
+
+
+def test_ctrl_c_during_a_fast_answer_is_a_note_and_exit_130(tmp_path: Path) -> None:
+    """Ctrl-C while the fast path reads the store: like the full application, "interrupted"
+    and exit 130, no traceback (the KeyboardInterrupt is raised by a stand-in answer)."""
+    script = (
+        "import sys\n"
+        "from gsm_cli import fastpath\n"
+        "def interrupted(args):\n"
+        "    raise KeyboardInterrupt\n"
+        "fastpath.answer = interrupted\n"
+        "sys.argv = ['gsm', 'config', 'list', '--json']\n"
+        "from gsm_cli import entry\n"
+        "entry.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GSM_HOME": str(tmp_path)},
+    )
+    assert done.returncode == 130
+    assert done.stderr == "interrupted\n"
+    assert done.stdout == ""

@@ -147,14 +147,15 @@ def test_a_slow_starter_is_not_restarted_during_its_grace_period(
     fast_metrics(gsm)
     port = make_server(
         gsm, "alpha", "--query-protocol", "minecraft", "--freeze-after", "2",
-        "--query-grace", "30", game_args=(*MINECRAFT, "--query-delay", "4"),
+        "--query-grace", "30", game_args=(*MINECRAFT, "--query-delay", "8"),
     )  # fmt: skip
     first = start(gsm)
     server_id = server_id_of(gsm_home)
 
     wait_for(lambda: "answering queries" in logs(gsm), timeout=20)
     wait_for(lambda: answers(port))
-    # More failed queries than --freeze-after while it loaded, yet nothing was counted.
+    # More failed queries than --freeze-after while it loaded (8 s of them at one a second,
+    # so that a loaded machine still fits more than 2), yet nothing was counted.
     assert failed_queries(gsm_home, server_id) > 2
     count = len(samples(gsm_home, server_id))
     wait_for(lambda: len(samples(gsm_home, server_id)) >= count + 2)  # it answers: a sample
