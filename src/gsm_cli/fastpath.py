@@ -27,6 +27,7 @@ from typing import Any
 from gsm_cli import output
 from gsm_cli.errors import GsmError
 from gsm_cli.paths import resolve_paths
+from gsm_cli.supervisor_store import SERVER_COLUMNS
 from gsm_cli.timeutil import iso_utc
 
 # Environment variables whose effect the fast path does not reproduce (--debug's logging).
@@ -34,23 +35,6 @@ FULL_PATH_VARIABLES = ("GSM_DEBUG",)
 ACTIVE_STATUSES = ("starting", "running", "stopping")
 # services/sync.py's QUEUED and REJECTED (importing it would load the cloud client).
 QUEUED, REJECTED = "queued", "rejected"
-SERVER_COLUMNS = (
-    "id",
-    "name",
-    "game_type",
-    "status",
-    "configuration",
-    "process_id",
-    "port",
-    "install_path",
-    "last_backup",
-    "created_at",
-    "cloud_sync_status",
-    "process_create_time",
-    "device_id",
-    "device_name",
-    "community_id",
-)
 
 
 class FullPath(Exception):
