@@ -291,7 +291,7 @@ def _chosen(servers: list[str] | None, all_: bool, command: str) -> list[str] | 
     """The servers named, or None for --all; exactly one of the two."""
     if all_ == bool(servers):
         raise InvalidInputError(
-            "give one or more servers SERVER or --all (not both)",
+            "name one or more servers, or give --all (not both)",
             hint=f"gsm metrics {command} SERVER, or gsm metrics {command} --all",
         )
     return None if all_ else list(servers or [])
