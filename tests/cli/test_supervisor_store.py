@@ -137,7 +137,6 @@ def test_both_stores_leave_the_same_rows(
     orm_file, small_file, ids = stores
     # The summary's uptime counts to now: one now for both runs.
     monkeypatch.setattr("gsm_cli.services.cloud_summary.time.time", lambda: STAMP + 5400.5)
-    monkeypatch.setattr(processes, "started_at", lambda stamp: None if stamp is None else STAMP)
     with Store.open(orm_file) as store:
         _scenario(
             lambda *a, **kw: lifecycle.record(store, *a, **kw),
