@@ -222,6 +222,17 @@ class LiveTable:
             self._live.__exit__(*exc)
 
 
+def age_text(seconds: int | None) -> str:
+    """How old a cache is, for a note: "3 hours old", "less than a minute old"."""
+    if seconds is None:
+        return "of unknown age"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} old"
+    return "less than a minute old"
+
+
 def message(text: str) -> None:
     """A human note on stderr (what was done); never part of the data."""
     env = environment.current()

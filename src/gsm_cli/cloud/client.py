@@ -184,7 +184,7 @@ class CloudClient:
             hint=hint or f"check that {self.api_url} is a gsm-cloud (its /healthz answers)",
         )
 
-    def _object(self, value: Any, what: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def checked_object(self, value: Any, what: str, fields: dict[str, Any]) -> dict[str, Any]:
         """``value`` as a JSON object with these keys of these types (a tuple: any of them)."""
         if not isinstance(value, dict):
             raise self.bad_answer(f"{what} is {_kind(value)}, not an object")
@@ -198,13 +198,15 @@ class CloudClient:
     # -- endpoints ------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        return self._object(self.json("GET", "/healthz"), "the health answer", {"status": str})
+        return self.checked_object(
+            self.json("GET", "/healthz"), "the health answer", {"status": str}
+        )
 
     def login(self, email: str, password: str) -> dict[str, Any]:
         answer = self.json(
-            "POST", "/v1/auth/token", **_body({"email": email, "password": password})
+            "POST", "/v1/auth/token", **json_body({"email": email, "password": password})
         )
-        return self._object(
+        return self.checked_object(
             answer, "the log-in answer", {"access_token": str, "token_id": (str, _NONE)}
         )
 
@@ -213,13 +215,17 @@ class CloudClient:
         self.request("DELETE", "/v1/auth/token")
 
     def me(self) -> dict[str, Any]:
-        return self._object(self.json("GET", "/v1/me"), "the account", {"id": str, "email": str})
+        return self.checked_object(
+            self.json("GET", "/v1/me"), "the account", {"id": str, "email": str}
+        )
 
     def token_info(self) -> dict[str, Any]:
         """The token this client carries and the devices that used it."""
-        info = self._object(self.json("GET", "/v1/auth/token"), "the token", {"devices": list})
+        info = self.checked_object(
+            self.json("GET", "/v1/auth/token"), "the token", {"devices": list}
+        )
         for device in info["devices"]:
-            self._object(
+            self.checked_object(
                 device, "a device of the token", {"device_id": str, "device_name": (str, _NONE)}
             )
         return info
@@ -228,19 +234,19 @@ class CloudClient:
         """The cloud's answer for each operation, in order. A batch the cloud finds too large
         is sent again in halves; one operation too large on its own is answered ``rejected``."""
         try:
-            answer = self.json("POST", "/v1/sync/push", **_body({"operations": operations}))
+            answer = self.json("POST", "/v1/sync/push", **json_body({"operations": operations}))
         except CloudTooLargeError as exc:
             if len(operations) > 1:
                 half = len(operations) // 2
                 return self.push(operations[:half]) + self.push(operations[half:])
             return [{"id": operations[0].get("id"), "status": "rejected", "reason": exc.message}]
-        results = self._object(answer, "the push answer", {"results": list})["results"]
+        results = self.checked_object(answer, "the push answer", {"results": list})["results"]
         if len(results) > len(operations):
             raise self.bad_answer(
                 f"the push answer has {len(results)} results for {len(operations)} operations"
             )
         for result in results:
-            self._object(result, "a push result", {"id": str, "status": str})
+            self.checked_object(result, "a push result", {"id": str, "status": str})
         return results
 
     def pull(self, cursor: int, limit: int = 500) -> Any:
@@ -252,13 +258,13 @@ class CloudClient:
     # -- the plugin marketplace ------------------------------------------------------------
 
     def _plugin(self, value: Any, what: str = "the plugin") -> dict[str, Any]:
-        plugin = self._object(value, what, PLUGIN_FIELDS)
+        plugin = self.checked_object(value, what, PLUGIN_FIELDS)
         if not all(isinstance(game, str) for game in plugin["supported_games"]):
             raise self.bad_answer(f"{what}: 'supported_games' holds something other than text")
         return plugin
 
     def _version(self, value: Any, what: str = "a published version") -> dict[str, Any]:
-        version = self._object(value, what, VERSION_FIELDS)
+        version = self.checked_object(value, what, VERSION_FIELDS)
         if not _SHA256.match(version["sha256"]):
             raise self.bad_answer(f"{what}: 'sha256' is not 64 hex digits")
         if version["size_bytes"] < 0:
@@ -272,7 +278,7 @@ class CloudClient:
 
     def search_plugins(self, params: dict[str, Any]) -> dict[str, Any]:
         """One page of GET /v1/plugins: ``items`` (catalog entries) and ``total``."""
-        page = self._object(
+        page = self.checked_object(
             self.json("GET", "/v1/plugins", params=params),
             "the search answer",
             {"items": list, "total": int},
@@ -297,11 +303,11 @@ class CloudClient:
         return [self._version(item) for item in answer]
 
     def create_plugin(self, listing: dict[str, Any]) -> dict[str, Any]:
-        return self._plugin(self.json("POST", "/v1/plugins", **_body(listing)))
+        return self._plugin(self.json("POST", "/v1/plugins", **json_body(listing)))
 
     def update_plugin(self, plugin_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         path = f"/v1/plugins/{quote(plugin_id, safe='')}"
-        return self._plugin(self.json("PATCH", path, **_body(changes)))
+        return self._plugin(self.json("PATCH", path, **json_body(changes)))
 
     def publish_version(
         self,
@@ -376,7 +382,7 @@ class CloudClient:
             raise self._unreachable(exc) from None
 
 
-def _body(data: Any) -> dict[str, Any]:
+def json_body(data: Any) -> dict[str, Any]:
     """A JSON request body as Python's json module writes it: ASCII, with text that is not
     valid Unicode (a lone surrogate from a file name) escaped and NaN written out, so that the
     cloud judges such a value in its own operation rather than the request never leaving

@@ -115,12 +115,6 @@ def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
         return function(store, paths(), environment.current().vars, *args, **kwargs)
 
 
-def _age(seconds: int | None) -> str:
-    from gsm_cli.commands.plugin import _age as age_of
-
-    return age_of(seconds)
-
-
 @app.command("list")
 def list_(
     mine: Annotated[bool, typer.Option("--mine", help="Only communities you are a member of.")] = (
@@ -141,7 +135,7 @@ def list_(
     if listing.source == "cache":
         output.warning(
             f"from the membership cache ({listing.reason}): last pulled "
-            f"{listing.cached_at or 'never'}, {_age(listing.cache_age_seconds)}; "
+            f"{listing.cached_at or 'never'}, {output.age_text(listing.cache_age_seconds)}; "
             "`gsm sync pull` refreshes it"
         )
     output.emit(listing.rows, fmt, CACHE_COLUMNS if listing.source == "cache" else LIST_COLUMNS)

@@ -250,16 +250,6 @@ VERSION_COLUMNS = (
 SEARCH_SORTS = ("downloads", "rating", "new")
 
 
-def _age(seconds: int | None) -> str:
-    if seconds is None:
-        return "of unknown age"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} old"
-    return "less than a minute old"
-
-
 @app.command("publish")
 def publish(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The package zip to publish.")],
@@ -354,7 +344,7 @@ def search(
     if result.source == "cache":
         output.warning(
             f"from the catalog cache ({result.reason}): last pulled "
-            f"{result.cache_updated_at or 'never'}, {_age(result.cache_age_seconds)}; "
+            f"{result.cache_updated_at or 'never'}, {output.age_text(result.cache_age_seconds)}; "
             "`gsm sync pull` refreshes it"
         )
     if result.total > len(result.rows):

@@ -98,7 +98,7 @@ def _path(community_id: str, *rest: str) -> str:
 
 
 def _community(client: "CloudClient", value: Any, what: str = "the community") -> dict[str, Any]:
-    return client._object(value, what, COMMUNITY_FIELDS)
+    return client.checked_object(value, what, COMMUNITY_FIELDS)
 
 
 def _pages(
@@ -108,7 +108,7 @@ def _pages(
     page = 1
     seen = 0
     while True:
-        answer = client._object(
+        answer = client.checked_object(
             client.json("GET", path, params={**(params or {}), "page": page, "per_page": PER_PAGE}),
             f"the list of {what}",
             PAGE_FIELDS,
@@ -226,7 +226,7 @@ def create(
             for c in _listed(client, {"q": body.get("name", "")})
             if c["name"].lower() == str(body.get("name", "")).lower()
         ]
-        made = _community(client, client.json("POST", "/v1/communities", **_body(body)))
+        made = _community(client, client.json("POST", "/v1/communities", **json_body(body)))
     warnings = []
     if same:
         warnings.append(
@@ -249,7 +249,7 @@ def update(
     with _connect(store, paths, env) as client:
         community = find(client, name)
         return _community(
-            client, client.json("PATCH", _path(community["id"]), **_body(dict(fields)))
+            client, client.json("PATCH", _path(community["id"]), **json_body(dict(fields)))
         )
 
 
@@ -279,7 +279,7 @@ def join(
             answer = client.json(
                 "POST",
                 _path(community_id, "join"),
-                **(_body({"code": code}) if code is not None else {}),
+                **(json_body({"code": code}) if code is not None else {}),
             )
         except NotAllowedError as exc:
             if exc.code == "invitation_invalid":
@@ -300,7 +300,7 @@ def leave(store: Store, paths: Paths, env: Mapping[str, str], name: str) -> dict
 
 def _members(client: "CloudClient", community_id: str) -> list[dict[str, Any]]:
     return [
-        client._object(item, "a member", MEMBER_FIELDS)
+        client.checked_object(item, "a member", MEMBER_FIELDS)
         for item in _pages(client, _path(community_id, "members"), "members")
     ]
 
@@ -319,7 +319,9 @@ def _member(client: "CloudClient", community: Mapping[str, Any], user: str) -> d
     listed = _members(client, community["id"])
     wanted = user.strip()
     if "@" in wanted:
-        me = client._object(client.json("GET", "/v1/me"), "the account", {"id": str, "email": str})
+        me = client.checked_object(
+            client.json("GET", "/v1/me"), "the account", {"id": str, "email": str}
+        )
         if me["email"].lower() != wanted.lower():
             raise NotFoundError(
                 f"cannot tell who {wanted} is: the cloud shows no member's email but your own",
@@ -369,9 +371,11 @@ def change_role(
         _role_needed(community, MANAGERS, "change roles")
         member = _member(client, community, user)
         answer = client.json(
-            "PATCH", _path(community["id"], "members", member["user_id"]), **_body({"role": role})
+            "PATCH",
+            _path(community["id"], "members", member["user_id"]),
+            **json_body({"role": role}),
         )
-        return client._object(answer, "the member", MEMBER_FIELDS)
+        return client.checked_object(answer, "the member", MEMBER_FIELDS)
 
 
 def remove_member(
@@ -422,8 +426,10 @@ def invite(
         community = find(client, name)
         _role_needed(community, MANAGERS, "invite")
         body = {"email": email, "expires_in_seconds": seconds, "max_uses": uses}
-        answer = client.json("POST", _path(community["id"], "invitations"), **_body(body))
-        invitation = client._object(answer, "the invitation", {**INVITATION_FIELDS, "code": str})
+        answer = client.json("POST", _path(community["id"], "invitations"), **json_body(body))
+        invitation = client.checked_object(
+            answer, "the invitation", {**INVITATION_FIELDS, "code": str}
+        )
         return community, invitation
 
 
@@ -435,7 +441,7 @@ def invitations(
         community = find(client, name)
         _role_needed(community, MANAGERS, "see invitations")
         listed = [
-            client._object(item, "an invitation", {**INVITATION_FIELDS, "state": str})
+            client.checked_object(item, "an invitation", {**INVITATION_FIELDS, "state": str})
             for item in _pages(client, _path(community["id"], "invitations"), "invitations")
         ]
         return community, listed
@@ -553,7 +559,8 @@ def _cached_for_server(store: Store, name: str, failure: GsmError) -> ServerComm
     return ServerCommunity(found[0]["id"], found[0]["name"], "cache", failure.message)
 
 
-def _body(data: Any) -> dict[str, Any]:
-    from gsm_cli.cloud.client import _body as json_body
+def json_body(data: Any) -> dict[str, Any]:
+    """The cloud client's request body (loaded on use: httpx only when the cloud is asked)."""
+    from gsm_cli.cloud.client import json_body as body
 
-    return json_body(data)
+    return body(data)

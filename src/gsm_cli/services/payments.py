@@ -104,7 +104,7 @@ def checked_payment(client: CloudClient, value: Any) -> dict[str, Any]:
     a known one; anything else is the cloud's bad answer (exit 7)."""
     if isinstance(value, dict) and "payment" in value:
         value = value["payment"]
-    payment = client._object(value, "the payment", PAYMENT_FIELDS)
+    payment = client.checked_object(value, "the payment", PAYMENT_FIELDS)
     if payment["status"] not in STATUSES:
         raise client.bad_answer(f"the payment's status is {payment['status'][:40]!r}")
     try:

@@ -55,7 +55,7 @@ def time_range(
 def _amounts(client: CloudClient, item: Any, what: str, fields: dict[str, Any]) -> dict[str, Any]:
     from gsm_cli.services.payments import money
 
-    checked = dict(client._object(item, what, fields))
+    checked = dict(client.checked_object(item, what, fields))
     try:
         checked["total"] = money(Decimal(checked["total"]))
     except (InvalidOperation, ValueError):
@@ -74,7 +74,7 @@ def fetch(client: CloudClient, *, since: str | None, until: str | None, by: str)
         params["since"] = since
     if until:
         params["until"] = until
-    answer = client._object(
+    answer = client.checked_object(
         client.json("GET", "/v1/revenue/report", params=params),
         "the revenue report",
         {"rows": list, "totals": list},
