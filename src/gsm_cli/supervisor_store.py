@@ -61,8 +61,9 @@ SERVER_COLUMNS = (
     "device_id",
     "device_name",
     "community_id",
+    "autostart",
 )
-LOCAL_COLUMNS = frozenset({"process_id", "process_create_time", "cloud_sync_status"})
+LOCAL_COLUMNS = frozenset({"process_id", "process_create_time", "cloud_sync_status", "autostart"})
 RETENTION_TIMEOUT_SECONDS = 120.0  # lock wait and work budget are 2 s each: a generous bound
 
 
@@ -86,6 +87,7 @@ class ServerRow:
     device_id: str | None
     device_name: str | None
     community_id: str | None
+    autostart: bool
 
     def payload(self) -> dict[str, Any]:
         """The row as a sync operation carries it (``outbox.entity_payload``)."""
@@ -252,6 +254,7 @@ def _server(conn: sqlite3.Connection, server_id: str) -> ServerRow | None:
     values = dict(zip(SERVER_COLUMNS, row, strict=True))
     if values["configuration"] is not None:
         values["configuration"] = json.loads(values["configuration"])
+    values["autostart"] = bool(values["autostart"])
     return ServerRow(**values)
 
 

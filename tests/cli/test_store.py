@@ -119,10 +119,10 @@ def test_an_older_store_is_upgraded_in_place_with_every_row_intact(tmp_path: Pat
     with sqlite3.connect(path) as conn:
         for table, rows in before.items():
             after = conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-            if table == "local_servers":  # new: pid create time, this device's id, no community
-                assert [row[:-4] for row in after] == rows
+            if table == "local_servers":  # new: pid create time, device, no community, autostart
+                assert [row[:-5] for row in after] == rows
                 device_id = conn.execute("SELECT device_id FROM local_device").fetchone()[0]
-                assert [row[-4:] for row in after] == [(None, device_id, None, None)]
+                assert [row[-5:] for row in after] == [(None, device_id, None, None, 0)]
             elif table == "pending_sync_operations":  # operation_id filled in; still queued
                 assert [row[:-3] for row in after] == rows
                 ids = [row[-3] for row in after]

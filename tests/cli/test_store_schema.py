@@ -90,6 +90,7 @@ ADDED_COLUMNS = {
         ("device_id", "TEXT", 0, None, 0),
         ("device_name", "TEXT", 0, None, 0),
         ("community_id", "TEXT", 0, None, 0),
+        ("autostart", "BOOLEAN", 1, "0", 0),
     ],
     "local_plugins": [
         ("package_sha256", "TEXT", 0, None, 0),
@@ -98,8 +99,15 @@ ADDED_COLUMNS = {
         ("pinned", "BOOLEAN", 1, "0", 0),
     ],
 }
+# name: (table, columns, unique); an expression's column reads as None.
 ADDED_INDEXES = {
-    "idx_pending_sync_operations_operation_id": ("pending_sync_operations", ["operation_id"]),
+    "idx_pending_sync_operations_operation_id": (
+        "pending_sync_operations",
+        ["operation_id"],
+        True,
+    ),
+    "ix_pending_sync_operations_entity": ("pending_sync_operations", ["entity_id"], False),
+    "ix_local_servers_lower_name": ("local_servers", [None], False),
 }
 ADDED_TABLE_COLUMNS = {
     "server_events": [
@@ -117,6 +125,8 @@ ADDED_TABLE_COLUMNS = {
         ("sha256", "TEXT", 1, None, 0),
         ("size_bytes", "INTEGER", 1, None, 0),
         ("created_at", "TEXT", 0, "datetime('now')", 0),
+        ("backend", "TEXT", 1, "'archive'", 0),
+        ("snapshot_id", "TEXT", 0, None, 0),
     ],
     "local_device": [
         ("id", "INTEGER", 0, None, 1),
@@ -174,6 +184,55 @@ ADDED_TABLE_COLUMNS = {
         ("pid", "INTEGER", 0, None, 0),
         ("created_at", "TEXT", 0, "datetime('now')", 0),
     ],
+    "schedules": [
+        ("id", "TEXT", 0, None, 1),
+        ("name", "TEXT", 1, None, 0),
+        ("server_id", "TEXT", 1, None, 0),
+        ("cron", "TEXT", 1, None, 0),
+        ("tasks", "TEXT", 1, None, 0),
+        ("enabled", "BOOLEAN", 1, "1", 0),
+        ("only_when_running", "BOOLEAN", 1, "0", 0),
+        ("when_empty", "BOOLEAN", 1, "0", 0),
+        ("max_wait_seconds", "INTEGER", 0, None, 0),
+        ("last_due_at", "TEXT", 0, None, 0),
+        ("created_at", "TEXT", 0, "datetime('now')", 0),
+        ("updated_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "schedule_runs": [
+        ("id", "INTEGER", 0, None, 1),
+        ("schedule_id", "TEXT", 1, None, 0),
+        ("trigger", "TEXT", 1, None, 0),
+        ("due_at", "TEXT", 0, None, 0),
+        ("started_at", "TEXT", 1, None, 0),
+        ("finished_at", "TEXT", 0, None, 0),
+        ("status", "TEXT", 1, None, 0),
+        ("runner_pid", "INTEGER", 0, None, 0),
+        ("runner_create_time", "REAL", 0, None, 0),
+        ("tasks", "TEXT", 0, None, 0),
+        ("message", "TEXT", 0, None, 0),
+    ],
+    "alert_channels": [
+        ("id", "TEXT", 0, None, 1),
+        ("name", "TEXT", 1, None, 0),
+        ("url", "TEXT", 1, None, 0),
+        ("events", "TEXT", 1, None, 0),
+        ("enabled", "BOOLEAN", 1, "1", 0),
+        ("created_at", "TEXT", 0, "datetime('now')", 0),
+    ],
+    "alert_queue": [
+        ("id", "INTEGER", 0, None, 1),
+        ("channel_id", "TEXT", 1, None, 0),
+        ("server_id", "TEXT", 0, None, 0),
+        ("event", "TEXT", 1, None, 0),
+        ("title", "TEXT", 1, None, 0),
+        ("body", "TEXT", 1, None, 0),
+        ("status", "TEXT", 1, "'pending'", 0),
+        ("attempts", "INTEGER", 1, "0", 0),
+        ("next_attempt_at", "TEXT", 0, "datetime('now')", 0),
+        ("last_error", "TEXT", 0, None, 0),
+        ("created_at", "TEXT", 0, "datetime('now')", 0),
+        ("sent_at", "TEXT", 0, None, 0),
+    ],
 }
 ADDED_TABLES = {"alembic_version", "sqlite_sequence", *ADDED_TABLE_COLUMNS}
 
@@ -214,7 +273,7 @@ def test_indexes_match_the_seed(db: sqlite3.Connection) -> None:
             columns = [row[2] for row in db.execute(f"PRAGMA index_info({name})")]
             found[name] = (table, columns, bool(unique))
     expected = {name: (t, cols, False) for name, (t, cols) in SEED_INDEXES.items()}
-    expected |= {name: (t, cols, True) for name, (t, cols) in ADDED_INDEXES.items()}
+    expected |= ADDED_INDEXES
     assert found == expected
 
 

@@ -20,6 +20,7 @@ REVISIONS: tuple[str, ...] = (
     "0005_devices",
     "0006_plugin_files",
     "0007_server_community",
+    "0008_unattended",
 )
 HEAD = REVISIONS[-1]
 SEED_TABLES = frozenset(

@@ -39,7 +39,10 @@ class LocalServer(Base):
     __sync_entity__ = "game_server"
     # The process and the sync bookkeeping stay here (docs/sync-protocol.md). install_path and
     # status are sent so the cloud can show them, but a pull never applies them to this row.
-    __sync_local__ = frozenset({"process_id", "process_create_time", "cloud_sync_status"})
+    # autostart is this machine's choice: never sent, never pulled.
+    __sync_local__ = frozenset(
+        {"process_id", "process_create_time", "cloud_sync_status", "autostart"}
+    )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -59,6 +62,8 @@ class LocalServer(Base):
     device_name: Mapped[str | None] = mapped_column(Text)
     # Addition (migration 0007): the cloud community the server belongs to (synced).
     community_id: Mapped[str | None] = mapped_column(Text)
+    # Addition (migration 0008): start this server when the machine starts (`gsm service`).
+    autostart: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("0"))
 
 
 class LocalPlugin(Base):
@@ -161,6 +166,10 @@ class ServerBackup(Base):
     sha256: Mapped[str] = mapped_column(Text, nullable=False)
     size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+    # Additions (migration 0008): 'archive' (a .tar.gz at path) or 'restic' (snapshot_id in
+    # the repository at path).
+    backend: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'archive'"))
+    snapshot_id: Mapped[str | None] = mapped_column(Text)
 
 
 class SyncState(Base):
@@ -257,3 +266,82 @@ class PluginJournal(Base):
     steps: Mapped[Any] = mapped_column(JSONText)
     pid: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class Schedule(Base):
+    """Addition (migration 0008): a cron expression (local time) and a chain of tasks."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    server_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("local_servers.id", ondelete="CASCADE"), nullable=False
+    )
+    cron: Mapped[str] = mapped_column(Text, nullable=False)
+    tasks: Mapped[Any] = mapped_column(JSONText, nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("1"))
+    only_when_running: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("0")
+    )
+    when_empty: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("0"))
+    max_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    last_due_at: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+    updated_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class ScheduleRun(Base):
+    """Addition (migration 0008): one run of a schedule and each task's outcome."""
+
+    __tablename__ = "schedule_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False
+    )
+    trigger: Mapped[str] = mapped_column(Text, nullable=False)
+    due_at: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[str] = mapped_column(Text, nullable=False)
+    finished_at: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    runner_pid: Mapped[int | None] = mapped_column(Integer)
+    runner_create_time: Mapped[float | None] = mapped_column(Float)
+    tasks: Mapped[Any] = mapped_column(JSONText)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertChannel(Base):
+    """Addition (migration 0008): an Apprise URL (a secret) and the events it is sent."""
+
+    __tablename__ = "alert_channels"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    events: Mapped[Any] = mapped_column(JSONText, nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("1"))
+    created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+
+
+class AlertMessage(Base):
+    """Addition (migration 0008): an alert waiting to be sent (or sent, failed, suppressed)."""
+
+    __tablename__ = "alert_queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("alert_channels.id", ondelete="CASCADE"), nullable=False
+    )
+    server_id: Mapped[str | None] = mapped_column(
+        Text, ForeignKey("local_servers.id", ondelete="SET NULL")
+    )
+    event: Mapped[str] = mapped_column(Text, nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str | None] = mapped_column(Text, server_default=SQL_NOW)
+    sent_at: Mapped[str | None] = mapped_column(Text)
