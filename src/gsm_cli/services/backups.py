@@ -359,8 +359,25 @@ def create_backup(
     Marked busy while it runs (``services/busy.py``): a game slowed by the archiving is not
     taken for frozen."""
     server = servers.get_local(store, server_name)
-    with busy.marked(paths, busy.server_subject(server.id), "backup"):
-        return _create_backup(store, paths, env, server_name, keep=keep, report=report)
+    try:
+        with busy.marked(paths, busy.server_subject(server.id), "backup"):
+            return _create_backup(store, paths, env, server_name, keep=keep, report=report)
+    except Exception as exc:  # recorded, then raised as it was
+        _record_failure(store, server.id, exc)
+        raise
+
+
+def _record_failure(store: Store, server_id: str, exc: Exception) -> None:
+    """A ``backup-failed`` server event (and its alerts: docs/alerts.md); a store that
+    cannot take it leaves the backup's own error to be reported."""
+    from gsm_cli.errors import GsmError
+    from gsm_cli.services import lifecycle
+
+    if store.read_only:
+        return
+    reason = exc.message if isinstance(exc, GsmError) else str(exc)
+    with contextlib.suppress(GsmError):
+        lifecycle.record(store, server_id, event="backup-failed", detail=reason[:500])
 
 
 def _create_backup(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
-from gsm_cli.services import cloud_summary, control, freeze, ports, processes, servers
+from gsm_cli.services import alerts, cloud_summary, control, freeze, ports, processes, servers
 from gsm_cli.services import query as query_service
 from gsm_cli.services.control import POLL_SECONDS, RuntimeFiles, files
 from gsm_cli.store import Store, outbox
@@ -102,9 +102,10 @@ def record(
     exit_code: int | None = None,
     detail: str | None = None,
 ) -> None:
-    """Write a status change (queued for sync) and/or a lifecycle event, in one transaction."""
+    """Write a status change (queued for sync) and/or a lifecycle event, in one transaction
+    with the event's alerts queued (a sender is started for them after the commit)."""
     with store.write() as session:
-        _record_in(
+        queued = _record_in(
             session,
             server_id,
             status=status,
@@ -114,6 +115,8 @@ def record(
             exit_code=exit_code,
             detail=detail,
         )
+    if queued:
+        alerts.spawn_sender(store.path)
 
 
 def _record_in(
@@ -126,11 +129,12 @@ def _record_in(
     event: str | None = None,
     exit_code: int | None = None,
     detail: str | None = None,
-) -> None:
-    """``record``'s writes, inside a transaction of the caller's."""
+) -> int:
+    """``record``'s writes, inside a transaction of the caller's; how many alerts they
+    queued (``alerts.queue_event``)."""
     server = session.get(LocalServer, server_id)
     if server is None:
-        return
+        return 0
     if status is not None:
         server.status = status
         server.process_id = pid
@@ -142,6 +146,12 @@ def _record_in(
         session.add(
             ServerEvent(server_id=server_id, event=event, exit_code=exit_code, detail=detail)
         )
+        session.flush()  # the event row first: the alerts read it
+        conn = session.connection().connection.driver_connection
+        return alerts.queue_event(
+            conn, server_id, event, status=status, exit_code=exit_code, detail=detail
+        )
+    return 0
 
 
 def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -245,8 +255,12 @@ def observe_many(store: Store, paths: Paths, found: list[LocalServer]) -> list[O
         seen.append(Observed(server, alive, state))
     if dead and not store.read_only:
         with store.write() as session:
-            for server in dead:
+            queued = sum(
                 _record_in(session, server.id, status="crashed", event="crash", detail=FOUND_DEAD)
+                for server in dead
+            )
+        if queued:
+            alerts.spawn_sender(store.path)
     for server in dead:
         server.status, server.process_id, server.process_create_time = "crashed", None, None
     return seen

@@ -131,6 +131,30 @@ class SettingSpec:
 SPECS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
+        SettingSpec(
+            "alerts.window",
+            "Seconds of an alert's crash rate limit, per server and channel (docs/alerts.md)",
+            _integer(1, 86400),
+            "600",
+        ),
+        SettingSpec(
+            "alerts.timeout", "Seconds to wait for one alert's delivery", _integer(1, 300), "10"
+        ),
+        SettingSpec(
+            "alerts.attempts", "Tries to deliver an alert before it fails", _integer(1, 100), "5"
+        ),
+        SettingSpec(
+            "alerts.retry_seconds",
+            "Seconds before an alert's first retry (doubled after each)",
+            _integer(1, 3600),
+            "30",
+        ),
+        SettingSpec(
+            "alerts.console_lines",
+            "Console lines quoted in a crash alert",
+            _integer(0, 100),
+            "15",
+        ),
         SettingSpec("cloud.api_url", "URL of the gsm-cloud API", _url, None, "GSM_API_URL"),
         SettingSpec("cloud.timeout", "Seconds to wait for the cloud API", _number(0.5, 300), "10"),
         SettingSpec(
