@@ -79,7 +79,6 @@ CONSOLE_TAIL_BYTES = 64 * 1024  # how much of the console log's end is read for 
 MAX_RETRY_SECONDS = 3600.0
 KEEP_DAYS = 30  # sent, failed and suppressed messages are deleted after this many days
 SENDER_POLL_SECONDS = 1.0  # how often a waiting sender looks for new messages
-LOCK_NAME = "alert-sender.lock"
 # Schemes whose host is a server's address, not a secret: shown by mask_url. Elsewhere (discord,
 # telegram, slack, ntfy...) the "host" is a webhook id, a bot token or a topic.
 PUBLIC_HOST_SCHEMES = frozenset(
@@ -151,10 +150,11 @@ def compose(
     exit_code: int | None = None,
     console: list[str] | None = None,
     summary: str | None = None,
+    headline: str | None = None,
 ) -> tuple[str, str]:
     """An alert's title and body: the server, its game, the event, the time (local and UTC),
     and the console lines quoted for a crash."""
-    title = f"gsm: {server_name} {HEADLINES.get(kind, kind)}"
+    title = f"gsm: {server_name} {headline or HEADLINES.get(kind, kind)}"
     what = kind if detail is None else f"{kind} ({detail})"
     if exit_code is not None:
         what += f", exit code {exit_code}"
@@ -220,6 +220,7 @@ class _Event:
     detail: str | None
     exit_code: int | None
     console: list[str]
+    headline: str | None = None  # when the kind's own does not say it (a failed start)
 
 
 def queue_event(
@@ -297,7 +298,10 @@ def _queue_event(
 
         lines = int(_setting(conn, "alerts.console_lines", env) or 0)
         console = console_tail(control.files(resolve_paths(env), server_id).console_log, lines)
-    found = _Event(server_id, server[0], server[1], kind, stamp, detail, exit_code, console)
+    headline = "failed to start" if event == "start_failed" else None
+    found = _Event(
+        server_id, server[0], server[1], kind, stamp, detail, exit_code, console, headline
+    )
     window = float(_setting(conn, "alerts.window", env) or 0)
     queued = 0
     for channel_id, events in channels:
@@ -330,6 +334,7 @@ def _insert(
         exit_code=found.exit_code,
         console=found.console,
         summary=summary,
+        headline=found.headline if event == found.kind else None,
     )
     now = _sql_time(found.stamp)
     conn.execute(
@@ -463,7 +468,8 @@ def _queue_crash_loop(
 
 
 def sender_lock(store_file: Path) -> Path:
-    return store_file.parent / "run" / LOCK_NAME
+    """The lock of the senders of this store: one at a time per store file."""
+    return store_file.parent / "run" / f"alert-sender.{store_file.name}.lock"
 
 
 def spawn_sender(store_file: Path) -> None:
@@ -529,7 +535,7 @@ def _secrets_of(url: str) -> list[str]:
         with contextlib.suppress(ValueError):
             public.add(urlsplit(url).hostname or "")
     pieces = {p for p in re.split(r"[/:@?&=#,]+", rest) if len(p) >= 3 and p not in public}
-    return sorted({url, rest, *pieces}, key=len, reverse=True)
+    return sorted(pieces, key=len, reverse=True)
 
 
 def scrub(text: str, url: str) -> str:
