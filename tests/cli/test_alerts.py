@@ -18,6 +18,11 @@ import pytest
 from gsm_cli.services import alerts, lifecycle, locks
 from gsm_cli.store import Store
 from gsm_cli.supervisor_store import SupervisorStore
+from tests.cli.test_game import (
+    FakeSteamCmd,
+    fake_steamcmd,  # noqa: F401 - a fixture used below
+    install,
+)
 from tests.cli.test_supervisor_store import stores  # noqa: F401 - a fixture used below
 from tests.cli.test_sync_local import _create_servers
 from tests.conftest import GsmRunner, free_port, wait_for
@@ -452,3 +457,28 @@ def test_the_supervisor_never_imports_apprise(gsm: GsmRunner, gsm_home: Path) ->
     assert done.stdout.strip() == "[]"
     assert [r["status"] for r in _queue(gsm_home)] in (["pending"], ["failed"])
     end_senders(gsm_home)
+
+
+def test_a_steamcmd_update_is_an_update_alert_for_each_server_of_the_game(
+    gsm: GsmRunner,
+    gsm_home: Path,
+    receiver: Receiver,
+    fake_steamcmd: FakeSteamCmd,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    install(gsm, "valheim", tmp_path / "vh")
+    _create_servers(gsm, "vh1", "vh2")
+    _add(gsm, "ops", receiver.url(), "update")
+    _add(gsm, "quiet", receiver.url("/quiet"))  # default events: no update
+    monkeypatch.setenv("FAKE_STEAMCMD_BUILDID", "7654321")
+    assert gsm("game", "update", "valheim").exit_code == 0
+    wait_for(
+        lambda: (
+            sorted(receiver.titles())
+            == ["gsm: vh1 game files updated", "gsm: vh2 game files updated"]
+        )
+    )
+    assert "build 7654321" in receiver.received()[0]["message"]
+    assert set(receiver.paths) == {"/hook"}
+    assert [r["event"] for r in _settle(gsm_home)] == ["update", "update"]

@@ -119,6 +119,23 @@ def record(
         alerts.spawn_sender(store.path)
 
 
+def record_game_update(store: Store, game_type: str, detail: str) -> None:
+    """An ``update`` event (and its alerts) for each of this device's servers of a game whose
+    files SteamCMD has just updated, in one transaction."""
+    from gsm_cli.services import device
+
+    with store.write() as session:
+        me = device.device_id(session)
+        found = session.scalars(select(LocalServer).where(LocalServer.game_type == game_type))
+        queued = sum(
+            _record_in(session, server.id, event="update", detail=detail)
+            for server in list(found)
+            if not servers.is_remote(server, me)
+        )
+    if queued:
+        alerts.spawn_sender(store.path)
+
+
 def _record_in(
     session: Session,
     server_id: str,
