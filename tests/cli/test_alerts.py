@@ -482,3 +482,24 @@ def test_a_steamcmd_update_is_an_update_alert_for_each_server_of_the_game(
     assert "build 7654321" in receiver.received()[0]["message"]
     assert set(receiver.paths) == {"/hook"}
     assert [r["event"] for r in _settle(gsm_home)] == ["update", "update"]
+
+
+def test_the_sender_waits_for_the_end_of_the_window_to_send_the_summary(
+    gsm: GsmRunner, gsm_home: Path, receiver: Receiver
+) -> None:
+    _create_servers(gsm, "alpha")
+    _add(gsm, "ops", receiver.url(), "crash")
+    gsm("config", "set", "alerts.window", "2")
+    conn = sqlite3.connect(gsm_home / "gsm.db", isolation_level=None)
+    (server_id,) = conn.execute("SELECT id FROM local_servers").fetchone()
+    now = datetime.now(UTC)
+    for _ in range(3):
+        _event(conn, server_id, "crash", now, status="starting", detail="restarting in 1s")
+    conn.close()
+    started = datetime.now(UTC)
+    assert alerts.run_sender(gsm_home / "gsm.db") == 2  # returns once nothing waits
+    waited = (datetime.now(UTC) - started).total_seconds()
+    assert receiver.titles() == ["gsm: alpha crashed", "gsm: alpha crashed"]
+    assert "crashed 3 times in 2 s" in receiver.received()[1]["message"]
+    assert waited >= 0.5  # the summary was due at the end of the window, not at once
+    assert [r["status"] for r in _queue(gsm_home)] == ["sent", "suppressed", "sent", "suppressed"]
