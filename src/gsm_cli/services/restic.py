@@ -31,7 +31,8 @@ from gsm_cli.errors import (
 
 Report = Callable[[int, int | None, str | None], None]  # as services/backups.py's
 
-PASSWORD_VARS = ("RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND")
+# In the order restic itself prefers them (a file or a command before the variable).
+PASSWORD_VARS = ("RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND", "RESTIC_PASSWORD")
 TAG = "gsm"  # every snapshot gsm takes carries it, and a tag naming the server
 INSTALL_HINT = "install restic (Debian/Ubuntu: apt install restic; others: https://restic.net)"
 PASSWORD_HINT = (
@@ -99,7 +100,7 @@ def check_password_file(path: Path, what: str) -> None:
             code="password_file_unsafe",
         ) from None
     if not stat.S_ISREG(info.st_mode):
-        raise InvalidInputError(
+        raise NotAllowedError(
             f"the restic password file {path} ({what}) is not a file", code="password_file_unsafe"
         )
     if os.name != "nt" and stat.S_IMODE(info.st_mode) & 0o077:
@@ -130,7 +131,9 @@ def repository(
     child.setdefault("RESTIC_PROGRESS_FPS", "4")  # status lines off a terminal too
     source = next((name for name in PASSWORD_VARS if env.get(name)), None)
     if source == "RESTIC_PASSWORD_FILE":
-        check_password_file(Path(env[source]).expanduser(), "RESTIC_PASSWORD_FILE")
+        path = Path(env[source]).expanduser()
+        check_password_file(path, "RESTIC_PASSWORD_FILE")
+        child[source] = str(path)
     elif source is None and password_file:
         path = Path(password_file).expanduser()
         check_password_file(path, "backup.password_file")
