@@ -431,3 +431,14 @@ def test_cli_backup_backups_restore_and_a_wrong_password(
     assert wrong not in failed.stdout + failed.stderr
     assert PASSWORD not in failed.stdout + failed.stderr
     assert PASSWORD not in gsm("config", "list", "--json").stdout
+
+
+def test_without_the_setting_restics_own_repository_variable_is_used(setup: Setup) -> None:
+    settings.unset_setting(setup.store, "backup.repository")
+    setup.env["RESTIC_REPOSITORY"] = str(setup.repo)
+    made = setup.backup()
+    assert made.path == str(setup.repo) and made.snapshot_id in setup.snapshot_ids()
+    del setup.env["RESTIC_REPOSITORY"]
+    with pytest.raises(InvalidInputError) as err:
+        setup.backup()
+    assert err.value.code == "restic_not_configured"

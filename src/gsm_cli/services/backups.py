@@ -481,8 +481,10 @@ def _remove_file(path: Path) -> None:
 
 
 def _repository(store: Store, env: Mapping[str, str]) -> restic.Repository:
+    # The setting, else restic's own RESTIC_REPOSITORY (not a setting's override: it may name
+    # the operator's other repository, and may hold a password gsm must not store).
     return restic.repository(
-        settings.effective_value(store, "backup.repository", env),
+        settings.effective_value(store, "backup.repository", env) or env.get("RESTIC_REPOSITORY"),
         settings.effective_value(store, "backup.password_file", env),
         env,
     )

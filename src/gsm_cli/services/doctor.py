@@ -210,13 +210,12 @@ def check_restic(values: Mapping[str, str | None], env: Mapping[str, str]) -> li
         return [Check("restic", FAIL, err.message, err.hint)]
     checks = [Check("restic", OK, found.split(" compiled")[0])]
     try:
-        repo = restic.repository(
-            values.get("backup.repository"), values.get("backup.password_file"), env
-        )
+        location = values.get("backup.repository") or env.get("RESTIC_REPOSITORY")
+        repo = restic.repository(location, values.get("backup.password_file"), env)
         restic.check_open(repo, timeout=30)
     except GsmError as err:
         hint = err.hint
-        location = values.get("backup.repository") or ""
+        location = values.get("backup.repository") or env.get("RESTIC_REPOSITORY") or ""
         if err.code == "restic_no_repository" and location and restic.is_local(location):
             hint = "`gsm server backup` creates it when the folder is missing or empty"
         return [*checks, Check("restic repository", FAIL, err.message, hint)]

@@ -171,10 +171,8 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec(
             "backup.repository",
-            "restic repository for backup.backend restic (folder, sftp:..., s3:...)",
+            "restic repository for backup.backend restic (default: RESTIC_REPOSITORY)",
             _repository,
-            None,
-            "RESTIC_REPOSITORY",
         ),
         SettingSpec(
             "backup.password_file",
