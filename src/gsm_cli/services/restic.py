@@ -125,7 +125,7 @@ def repository(
             hint="gsm config set backup.repository PATH-OR-URL (or set RESTIC_REPOSITORY)",
             code="restic_not_configured",
         )
-    child = dict(env)
+    child = {k: v for k, v in env.items() if k != "GSM_TOKEN"}  # gsm's secret is not restic's
     child["RESTIC_REPOSITORY"] = location
     child.pop("RESTIC_REPOSITORY_FILE", None)  # the location above is the one in force
     child.setdefault("RESTIC_PROGRESS_FPS", "4")  # status lines off a terminal too
