@@ -10,6 +10,7 @@ a message or a log. Every other variable (AWS_*, B2_*, RESTIC_*...) is passed th
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -28,6 +29,8 @@ from gsm_cli.errors import (
     NotAllowedError,
     NotFoundError,
 )
+
+log = logging.getLogger("gsm.restic")
 
 Report = Callable[[int, int | None, str | None], None]  # as services/backups.py's
 
@@ -176,6 +179,7 @@ def _fatal(stderr: str) -> str:
 
 
 def _error(repo: Repository, args: Sequence[str], returncode: int, stderr: str) -> GsmError:
+    log.debug("restic %s exited %s: %s", args[0], returncode, redact(stderr.strip()))
     reason = _fatal(stderr)
     low = stderr.lower()
     where = repo.display
@@ -205,7 +209,7 @@ def _error(repo: Repository, args: Sequence[str], returncode: int, stderr: str) 
         )
     return ResticError(
         f"restic {args[0]} failed (exit {returncode}): {redact(reason)}",
-        hint="run it again with --debug for details; `gsm doctor` checks the repository",
+        hint="`gsm doctor` checks restic and the repository; --debug shows restic's output",
     )
 
 
@@ -218,7 +222,6 @@ def run(
     args: Sequence[str],
     *,
     timeout: float | None = None,
-    ok_codes: tuple[int, ...] = (0,),
 ) -> str:
     """Run ``restic ARGS`` against ``repo``; its standard output, or a mapped error."""
     try:
@@ -239,7 +242,7 @@ def run(
             hint="check that the repository's host is reachable",
             code="restic_timeout",
         ) from None
-    if done.returncode not in ok_codes:
+    if done.returncode != 0:
         raise _error(repo, args, done.returncode, done.stderr)
     return done.stdout
 
