@@ -475,7 +475,7 @@ def sender_lock(store_file: Path) -> Path:
 def spawn_sender(store_file: Path) -> None:
     """Start a detached ``python -m gsm_cli.alert_sender STORE`` (it exits at once when
     another one holds the lock). Never raises: a sender that cannot start leaves the messages
-    queued for the next one (or ``gsm alert send``... the service's loop)."""
+    queued for the next one (or for ``deliver_pending`` in the service's loop)."""
     from gsm_cli.paths import resolve_paths
     from gsm_cli.services import processes
 
