@@ -7,9 +7,11 @@ tests/fixtures/fake_game_server.py, answering --protocol queries) in a throw-awa
 `metrics.interval` 1, waits until its supervisor has written --samples rows of
 `performance_history` (each one a process-tree measure and a query of the game, and a queued
 cloud summary), and then reads the supervisor's RSS and USS (psutil), the native libraries in
-its memory maps, and what its code imports (a fresh Python doing what its main does).
+its memory maps, and what its code imports (a fresh Python doing what its main does, then a
+query of the protocol: which of the heavy libraries and of the query libraries load).
 The baseline is `python -c "import time; time.sleep(30)"` started by this script and measured
-the same way. Target (issue 13): at most 25 MB RSS, without SQLAlchemy, typer, rich or ssl.
+the same way. Target (issue 13): at most 25 MB RSS, without SQLAlchemy, typer, rich or ssl;
+a `minecraft` query in the supervisor loads no mcstatus (services/minecraft_ping.py).
 
 The gsm runs may cache their bytecode (in a temporary PYTHONPYCACHEPREFIX, even when
 PYTHONDONTWRITEBYTECODE is set here), as an installed gsm does; the supervisor's memory does
@@ -39,6 +41,7 @@ BIN = Path(sys.executable).parent
 MB = 1024 * 1024
 TARGET_MB = 25.0
 HEAVY = ("sqlalchemy", "typer", "rich", "ssl")
+LIBRARIES = ("mcstatus", "dns", "a2s", "asyncio", "importlib.metadata")
 
 
 def gsm(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -80,16 +83,20 @@ def native_heavy(pid: int) -> list[str]:
     return sorted(found)
 
 
-def imported_heavy(protocol: str) -> list[str]:
-    """Which of HEAVY the supervisor's code imports: a fresh Python doing what its main does
-    before a query (import gsm_cli.supervisor, keep OpenSSL out, import the query library)."""
-    library = {"minecraft": "mcstatus", "a2s": "a2s"}[protocol]
+def imported_heavy(protocol: str) -> tuple[list[str], list[str]]:
+    """Which of HEAVY, and which query libraries, the supervisor's code imports: a fresh Python
+    doing what its main does (import gsm_cli.supervisor, keep_light()) and then a query of
+    --protocol (to a port where nothing listens: the libraries load before anything is sent)."""
     probe = (
-        "import sys; from gsm_cli import supervisor; supervisor.without_openssl(); "
-        f"import {library}; print(' '.join(n for n in {HEAVY!r} if sys.modules.get(n)))"
+        "import sys; from gsm_cli import supervisor; supervisor.keep_light(); "
+        "from gsm_cli.services import query; "
+        f"query.query({protocol!r}, '127.0.0.1', {free_port()}, timeout=0.5); "
+        f"print(' '.join(n for n in {HEAVY!r} if sys.modules.get(n))); "
+        f"print(' '.join(n for n in {LIBRARIES!r} if sys.modules.get(n)))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    return out.stdout.split()
+    heavy, libraries = out.stdout.split("\n")[:2]  # two lines, each maybe empty
+    return heavy.split(), libraries.split()
 
 
 def main() -> None:
@@ -172,11 +179,12 @@ def main() -> None:
     print(f"{'gsm supervisor':<34} {sup_rss:>8.1f} {sup_uss:>8.1f} {sup_rss / bare_rss:>11.2f}")
     verdict = "holds" if sup_rss <= TARGET_MB else "misses"
     print(f"target {TARGET_MB:g} MB RSS: {verdict} ({sup_rss / TARGET_MB:.2f} of it)")
-    heavy = imported_heavy(args.protocol)
+    heavy, libraries = imported_heavy(args.protocol)
     print(
         f"native libraries of {', '.join(HEAVY)} in its memory maps: {', '.join(native) or 'none'}"
     )
     print(f"imported by gsm_cli.supervisor and its query library: {', '.join(heavy) or 'none'}")
+    print(f"of {', '.join(LIBRARIES)}, its query imports: {', '.join(libraries) or 'none'}")
 
 
 if __name__ == "__main__":

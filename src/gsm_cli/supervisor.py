@@ -21,8 +21,9 @@ is killed and restarted like a crashed game, within the crash-loop limit.
 
 It runs for as long as its game, one per running server, so it stays light: it writes through
 its own sqlite3 store (``supervisor_store.py``: the rows and transactions of
-``lifecycle.record`` and ``sampling.record``) and imports no SQLAlchemy, typer, rich or OpenSSL
-(docs/architecture.md, "Supervisor: a light process").
+``lifecycle.record`` and ``sampling.record``), imports no SQLAlchemy, typer, rich or OpenSSL, and
+asks Minecraft servers without mcstatus (``keep_light``; docs/architecture.md, "Supervisor: a
+light process").
 """
 
 import contextlib
@@ -752,12 +753,20 @@ def without_openssl() -> None:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
 
 
+def keep_light() -> None:
+    """What ``main`` does first to keep this process light: no OpenSSL, and ``minecraft``
+    queries through ``services/minecraft_ping.py`` instead of mcstatus (about 6 MB: dnspython,
+    importlib.metadata; ``query.use_light_minecraft_ping``)."""
+    without_openssl()
+    query.use_light_minecraft_ping()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m gsm_cli.supervisor SERVER_ID", file=sys.stderr)
         return int(ExitCode.USAGE)
     server_id = argv[0]
-    without_openssl()
+    keep_light()
     env = Environment()
     paths = resolve_paths(env.vars)
     runtime = control.files(paths, server_id)
