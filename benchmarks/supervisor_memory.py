@@ -18,8 +18,8 @@ PYTHONDONTWRITEBYTECODE is set here), which Python then reads instead of the __p
 folders of the standard library and site-packages. The supervisor measured is the server's
 second: the first one, unmeasured, wrote the bytecode of every module a supervisor imports, as
 an installed gsm has it (pip compiles the package at install time). With --cold only one round
-runs, and the supervisor compiles what no gsm command before it imported, which leaves about
-1 MB of the compiler's memory in it.
+runs, and the supervisor compiles what no gsm command before it imported, which leaves up to
+about 1 MB of the compiler's memory in it.
 """
 
 import argparse
@@ -139,7 +139,7 @@ def main() -> None:
             # One unmeasured round first: its supervisor writes the bytecode of every module a
             # supervisor imports into the cache, as installing gsm does (pip compiles it), so
             # the measured one loads them rather than compiling them (which leaves the memory
-            # of the compiler behind: about 1 MB).
+            # of the compiler behind: up to about 1 MB).
             gsm(env, "server", "start", "bench")
             wait_for(lambda: queried_samples(home) >= 2, timeout=30, what="the first round")
             gsm(env, "server", "stop", "bench")
