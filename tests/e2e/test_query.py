@@ -395,15 +395,16 @@ def test_an_answer_that_is_not_a_status_fails_both_ways(
 
 
 @pytest.mark.usefixtures("light_ping")
+@pytest.mark.parametrize(
+    "failure", [minecraft_ping.UnreadableAnswer("odd"), IndexError("a fault of its own")]
+)
 def test_an_answer_only_mcstatus_reads_is_read_by_mcstatus_from_then_on(
-    fake_game: Callable[..., int], mocker: Any
+    fake_game: Callable[..., int], mocker: Any, failure: Exception
 ) -> None:
     # No real answer tells the two readers apart (the light one reads what mcstatus reads), so
     # the light ping is made to give up on a good one: the query must still be answered.
     port = fake_game("--query", "minecraft", "--players", "2", "--max-players", "9")
-    light = mocker.patch.object(
-        minecraft_ping, "status", side_effect=minecraft_ping.UnreadableAnswer("odd")
-    )
+    light = mocker.patch.object(minecraft_ping, "status", side_effect=failure)
     by_mcstatus = mocker.spy(query_service, "_minecraft")
     assert_answered(query("minecraft", HOST, port), 2, 9)
     assert_answered(query("minecraft", HOST, port), 2, 9)

@@ -113,8 +113,9 @@ def use_light_minecraft_ping(on: bool = True) -> None:
     """From now on this process asks ``minecraft`` servers through ``services/minecraft_ping.py``
     rather than mcstatus (``on`` False: through mcstatus again). The supervisor's choice: it
     lives as long as its game and mcstatus would cost it about 6 MB of its 25 MB (issue 13).
-    The answer is the same; an answer the light ping cannot read is asked again of mcstatus,
-    so it never fails a query that mcstatus answers (see ``_minecraft_light``)."""
+    The answer is the same; an answer the light ping cannot read (or any fault of its own but
+    the network's) is asked again of mcstatus, so it never fails a query that mcstatus answers
+    (see ``_minecraft_light``)."""
     _ASK["minecraft"] = _minecraft_light if on else _minecraft
     _READ_BY_MCSTATUS.clear()
 
@@ -126,17 +127,21 @@ _READ_BY_MCSTATUS: set[tuple[str, int]] = set()
 
 
 def _minecraft_light(host: str, port: int, timeout: float) -> QueryResult:
-    """``_minecraft`` without mcstatus. What the network does fails the query as it would with
-    mcstatus (which would meet the same refusal or silence: it tries once too). An answer that
-    came but is not a status the light ping can read goes to mcstatus: its answer, or its error,
-    is the query's, exactly today's; and when it could read it, it reads that server from now on."""
+    """``_minecraft`` without mcstatus. What the network does (an ``OSError``: refused, silent,
+    hung up) fails the query as it would through mcstatus, which would meet the same (it tries
+    once too). Anything else, an answer that came but is not a status the light ping can read
+    (``UnreadableAnswer``) or a fault of its own, goes to mcstatus: its answer, or its error,
+    is the query's, exactly what it was before the light ping; and when mcstatus could read
+    it, it reads that server from then on."""
     from gsm_cli.services import minecraft_ping
 
     if (host, port) in _READ_BY_MCSTATUS:
         return _minecraft(host, port, timeout)
     try:
         status = minecraft_ping.status(host, port, timeout)
-    except minecraft_ping.UnreadableAnswer:
+    except OSError:
+        raise
+    except Exception:
         result = _minecraft(host, port, timeout)
         _READ_BY_MCSTATUS.add((host, port))
         return result
