@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Create, join and manage communities in gsm-cloud: members, roles, invitations.",
     ),
     "revenue": ("gsm_cli.commands.revenue", "What you earned from your plugins and communities."),
+    "service": (
+        "gsm_cli.commands.service",
+        "Install and run the gsm service: autostart servers at boot, run gsm's duties.",
+    ),
 }
 
 log = logging.getLogger("gsm")

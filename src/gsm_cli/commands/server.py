@@ -73,6 +73,7 @@ DETAIL_COLUMNS = (
     Column("device_name"),
     Column("community_name", "community"),
     Column("community_id"),
+    Column("autostart"),
     Column("remote"),
     Column("configuration"),
 )
@@ -207,7 +208,7 @@ PluginDirOption = Annotated[
 CHANGE_OPTIONS = (
     "path", "port", "query_port", "query_protocol", "max_players", "command", "stop_command",
     "restart", "max_restarts", "ready_pattern", "settle_seconds", "plugin_dir", "freeze_after",
-    "query_grace",
+    "query_grace", "autostart",
 )  # fmt: skip
 
 
@@ -302,6 +303,9 @@ def create(
     command: CommandOption = None,
     stop_command: StopCommandOption = None,
     restart: Annotated[bool, typer.Option(help="Restart after a crash.")] = True,
+    autostart: Annotated[
+        bool, typer.Option(help="Start it when the machine starts (see gsm service install).")
+    ] = False,
     max_restarts: MaxRestartsOption = None,
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
@@ -381,6 +385,10 @@ def update(
     ] = None,
     stop_command: StopCommandOption = None,
     restart: Annotated[bool | None, typer.Option(help="Restart after a crash.")] = None,
+    autostart: Annotated[
+        bool | None,
+        typer.Option(help="Start it when the machine starts (see gsm service install)."),
+    ] = None,
     max_restarts: MaxRestartsOption = None,
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
