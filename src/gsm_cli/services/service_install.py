@@ -44,9 +44,15 @@ UNIT_NAME = "gsm.service"
 TASK_NAME = "gsm-service"
 MARK = "Written by gsm service install"
 UNIT_MARK = f"# {MARK}; gsm service uninstall removes it."
-CRON_BEGIN = "# >>> gsm service (written by gsm service install --cron; removed by gsm service uninstall)"
+CRON_BEGIN = (
+    "# >>> gsm service (written by gsm service install --cron; removed by gsm service uninstall)"
+)
 CRON_END = "# <<< gsm service"
 PROGRAM_TIMEOUT = 60.0
+TASK_DESCRIPTION = (
+    f"{MARK}; gsm service uninstall removes it. "
+    "Starts servers marked --autostart and runs gsm's duties."
+)
 
 
 def is_windows() -> bool:
@@ -77,7 +83,7 @@ def _systemd_word(word: str) -> str:
     """One word of an ExecStart= line: quoted when needed; % and $ escaped (systemd expands
     %-specifiers and $VARIABLES in command lines)."""
     word = word.replace("%", "%%").replace("$", "$$")
-    if word and not any(c in word for c in ' \t"\'\\;'):
+    if word and not any(c in word for c in " \t\"'\\;"):
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -176,7 +182,7 @@ def task_xml(argv: list[str], user: str, *, at_startup: bool = False) -> str:
     return f"""<?xml version="1.0" encoding="UTF-16"?>
 <Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
   <RegistrationInfo>
-    <Description>{escape(MARK)}; gsm service uninstall removes it. Starts servers marked --autostart and runs gsm's duties.</Description>
+    <Description>{escape(TASK_DESCRIPTION)}</Description>
     <URI>\\{TASK_NAME}</URI>
   </RegistrationInfo>
   <Triggers>
