@@ -132,7 +132,7 @@ def test_a_unit_gsm_did_not_write_is_left_alone(gsm: GsmRunner, fake_os: FakeOS)
     fake_os.unit.write_text("[Service]\nExecStart=/usr/bin/someone-elses\n")
     result = gsm("service", "install", "--json")
     assert result.exit_code == 5
-    assert result.error()["code"] == "not_gsms"
+    assert result.error()["code"] == "not_made_by_gsm"
     gone = ok(gsm("service", "uninstall", "--json"))
     assert gone["removed"] == []
     assert any("not written by gsm" in note for note in gone["notes"])
@@ -294,11 +294,17 @@ def test_at_startup_is_a_boot_task_without_a_password(gsm: GsmRunner, windows: F
     assert "Password" not in ET.tostring(task, encoding="unicode")
 
 
+def test_cron_is_refused_on_windows(gsm: GsmRunner, windows: FakeOS) -> None:
+    result = gsm("service", "install", "--cron", "--json")
+    assert result.exit_code == 4
+    assert not (windows.state / "task.xml").exists()
+
+
 def test_a_task_gsm_did_not_make_is_left_alone(gsm: GsmRunner, windows: FakeOS) -> None:
     foreign = '<?xml version="1.0"?>\n<Task><RegistrationInfo/></Task>\n'
     (windows.state / "task.xml").write_text(foreign)
     result = gsm("service", "install", "--json")
-    assert result.exit_code == 5 and result.error()["code"] == "not_gsms"
+    assert result.exit_code == 5 and result.error()["code"] == "not_made_by_gsm"
     assert ok(gsm("service", "uninstall", "--json"))["removed"] == []
     assert (windows.state / "task.xml").read_text() == foreign
 

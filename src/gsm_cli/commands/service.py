@@ -73,8 +73,7 @@ def install(
     env = environment.current().vars
     if at_startup and not service_install.is_windows():
         raise InvalidInputError("--at-startup is for Windows")
-    method = service_install.CRON if cron else None
-    done = service_install.install(paths(), env, method=method, at_startup=at_startup)
+    done = service_install.install(paths(), env, cron=cron, at_startup=at_startup)
     if done.method == service_install.SYSTEMD:
         output.message(f"installed the gsm service as a systemd user unit: {done.where}")
         output.message("it is enabled and running (systemctl --user status gsm)")
@@ -95,7 +94,8 @@ def _duties_text(duties: dict[str, Any]) -> str:
     for name, last in duties.items():
         if not isinstance(last, dict):
             continue
-        outcome = "ok" if last.get("ok") else f"failed: {last.get('error')}"
+        error = str(last.get("error") or "").splitlines()[:1]
+        outcome = "ok" if last.get("ok") else f"failed: {''.join(error)}"
         shown.append(f"{name} {outcome} ({last.get('at')})")
     return "; ".join(shown)
 
@@ -177,7 +177,10 @@ def run(
         output.message("the gsm service stopped")
         return
     result = rounds[0]
-    output.emit([o.to_dict() for o in result.outcomes], fmt, ROUND_COLUMNS)
+    rows = [o.to_dict() for o in result.outcomes]
+    output.emit(
+        [_shown_outcome(row) for row in rows] if fmt == "table" else rows, fmt, ROUND_COLUMNS
+    )
     if result.failed:
         first = result.failed[0]
         raise GsmError(
@@ -186,6 +189,16 @@ def run(
             hint=f"the service log: {service_duties.log_file(paths())}",
             code="duty_failed",
         )
+
+
+def _shown_outcome(row: dict[str, Any]) -> dict[str, Any]:
+    """A duty's outcome as a person reads it: the first line of its error, and a report of
+    servers ({name, action}) as "alpha started, beta failed"."""
+    report = row["report"]
+    if isinstance(report, list) and all(isinstance(r, dict) and "action" in r for r in report):
+        report = ", ".join(f"{r.get('name')} {r['action']}" for r in report)
+    error = (row["error"] or "").splitlines()
+    return {**row, "error": error[0] if error else None, "report": report}
 
 
 def _main_without_console() -> None:

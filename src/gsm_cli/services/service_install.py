@@ -39,7 +39,6 @@ from gsm_cli.paths import Paths
 from gsm_cli.services import service_duties
 
 SYSTEMD, CRON, TASK = "systemd", "cron", "task"
-METHODS = (SYSTEMD, CRON, TASK)
 UNIT_NAME = "gsm.service"
 TASK_NAME = "gsm-service"
 MARK = "Written by gsm service install"
@@ -331,32 +330,24 @@ class Installed:
         }
 
 
-def choose_method(env: Mapping[str, str], wanted: str | None) -> str | None:
-    """The way to install here: ``wanted`` when given, else the task on Windows, the systemd
-    unit where a user manager answers, else None (print the crontab lines)."""
-    if wanted is not None:
-        if wanted not in METHODS:
-            raise InvalidInputError(f"unknown way to install the service: {wanted}")
-        if wanted == TASK and not is_windows():
-            raise InvalidInputError("a Task Scheduler task can only be installed on Windows")
-        if wanted == SYSTEMD and not systemd_available(env):
-            raise ConflictError(
-                "there is no systemd user manager here (systemctl --user does not answer)",
-                hint="gsm service install --cron",
-                code="no_systemd",
-            )
-        return wanted
+def choose_method(env: Mapping[str, str], cron: bool) -> str | None:
+    """The way to install here: the crontab with ``cron``; else the task on Windows, the
+    systemd unit where a user manager answers, else None (print the crontab lines)."""
     if is_windows():
+        if cron:
+            raise InvalidInputError("--cron is not for Windows: the service is a scheduled task")
         return TASK
+    if cron:
+        return CRON
     return SYSTEMD if systemd_available(env) else None
 
 
 def install(
-    paths: Paths, env: Mapping[str, str], *, method: str | None = None, at_startup: bool = False
+    paths: Paths, env: Mapping[str, str], *, cron: bool = False, at_startup: bool = False
 ) -> Installed:
     """Install the service the way ``choose_method`` says (replacing gsm's own earlier
     install of that way), and start it."""
-    chosen = choose_method(env, method)
+    chosen = choose_method(env, cron)
     if chosen == SYSTEMD:
         return _install_systemd(paths, env)
     if chosen == TASK:
@@ -386,7 +377,7 @@ def _install_systemd(paths: Paths, env: Mapping[str, str]) -> Installed:
         raise ConflictError(
             f"{path} exists and was not written by gsm: it is left as it is",
             hint="move it away, then run gsm service install again",
-            code="not_gsms",
+            code="not_made_by_gsm",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{UNIT_NAME}.tmp")
@@ -419,7 +410,7 @@ def _install_task(paths: Paths, env: Mapping[str, str], *, at_startup: bool) -> 
     if existing is not None and MARK not in existing:
         raise ConflictError(
             f"a scheduled task {TASK_NAME} exists and was not made by gsm: it is left as it is",
-            code="not_gsms",
+            code="not_made_by_gsm",
         )
     xml = task_xml(service_argv(paths, windows=True), task_user(env), at_startup=at_startup)
     fd, name = tempfile.mkstemp(suffix=".xml")
