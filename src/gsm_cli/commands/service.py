@@ -89,6 +89,12 @@ def install(
     output.emit(done.to_dict(), fmt, INSTALL_COLUMNS)
 
 
+def _word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
+
+
 def _duties_text(duties: dict[str, Any]) -> str:
     shown = []
     for name, last in duties.items():
@@ -114,7 +120,7 @@ def status(json_: JsonOption = False, output_: OutputOption = None) -> None:
         return
     row = {**info, "duties": _duties_text(info["duties"])}
     for name, method in info["methods"].items():
-        details = ", ".join(f"{k} {v}" for k, v in method.items() if k != "lines")
+        details = ", ".join(f"{k} {_word(v)}" for k, v in method.items() if k != "lines")
         row[name] = details
     extra = tuple(Column(name) for name in info["methods"])
     output.emit(row, fmt, (*STATUS_COLUMNS[:1], *extra, *STATUS_COLUMNS[1:]))
