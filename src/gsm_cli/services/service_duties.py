@@ -138,8 +138,13 @@ def _this_device(store: Any) -> str:
         return device.device_id(session)
 
 
-# The service's duties, in the order each round runs them. One line per duty.
-DUTIES: tuple[Duty, ...] = (Duty("autostart", autostart, when=BOOT),)
+# The service's duties, in the order each round runs them: one line per duty, such as
+#     Duty("name", lambda rnd: some_service.function(rnd.store), when=TICK),
+# fmt: off
+DUTIES: tuple[Duty, ...] = (
+    Duty("autostart", autostart, when=BOOT),
+)
+# fmt: on
 
 
 # --- the run file (heartbeat) --------------------------------------------------------------
