@@ -117,3 +117,20 @@ def test_the_interval_is_at_most_30_seconds(gsm: GsmRunner) -> None:
     result = gsm("service", "run", "--interval", "31", "--json")
     assert result.exit_code == 4
     assert "--interval" in result.error()["message"]
+
+
+def test_autostart_starts_nothing_more_once_the_service_is_stopping(
+    gsm: GsmRunner, paths: Paths
+) -> None:
+    made = gsm("server", "create", "alpha", "--game", "custom", "--command", "sleep 60",
+               "--autostart", "--json")  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    stop = threading.Event()
+    stop.set()  # SIGTERM came while the boot round was under way
+    result = service_duties.run_round(
+        paths, {}, service_duties.DUTIES, first=True, boot=True, state={}, stop=stop
+    )
+    (autostart,) = result.outcomes
+    assert autostart.ok
+    assert autostart.report == [{"name": "alpha", "action": "not started (the service stopped)"}]
+    assert gsm("server", "show", "alpha", "--json").json()["status"] == "stopped"

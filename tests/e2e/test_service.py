@@ -5,6 +5,7 @@ game servers. A reboot is simulated by what the machine's start runs (`gsm servi
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,9 @@ def test_boot_starts_the_autostart_servers_and_no_other(
     make_server(gsm, "beta")
     assert gsm("server", "update", "beta", "--autostart").exit_code == 0
     make_server(gsm, "gamma")  # not marked: stays down
+    make_server(gsm, "delta", "--autostart")  # then another device's: never started here
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.execute("UPDATE local_servers SET device_id = 'other' WHERE name = 'delta'")
 
     done = gsm_process("service", "run", "--boot", "--once", "--json", timeout=120)
     assert done.returncode == 0, done.stderr

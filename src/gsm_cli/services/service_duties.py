@@ -56,6 +56,12 @@ class Round:
     now: datetime
     first: bool  # the service's first round
     log: logging.Logger = log
+    stop: threading.Event = field(default_factory=threading.Event)  # set: the service ends
+
+    @property
+    def stopping(self) -> bool:
+        """A long duty looks at this between steps, to let the service end soon."""
+        return self.stop.is_set()
 
 
 @dataclass(frozen=True)
@@ -113,8 +119,11 @@ def autostart(rnd: Round) -> list[dict[str, Any]]:
     results, failures = [], []
     for seen in lifecycle.observe_many(rnd.store, rnd.paths, marked):
         name = seen.server.name
+        if rnd.stopping:
+            results.append({"name": name, "action": "not started (the service stopped)"})
+            continue
         if seen.supervised:
-            results.append({"name": name, "action": "already running", "error": None})
+            results.append({"name": name, "action": "already running"})
             continue
         try:
             server = lifecycle.start(rnd.store, rnd.paths, seen.server.id)
@@ -125,7 +134,7 @@ def autostart(rnd: Round) -> list[dict[str, Any]]:
             continue
         action = "supervisor attached" if seen.unsupervised else "started"
         rnd.log.info("autostart: %s %s (pid %s)", name, action, server.process_id)
-        results.append({"name": name, "action": action, "error": None})
+        results.append({"name": name, "action": action})
     if failures:
         raise PartlyFailed(results, failures)
     return results
@@ -297,6 +306,7 @@ def run_round(
     first: bool,
     boot: bool,
     state: dict[str, Any],
+    stop: threading.Event | None = None,
 ) -> RoundResult:
     """One round: open the store, run the duties due in this round, each on its own."""
     from gsm_cli.store import Store
@@ -318,6 +328,7 @@ def run_round(
     else:
         with store:
             rnd = Round(store=store, paths=paths, env=env, now=now, first=first)
+            rnd.stop = stop or rnd.stop
             outcomes = [_run_duty(duty, rnd) for duty in due]
         if boot_due:
             state["boot_served"] = boot_time()
@@ -371,7 +382,9 @@ def run(
         try:
             while True:
                 began = time.monotonic()
-                result = run_round(paths, env, duties, first=first, boot=boot, state=state)
+                result = run_round(
+                    paths, env, duties, first=first, boot=boot, state=state, stop=stop
+                )
                 first = False
                 state["last_tick"] = result.at
                 state["rounds"] += 1
