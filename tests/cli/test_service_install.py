@@ -8,6 +8,7 @@ Scheduler). The one OS corner patched is "is this Windows?", for the task's test
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -194,6 +195,32 @@ def test_install_cron_keeps_the_users_lines(gsm: GsmRunner, fake_os: FakeOS) -> 
 
     assert ok(gsm("service", "uninstall", "--json"))["removed"] == ["cron"]
     assert fake_os.crontab == mine
+
+
+REAL_CRONTAB = shutil.which("crontab")
+
+
+@pytest.mark.skipif(REAL_CRONTAB is None, reason="no crontab program on this machine")
+def test_the_real_crontab_keeps_the_users_lines(gsm: GsmRunner, monkeypatch: Any) -> None:
+    """This user's own crontab, through the real crontab program: gsm's block is added and
+    removed, and whatever was there before is there after, byte for byte."""
+    monkeypatch.setenv("PATH", str(Path(REAL_CRONTAB or "").parent))
+
+    def current() -> str | None:
+        listed = subprocess.run(["crontab", "-l"], capture_output=True, text=True)
+        return listed.stdout if listed.returncode == 0 else None
+
+    before = current()
+    try:
+        done = ok(gsm("service", "install", "--cron", "--json"))
+        table = current() or ""
+        assert table.startswith(before or "")
+        assert table.endswith("\n".join(done["crontab_lines"]) + "\n")
+        assert ok(gsm("service", "status", "--json"))["installed"] == ["cron"]
+    finally:
+        gone = ok(gsm("service", "uninstall", "--json"))
+    assert gone["removed"] == ["cron"]
+    assert current() == before
 
 
 def test_uninstall_removes_a_crontab_that_held_only_gsms_lines(

@@ -295,7 +295,9 @@ def linger_hint() -> str:
 def _read_crontab(env: Mapping[str, str]) -> str:
     result = _run(["crontab", "-l"], env)
     if result.returncode != 0:
-        if "no crontab" in (result.stderr + result.stdout).lower():
+        said = (result.stderr + result.stdout).lower()
+        # cron, cronie, macOS: "no crontab for USER"; busybox: "can't open 'USER'"
+        if "no crontab" in said or "can't open" in said:
             return ""
         _check(result, "crontab -l")
     return result.stdout
