@@ -65,8 +65,10 @@ def install(
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
-    """Install the service and start it: a systemd user unit (Linux), a scheduled task at
-    log-on (Windows), else print the crontab lines to add (or add them with --cron)."""
+    """Install the service and start it.
+
+    A systemd user unit (Linux), a scheduled task at log-on (Windows), else print the crontab
+    lines to add (or add them with --cron)."""
     from gsm_cli.services import service_install
 
     fmt = output_format(output_, json_, use_store=False)
@@ -128,8 +130,9 @@ def status(json_: JsonOption = False, output_: OutputOption = None) -> None:
 
 @app.command()
 def uninstall(json_: JsonOption = False, output_: OutputOption = None) -> None:
-    """Stop and remove what gsm service install set up (only that). The game servers the
-    service started keep running."""
+    """Stop and remove what gsm service install set up (only that).
+
+    The game servers the service started keep running."""
     from gsm_cli.services import service_install
 
     fmt = output_format(output_, json_, use_store=False)
@@ -167,9 +170,11 @@ def run(
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
-    """Run the service: start the servers marked --autostart that are not running (at its
-    first run after boot, or with --boot), then run its duties every --interval seconds until
-    SIGTERM or Ctrl-C. One service at a time (exit 5 when one runs)."""
+    """Run the service (what install sets up to run).
+
+    Starts the servers marked --autostart that are not running (at its first run after boot,
+    or with --boot), then runs its duties every --interval seconds until SIGTERM or Ctrl-C.
+    One service at a time (exit 5 when one runs)."""
     from gsm_cli.services import service_duties
 
     env = environment.current()
