@@ -24,6 +24,7 @@ def test_autostart_is_set_shown_and_never_synced(gsm: GsmRunner, gsm_home: Path)
     marked = gsm("server", "create", "beta", "--game", "custom", "--command", "run",
                  "--autostart", "--json")  # fmt: skip
     assert marked.json()["autostart"] is True
+    assert "gsm service install" in marked.stderr  # no service ever ran here
     assert len(queued(gsm_home)) == 2
 
     on = gsm("server", "update", "alpha", "--autostart", "--json")
@@ -42,3 +43,8 @@ def test_autostart_is_set_shown_and_never_synced(gsm: GsmRunner, gsm_home: Path)
 
     listed = {s["name"]: s["autostart"] for s in gsm("server", "list", "--json").json()}
     assert listed == {"alpha": False, "beta": True}
+
+    ran = gsm("service", "run", "--once", "--json")  # beta's program "run" does not exist
+    assert ran.exit_code == 1 and ran.json()[0]["report"][0]["action"] == "failed"
+    again = gsm("server", "update", "alpha", "--autostart", "--json")
+    assert "gsm service install" not in again.stderr  # a service has run: no note

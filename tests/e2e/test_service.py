@@ -106,6 +106,9 @@ def test_the_lock_refuses_a_second_service_and_sigterm_ends_it(
         info = gsm("service", "status", "--json").json()
         assert info["running"] is True and info["pid"] == service.pid
         assert info["last_tick"] and info["duties"]["autostart"]["ok"] is True
+        assert 0 <= info["last_tick_age_seconds"] < 30 and info["notes"] == [
+            "not installed: gsm service install"
+        ]
 
         second = gsm_process("service", "run", "--once", "--json")
         assert second.returncode == 5

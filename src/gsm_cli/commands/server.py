@@ -284,6 +284,14 @@ def _warn(warnings: list[str]) -> None:
         output.warning(text)
 
 
+def _autostart_note(autostart: bool | None) -> None:
+    """--autostart means something only with the gsm service: say so where none ever ran."""
+    from gsm_cli.services import service_duties
+
+    if autostart and not service_duties.read_state(paths()):
+        output.message("the gsm service starts it at boot once installed: gsm service install")
+
+
 @app.command()
 def create(
     name: NameArgument,
@@ -323,6 +331,7 @@ def create(
         changes.community_id = _community_id(store, community, False)
         server = servers.create(store, paths(), game, changes, env=environment.current().vars)
         _warn(changes.warnings)
+        _autostart_note(autostart)
         output.message(
             f"created server {server.name} ({server.game_type}) in {server.install_path}"
         )
@@ -409,6 +418,7 @@ def update(
         changes.community_id = _community_id(store, community, no_community)
         server = servers.update(store, name, changes, paths=paths(), env=environment.current().vars)
         _warn(changes.warnings)
+        _autostart_note(autostart)
         _emit_server(server, fmt, store)
 
 

@@ -30,6 +30,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -498,6 +499,10 @@ def status(paths: Paths, env: Mapping[str, str]) -> dict[str, Any]:
         notes.append(linger_hint())
     if not methods:
         notes.append("not installed: gsm service install")
+    age = _age_seconds(state.get("last_tick"))
+    interval = state.get("interval_seconds") or service_duties.MAX_INTERVAL
+    if running and age is not None and age > 3 * interval + 60:
+        notes.append(f"its last round was {age} s ago: a duty may be stuck (see its log)")
     return {
         "installed": sorted(methods),
         "methods": methods,
@@ -506,11 +511,22 @@ def status(paths: Paths, env: Mapping[str, str]) -> dict[str, Any]:
         "started_at": state.get("started_at"),
         "stopped_at": state.get("stopped_at"),
         "last_tick": state.get("last_tick"),
+        "last_tick_age_seconds": age,
         "rounds": state.get("rounds"),
         "duties": state.get("duties") or {},
         "log": str(service_duties.log_file(paths)),
         "notes": notes,
     }
+
+
+def _age_seconds(stamp: Any) -> int | None:
+    if not isinstance(stamp, str):
+        return None
+    try:
+        then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return max(0, int((datetime.now(UTC) - then).total_seconds()))
 
 
 def uninstall(env: Mapping[str, str]) -> dict[str, Any]:
