@@ -128,9 +128,36 @@ def test_autostart_starts_nothing_more_once_the_service_is_stopping(
     stop = threading.Event()
     stop.set()  # SIGTERM came while the boot round was under way
     result = service_duties.run_round(
-        paths, {}, service_duties.DUTIES, first=True, boot=True, state={}, stop=stop
+        paths, {}, service_duties.DUTIES, first=True, boot_due=True, state={}, stop=stop
     )
     (autostart,) = result.outcomes
     assert autostart.ok
     assert autostart.report == [{"name": "alpha", "action": "not started (the service stopped)"}]
     assert gsm("server", "show", "alpha", "--json").json()["status"] == "stopped"
+
+
+def test_boot_duties_wait_for_a_store_that_opens(paths: Paths, gsm_home: Path) -> None:
+    """The store cannot be opened at the first round: the boot duties run at the next round
+    that opens it, and only then is this boot served."""
+    gsm_home.mkdir(parents=True)
+    paths.store_file.write_bytes(b"this is not a database" * 100)
+    calls: list[str] = []
+    stop = threading.Event()
+    seen: list[service_duties.RoundResult] = []
+
+    def after_round(result: service_duties.RoundResult) -> None:
+        seen.append(result)
+        if len(seen) == 1:
+            assert not result.store_opened
+            assert "boot_served" not in service_duties.read_state(paths) or (
+                service_duties.read_state(paths)["boot_served"] is None
+            )
+            paths.store_file.unlink()  # repaired: the next round makes a new store
+        elif len(seen) == 3:
+            stop.set()
+
+    duties = (Duty("boot", counting(calls, "boot"), when=BOOT),)
+    service_duties.run(paths, {}, interval=0.01, duties=duties, stop=stop, on_round=after_round)
+    assert calls == ["boot"]  # once: at the second round, not again at the third
+    assert [bool(r.outcomes) for r in seen] == [True, True, False]
+    assert service_duties.read_state(paths)["boot_served"] == service_duties.current_boot()

@@ -40,6 +40,7 @@ MAX_INTERVAL = 30.0  # schedules must fire within 60 s of their time: a round at
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_FILES_KEPT = 5
 BOOT_TIME_TOLERANCE = 5.0  # seconds; the boot time the OS reports may drift a little
+BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
 BOOT, START, TICK = "boot", "start", "tick"
 
 log = logging.getLogger("gsm.service")
@@ -190,15 +191,22 @@ def _write_state(paths: Paths, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def boot_time() -> float:
-    import psutil
+def current_boot() -> str | float:
+    """What tells this boot from the next: Linux's boot id (a UUID per boot, which a clock
+    set after boot does not change); elsewhere the boot time."""
+    try:
+        return Path(BOOT_ID_FILE).read_text(encoding="ascii").strip()
+    except OSError:
+        import psutil
 
-    return float(psutil.boot_time())
+        return float(psutil.boot_time())
 
 
 def _served_this_boot(state: dict[str, Any]) -> bool:
-    served = state.get("boot_served")
-    return isinstance(served, int | float) and abs(served - boot_time()) < BOOT_TIME_TOLERANCE
+    served, now = state.get("boot_served"), current_boot()
+    if isinstance(now, str) or isinstance(served, str):
+        return served == now
+    return isinstance(served, int | float) and abs(served - now) < BOOT_TIME_TOLERANCE
 
 
 def is_running(paths: Paths) -> bool:
@@ -275,6 +283,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 class RoundResult:
     at: str
     outcomes: list[Outcome]
+    store_opened: bool = True
 
     @property
     def failed(self) -> list[Outcome]:
@@ -304,15 +313,16 @@ def run_round(
     duties: tuple[Duty, ...],
     *,
     first: bool,
-    boot: bool,
+    boot_due: bool,
     state: dict[str, Any],
     stop: threading.Event | None = None,
 ) -> RoundResult:
-    """One round: open the store, run the duties due in this round, each on its own."""
+    """One round: open the store, run the duties due in this round, each on its own. The
+    boot duties run with ``boot_due``; once they ran, the run file says this boot is served
+    (``result.store_opened``: False when the store could not be opened, so they did not)."""
     from gsm_cli.store import Store
 
     now = datetime.now(UTC)
-    boot_due = first and (boot or not _served_this_boot(state))
     due = [
         d
         for d in duties
@@ -325,13 +335,14 @@ def run_round(
         reason = exc.message if isinstance(exc, GsmError) else f"{type(exc).__name__}: {exc}"
         log.error("the store cannot be opened: %s", reason)
         outcomes = [Outcome(d.name, False, error=reason) for d in due]
+        return RoundResult(_iso(now), outcomes, store_opened=False)
     else:
         with store:
             rnd = Round(store=store, paths=paths, env=env, now=now, first=first)
             rnd.stop = stop or rnd.stop
             outcomes = [_run_duty(duty, rnd) for duty in due]
         if boot_due:
-            state["boot_served"] = boot_time()
+            state["boot_served"] = current_boot()
     return RoundResult(_iso(now), outcomes)
 
 
@@ -379,13 +390,17 @@ def run(
         log.info("started (pid %d%s%s)", me, ", --boot" if boot else "", ", --once" if once else "")
         last: list[RoundResult] = []
         first = True
+        # The boot duties: in the first round, and again in the next rounds of this run while
+        # the store could not be opened for them.
+        boot_due = boot or not _served_this_boot(state)
         try:
             while True:
                 began = time.monotonic()
                 result = run_round(
-                    paths, env, duties, first=first, boot=boot, state=state, stop=stop
+                    paths, env, duties, first=first, boot_due=boot_due, state=state, stop=stop
                 )
                 first = False
+                boot_due = boot_due and not result.store_opened
                 state["last_tick"] = result.at
                 state["rounds"] += 1
                 for outcome in result.outcomes:
