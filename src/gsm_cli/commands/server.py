@@ -108,8 +108,10 @@ EVENT_COLUMNS = (
 BACKUP_COLUMNS = (
     Column("id"),
     Column("created_at"),
+    Column("backend"),
     Column("size_bytes", "SIZE"),
     Column("sha256"),
+    Column("snapshot_id", "SNAPSHOT"),
     Column("path"),
 )
 
@@ -901,9 +903,19 @@ def backup(
                 )
             with output.Progress(f"backing up {server.name}", in_bytes=True) as bar:
                 made = backups.create_backup(
-                    store, paths(), environment.current().vars, name, keep=keep, report=bar.report
+                    store,
+                    paths(),
+                    environment.current().vars,
+                    name,
+                    keep=keep,
+                    report=bar.report,
+                    notify=output.message,
                 )
-    output.message(f"backed up {server.name} to {made.path}")
+    if made.snapshot_id:
+        where = f"the restic repository {made.path} (snapshot {made.snapshot_id[:8]})"
+    else:
+        where = made.path
+    output.message(f"backed up {server.name} to {where}")
     output.emit(made.to_dict(), fmt, BACKUP_COLUMNS)
 
 
@@ -947,14 +959,24 @@ def restore(
         if was_running and stop_first:
             # Check the archive before taking the server down, so a bad one costs no downtime.
             with output.Progress(f"verifying backup {found.id[:8]}", in_bytes=True) as bar:
-                backups.verify_backup(store, name, found.id, report=bar.report)
+                backups.verify_backup(
+                    store, name, found.id, report=bar.report, env=environment.current().vars
+                )
             timeout = _stop_timeout(store, None)
             lifecycle.stop(store, paths(), name, timeout=timeout)
         with output.Progress(f"restoring {server.name}", in_bytes=True) as bar:
             restored = backups.restore_backup(
-                store, name, found.id, is_running=lifecycle.game_alive, report=bar.report
+                store,
+                name,
+                found.id,
+                is_running=lifecycle.game_alive,
+                report=bar.report,
+                env=environment.current().vars,
             )
-        output.message(f"restored {server.name} from {restored.path}")
+        source = restored.path
+        if restored.snapshot_id:
+            source = f"the restic repository {restored.path} (snapshot {restored.snapshot_id[:8]})"
+        output.message(f"restored {server.name} from {source}")
         if was_running and stop_first:
             lifecycle.start(store, paths(), name)
             output.message(f"started {server.name} again")
