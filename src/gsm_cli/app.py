@@ -49,6 +49,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gsm_cli.commands.alert",
         "Send crashes, crash loops and other server events to chat, mail or webhooks.",
     ),
+    "service": (
+        "gsm_cli.commands.service",
+        "Install and run the gsm service: autostart servers at boot, run gsm's duties.",
+    ),
 }
 
 log = logging.getLogger("gsm")

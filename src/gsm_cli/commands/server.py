@@ -73,6 +73,7 @@ DETAIL_COLUMNS = (
     Column("device_name"),
     Column("community_name", "community"),
     Column("community_id"),
+    Column("autostart"),
     Column("remote"),
     Column("configuration"),
 )
@@ -209,7 +210,7 @@ PluginDirOption = Annotated[
 CHANGE_OPTIONS = (
     "path", "port", "query_port", "query_protocol", "max_players", "command", "stop_command",
     "restart", "max_restarts", "ready_pattern", "settle_seconds", "plugin_dir", "freeze_after",
-    "query_grace",
+    "query_grace", "autostart",
 )  # fmt: skip
 
 
@@ -285,6 +286,14 @@ def _warn(warnings: list[str]) -> None:
         output.warning(text)
 
 
+def _autostart_note(autostart: bool | None) -> None:
+    """--autostart means something only with the gsm service: say so where none ever ran."""
+    from gsm_cli.services import service_duties
+
+    if autostart and not service_duties.read_state(paths()):
+        output.message("the gsm service starts it at boot once installed: gsm service install")
+
+
 @app.command()
 def create(
     name: NameArgument,
@@ -304,6 +313,9 @@ def create(
     command: CommandOption = None,
     stop_command: StopCommandOption = None,
     restart: Annotated[bool, typer.Option(help="Restart after a crash.")] = True,
+    autostart: Annotated[
+        bool, typer.Option(help="Start it when the machine starts (see gsm service install).")
+    ] = False,
     max_restarts: MaxRestartsOption = None,
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
@@ -321,6 +333,7 @@ def create(
         changes.community_id = _community_id(store, community, False)
         server = servers.create(store, paths(), game, changes, env=environment.current().vars)
         _warn(changes.warnings)
+        _autostart_note(autostart)
         output.message(
             f"created server {server.name} ({server.game_type}) in {server.install_path}"
         )
@@ -383,6 +396,10 @@ def update(
     ] = None,
     stop_command: StopCommandOption = None,
     restart: Annotated[bool | None, typer.Option(help="Restart after a crash.")] = None,
+    autostart: Annotated[
+        bool | None,
+        typer.Option(help="Start it when the machine starts (see gsm service install)."),
+    ] = None,
     max_restarts: MaxRestartsOption = None,
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
@@ -403,6 +420,7 @@ def update(
         changes.community_id = _community_id(store, community, no_community)
         server = servers.update(store, name, changes, paths=paths(), env=environment.current().vars)
         _warn(changes.warnings)
+        _autostart_note(autostart)
         _emit_server(server, fmt, store)
 
 
