@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Create, join and manage communities in gsm-cloud: members, roles, invitations.",
     ),
     "revenue": ("gsm_cli.commands.revenue", "What you earned from your plugins and communities."),
+    "schedule": (
+        "gsm_cli.commands.schedule",
+        "Schedule task chains per server: in-game warnings, backups, restarts, updates.",
+    ),
 }
 
 log = logging.getLogger("gsm")
