@@ -863,6 +863,7 @@ class _Chain:
     store: Store
     run_id: int
     outcomes: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None  # what the --when-empty wait came to, kept in the run's message
 
     def save(self, **values: Any) -> None:
         with self.store.write() as session:
@@ -1022,6 +1023,7 @@ def execute(
         with contextlib.suppress(_Removed):
             chain.save(status="interrupted", finished_at=stamp, message="stopped by a signal")
         raise
+    message = "; ".join(filter(None, (chain.note, message))) or None
     with contextlib.suppress(_Removed):
         chain.save(status=status, finished_at=_now_sql(), message=message)
     if status == "failed":
@@ -1054,7 +1056,8 @@ def _run_chain(
                 )  # fmt: skip
             except GsmError as err:
                 return "failed", f"waiting for an empty server failed: {err.message}"
-            chain.save(message=f"when-empty: {waited.reason} after {waited.waited_seconds:.0f}s")
+            chain.note = f"when-empty: {waited.reason} after {waited.waited_seconds:.0f}s"
+            chain.save(message=chain.note)
         failures = []
         for index, task in enumerate(tasks):
             outcome = chain.outcomes[index]
