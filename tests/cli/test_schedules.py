@@ -451,3 +451,16 @@ def test_two_tick_processes_racing_run_a_firing_once(store: Store, gsm_home: Pat
         timeout=30,
     )
     assert done["status"] == "succeeded"
+
+
+def test_say_lines_follow_each_games_say_command() -> None:
+    from gsm_cli.services import games, players
+
+    assert players.say_line(games.get_game("minecraft"), "Restart\nin 5") == "say Restart in 5"
+    assert players.say_line(games.get_game("pz"), 'a "b" \\c') == "servermsg \"a 'b' 'c\""
+    assert players.say_line(games.get_game("factorio"), "/kill everyone") == "kill everyone"
+    with pytest.raises(InvalidInputError) as caught:
+        players.say_line(games.get_game("valheim"), "hello")
+    assert caught.value.code == "no_say_command"
+    assert players.duration_text(90) == "1 minute 30 seconds"
+    assert players.duration_text(3600) == "1 hour"
