@@ -23,6 +23,9 @@ app = typer.Typer(
 )
 
 NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="Schedule name (or id).")]
+NewNameArgument = Annotated[
+    str, typer.Argument(metavar="NAME", help="The new schedule's name (unique; any case).")
+]
 
 SCHEDULE_COLUMNS = (
     Column("name"),
@@ -106,7 +109,7 @@ def _max_wait(param: typer.CallbackParam, value: str | None) -> int | None:
 
 @app.command()
 def add(
-    name: NameArgument,
+    name: NewNameArgument,
     server: Annotated[
         str, typer.Option("--server", "-s", metavar="SERVER", help="The server it runs for.")
     ],
