@@ -1016,7 +1016,8 @@ def execute(
     try:
         status, message = _run_chain(store, paths, env, schedule, server, tasks, chain, report)
     except _Removed:
-        return {"id": run_id, "status": "removed", "message": "the schedule was removed"}
+        return {"id": run_id, "status": "removed", "message": "the schedule was removed",
+                "tasks": chain.outcomes}  # fmt: skip
     except (Stopped, KeyboardInterrupt):
         stamp = _now_sql()
         chain.outcomes = _outcomes_interrupted(chain.outcomes, stamp)
