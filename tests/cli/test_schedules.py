@@ -464,3 +464,53 @@ def test_say_lines_follow_each_games_say_command() -> None:
     assert caught.value.code == "no_say_command"
     assert players.duration_text(90) == "1 minute 30 seconds"
     assert players.duration_text(3600) == "1 hour"
+
+
+def running_runner(store: Store) -> tuple[int, int]:
+    """A chain fired for real, its runner process waiting in its first task: (run id, pid)."""
+    add(store, "0 4 * * *", "wait 1h", "backup")
+    (fired,) = schedules.fire_due(store, utc(2026, 12, 2, 4, 0, 5), zone=UTC)
+
+    def waiting() -> int | None:
+        run = schedules.get_run(store, fired.run_id)
+        with store.read() as session:
+            pid = session.get(ScheduleRun, fired.run_id).runner_pid
+        return pid if run["tasks"][0]["status"] == "running" else None
+
+    return fired.run_id, wait_for(waiting, timeout=30)
+
+
+@pytest.mark.skipif(sys.platform.startswith("win"), reason="POSIX signals")
+def test_a_runner_stopped_by_sigterm_records_its_run_interrupted(store: Store) -> None:
+    import signal
+
+    run_id, pid = running_runner(store)
+    os.kill(pid, signal.SIGTERM)
+    run = wait_for(
+        lambda: (r := schedules.get_run(store, run_id))["status"] != "processing" and r,
+        timeout=30,
+    )
+    assert run["status"] == "interrupted"
+    assert [t["status"] for t in run["tasks"]] == ["interrupted", "not run"]
+
+
+@pytest.mark.skipif(sys.platform.startswith("win"), reason="POSIX signals")
+def test_a_killed_runner_is_found_interrupted_by_the_next_pass(store: Store) -> None:
+    import signal
+
+    import psutil
+
+    run_id, pid = running_runner(store)
+    os.kill(pid, signal.SIGKILL)  # as a power cut: nothing recorded by the runner itself
+
+    def gone() -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    wait_for(gone, timeout=30)
+    assert schedules.get_run(store, run_id)["status"] == "processing"
+    assert schedules.fire_due(store, utc(2026, 12, 2, 4, 0, 30), zone=UTC) == []
+    run = schedules.get_run(store, run_id)
+    assert run["status"] == "interrupted" and "runner process ended" in run["message"]
