@@ -344,6 +344,7 @@ def test_run_command_exits_1_on_failure(gsm: GsmRunner, server: str) -> None:
     gsm("schedule", "add", "s", "--server", "mc", "--cron", "0 4 * * *", "--task", "command x")
     result = gsm("schedule", "run", "s", "--json")
     assert result.exit_code == 1 and result.error()["code"] == "schedule_failed"
+    assert "task 1/1: command x" in result.stderr  # each step is shown as it goes
     history = gsm("schedule", "history", "s", "--json").json()
     assert [(h["trigger"], h["status"]) for h in history] == [("manual", "failed")]
 

@@ -106,11 +106,14 @@ def test_restart_when_empty_goes_on_after_max_wait_with_a_countdown(
     before = pid_of(gsm)
     result = gsm("server", "restart", "mc", "--when-empty", "--max-wait", "3s", "--json")
     assert result.exit_code == 0, result.stderr
-    assert "still has players" in result.stderr
+    assert "still has players" in result.stderr, result.stderr
     assert result.json()["action"] == "restarted" and result.json()["process_id"] != before
     log = console(gsm)
-    assert "[Server] Server restart once everyone has left, in 3 seconds at most" in log
-    assert "[Server] Server restart in 3 seconds" in log
+    assert "[Server] Server restart once everyone has left, in 3 seconds at most" in log, (
+        result.stderr,
+        log,
+    )
+    assert "[Server] Server restart in 3 seconds" in log, (result.stderr, log)
 
 
 def test_restart_when_empty_restarts_once_the_server_empties(

@@ -185,7 +185,7 @@ def when_empty(
             report(f"could not count the players of {server.name}: {answer.error}")
         last_error = answer.error
         waited = clock() - start
-        if not announced and answer.ok and games.get_game(server.game_type).say_command:
+        if not announced and games.get_game(server.game_type).say_command:
             announced = True
             left = duration_text(max_wait - waited)
             _try_say(store, paths, server, f"{what} once everyone has left, in {left} at most")

@@ -944,8 +944,14 @@ def _do(
         lifecycle.send(store, paths, server.id, argument)
         return "succeeded", f"sent: {argument}"
     if action == "backup":
-        _save_first(store, paths, server, report)
-        made = backups.create_backup(store, paths, env, server.id)
+        from gsm_cli.services import busy, plugins
+
+        current = servers.get_local(store, server.id)
+        plugins.recover_server(store, paths, current)  # never archive a half plugin change
+        # Busy from the save on, as `gsm server backup`: a game busy saving is not frozen.
+        with busy.marked(paths, busy.server_subject(server.id), "backup"):
+            _save_first(store, paths, server, report)
+            made = backups.create_backup(store, paths, env, server.id)
         return "succeeded", f"backup {made.id[:8]} ({made.size_bytes} bytes) in {made.path}"
     if action == "restart":
         restarted = lifecycle.restart(store, paths, server.id, timeout=_stop_timeout(store, env))
