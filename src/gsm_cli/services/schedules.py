@@ -381,7 +381,7 @@ def run_to_dict(run: ScheduleRun, schedule_name: str | None) -> dict[str, Any]:
     }
 
 
-def _check_says(server: LocalServer, tasks: list[Task], when_empty: bool) -> None:
+def _check_says(server: LocalServer, tasks: list[Task]) -> None:
     game = games.get_game(server.game_type)
     if game.say_command:
         return
@@ -430,7 +430,7 @@ def add(
     stamp = _to_sql(_utc(now))
     with store.write() as session:
         found = servers.find_local(session, server)
-        _check_says(found, chain, when_empty)
+        _check_says(found, chain)
         if when_empty:
             players.check_countable(found)
         clash = session.scalars(
