@@ -515,3 +515,28 @@ def test_a_killed_runner_is_found_interrupted_by_the_next_pass(store: Store) -> 
     assert schedules.fire_due(store, utc(2026, 12, 2, 4, 0, 30), zone=UTC) == []
     run = schedules.get_run(store, run_id)
     assert run["status"] == "interrupted" and "runner process ended" in run["message"]
+
+
+@pytest.mark.skipif(sys.platform.startswith("win"), reason="POSIX signals")
+def test_a_foreground_run_ended_by_a_signal_is_recorded_interrupted(store: Store) -> None:
+    import signal
+
+    from tests.conftest import gsm_executable
+
+    add(store, "0 4 * * *", "wait 1h", "backup")
+    child = subprocess.Popen(
+        [str(gsm_executable()), "schedule", "run", "nightly"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        run = wait_for(lambda: (h := schedules.history(store)) and h[0]["tasks"][0]["status"]
+                       == "running" and h[0], timeout=30)  # fmt: skip
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130 and "interrupted" in err
+    done = schedules.get_run(store, run["id"])
+    assert done["status"] == "interrupted" and done["trigger"] == "manual"
+    assert [t["status"] for t in done["tasks"]] == ["interrupted", "not run"]

@@ -1,5 +1,8 @@
 """gsm schedule: cron schedules of task chains (warn, wait, back up, restart...) per server."""
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -235,6 +238,21 @@ def _task_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**t, "task": schedules.Task.from_dict(t).text} for t in run["tasks"]]
 
 
+@contextlib.contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM during a foreground run ends it as Ctrl-C does: the run is recorded
+    interrupted (rather than left for the next scheduler pass to find), exit 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @app.command()
 def run(name: NameArgument, json_: JsonOption = False, output_: OutputOption = None) -> None:
     """Run a schedule's chain now, here, showing each step (--when-empty and
@@ -258,7 +276,8 @@ def run(name: NameArgument, json_: JsonOption = False, output_: OutputOption = N
                     bar.report(step[0] - 1, total, text)
                 output.message(text)
 
-            result = schedules.execute(store, paths(), env, run_id, report=report)
+            with _terminated_as_interrupt():
+                result = schedules.execute(store, paths(), env, run_id, report=report)
             bar.report(total, total)
     if fmt == "table":
         output.emit(_task_rows(result), fmt, TASK_COLUMNS)
