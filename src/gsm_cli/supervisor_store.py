@@ -33,11 +33,9 @@ from typing import Any
 
 from gsm_cli.errors import GsmError, StoreError
 from gsm_cli.services import cloud_summary, processes, server_config, settings
+from gsm_cli.store.files import BUSY_TIMEOUT_SECONDS  # the store's, without SQLAlchemy
 from gsm_cli.timeutil import iso_utc
 
-# store/database.py's BUSY_TIMEOUT_SECONDS (a test checks they agree; importing it would load
-# SQLAlchemy).
-BUSY_TIMEOUT_SECONDS = 30.0
 # store/outbox.py's PENDING, HELD and SUMMARY (a test checks they agree).
 PENDING = "pending"
 HELD = ("conflict", "rejected")

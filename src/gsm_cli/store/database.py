@@ -10,7 +10,6 @@ is opened read-only: reads work, ``Store.write()`` raises ``StoreReadOnlyError``
 """
 
 import logging
-import os
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -25,9 +24,13 @@ from sqlalchemy.orm import Session
 from gsm_cli.errors import ConflictError, HomeUnusableError, StoreError, StoreReadOnlyError
 from gsm_cli.paths import FOLDER_HINT, ensure_folder, folder_problem
 from gsm_cli.store import migrate
+from gsm_cli.store.files import (  # re-exported: the store's file, without SQLAlchemy
+    BUSY_TIMEOUT_SECONDS,
+    SQLITE_HEADER,
+    sidecars,
+    write_problems,
+)
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("gsm.store")
 _STORE_HINT = "move the file aside (gsm then creates a new store) or restore it from a backup"
 _ACCESS_HINT = (
@@ -40,27 +43,6 @@ READ_ONLY_HINT = (
 )
 # SQLite's primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
 _SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 3, 8, 11, 14, 26
-
-
-def sidecars(path: Path) -> tuple[Path, Path]:
-    """SQLite's write-ahead log and shared-memory index beside a WAL database."""
-    return path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")
-
-
-def write_problems(path: Path) -> list[str]:
-    """Why this user cannot write the existing store at ``path`` (empty: it can). Only looks.
-
-    os.access, not the permission bits: it knows about root, ACLs and read-only mounts.
-    """
-    problems = []
-    if not os.access(path, os.W_OK):
-        problems.append("the file is not writable")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        problems.append(f"its folder {path.parent} is not writable")
-    for extra in sidecars(path):
-        if extra.exists() and not os.access(extra, os.W_OK):
-            problems.append(f"SQLite's {extra.name} beside it is not writable")
-    return problems
 
 
 def read_only_uri(path: Path, *, writable: bool = False) -> str:
