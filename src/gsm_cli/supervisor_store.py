@@ -244,16 +244,25 @@ class SupervisorStore:
 
 
 def _server(conn: sqlite3.Connection, server_id: str) -> ServerRow | None:
-    row = conn.execute(
-        f"SELECT {', '.join(SERVER_COLUMNS)} FROM local_servers WHERE id = ?", (server_id,)
-    ).fetchone()
-    if row is None:
-        return None
-    values = dict(zip(SERVER_COLUMNS, row, strict=True))
-    if values["configuration"] is not None:
-        values["configuration"] = json.loads(values["configuration"])
-    values["autostart"] = bool(values["autostart"])
-    return ServerRow(**values)
+    found = read_servers(conn, "WHERE id = ?", (server_id,))
+    return found[0] if found else None
+
+
+def read_servers(
+    conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()
+) -> list[ServerRow]:
+    """``local_servers`` rows (``SELECT ... FROM local_servers WHERE``), as ``ServerRow``; the
+    fast path (gsm_cli.fastpath) reads them here too."""
+    rows = []
+    for row in conn.execute(
+        f"SELECT {', '.join(SERVER_COLUMNS)} FROM local_servers {where}", params
+    ):
+        values = dict(zip(SERVER_COLUMNS, row, strict=True))
+        if values["configuration"] is not None:  # models.JSONText
+            values["configuration"] = json.loads(values["configuration"])
+        values["autostart"] = bool(values["autostart"])
+        rows.append(ServerRow(**values))
+    return rows
 
 
 def _device_id(conn: sqlite3.Connection) -> str:
