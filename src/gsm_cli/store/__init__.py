@@ -4,9 +4,12 @@
 no SQLAlchemy (revisions, files) can be imported without it, by the fast path.
 """
 
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
 
+TYPE_CHECKING = False  # typing's, without importing typing (the completion look-ups are fast)
 if TYPE_CHECKING:
+    from typing import Any
+
     from gsm_cli.store.database import Store
 
 __all__ = ["Store"]
