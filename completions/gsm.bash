@@ -101,6 +101,41 @@ _gsm_takes_value() {
     [[ -n $1 && " $_gsm_value_opts " == *" $1 "* ]]
 }
 
+# Adds to COMPREPLY the names gsm's local store holds that start with $2: `gsm __complete KIND
+# PREFIX [--server NAME]` (KIND: servers, backups, plugins or communities; $3 the server whose
+# backups or plugins). gsm answers that without loading its libraries, read-only, and prints
+# nothing when it cannot (no store, gsm not on PATH): then nothing is offered.
+_gsm_names() {
+    local kind=$1 prefix=${2//\\/} server=$3 name quoted
+    local -a found=()
+    if [[ -n $server ]]; then
+        mapfile -t found < <(command gsm __complete "$kind" "$prefix" --server "$server" 2>/dev/null)
+    else
+        mapfile -t found < <(command gsm __complete "$kind" "$prefix" 2>/dev/null)
+    fi
+    for name in "${found[@]}"; do
+        if [[ $name == "$prefix"* ]]; then
+            printf -v quoted '%q' "$name" # "The Guild" is typed as The\ Guild
+            COMPREPLY+=("$quoted")
+        fi
+    done
+}
+
+# The value given to --server on the line (bash splits "--server=x" into "--server" "=" "x").
+_gsm_server_option() {
+    local i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --server ]]; then
+            if [[ ${COMP_WORDS[i + 1]} == "=" ]]; then
+                printf '%s' "${COMP_WORDS[i + 2]}"
+            else
+                printf '%s' "${COMP_WORDS[i + 1]}"
+            fi
+            return
+        fi
+    done
+}
+
 _gsm() {
     local cur="${COMP_WORDS[COMP_CWORD]}"
     local prev="" i word var
@@ -154,6 +189,7 @@ _gsm() {
             ;;
         --game | -g) COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur")) ;;
         --status) COMPREPLY=($(compgen -W "$_gsm_server_statuses" -- "$cur")) ;;
+        --server) _gsm_names servers "$cur" ;;
         --query-protocol) COMPREPLY=($(compgen -W "$_gsm_query_protocols" -- "$cur")) ;;
         --keep) # gsm sync resolve NAME --keep local|cloud (gsm server backup's is a number)
             if [[ "$cmd $sub" == "sync resolve" ]]; then
@@ -196,6 +232,21 @@ _gsm() {
         ;;
     2)
         case "$cmd $sub" in
+        "server show" | "server update" | "server delete" | "server start" | "server stop" | \
+            "server restart" | "server status" | "server send" | "server logs" | \
+            "server backup" | "server backups" | "server restore" | "metrics show" | \
+            "metrics export" | "metrics collect" | "metrics watch" | "sync resolve")
+            _gsm_names servers "$cur"
+            ;;
+        "plugin uninstall" | "plugin enable" | "plugin disable" | "plugin update" | \
+            "plugin pin" | "plugin unpin")
+            _gsm_names plugins "$cur" "$(_gsm_server_option)"
+            ;;
+        "community show" | "community update" | "community delete" | "community leave" | \
+            "community members" | "community role" | "community remove" | "community invite" | \
+            "community invitations" | "community revoke" | "community donate")
+            _gsm_names communities "$cur"
+            ;;
         "config get" | "config set" | "config unset")
             COMPREPLY=($(compgen -W "$_gsm_setting_keys" -- "$cur"))
             ;;
@@ -212,8 +263,15 @@ _gsm() {
             ;;
         esac
         ;;
-    3)
-        if [[ "$cmd $sub" == "config set" ]]; then
+    *)
+        # Arguments after the first: a backup of the server named before it; more servers, or
+        # more plugins, for the commands that take several.
+        case "$cmd $sub" in
+        "server restore") ((${#args[@]} == 3)) && _gsm_names backups "$cur" "${args[2]}" ;;
+        "metrics collect" | "metrics watch") _gsm_names servers "$cur" ;;
+        "plugin update") _gsm_names plugins "$cur" "$(_gsm_server_option)" ;;
+        esac
+        if [[ "$cmd $sub" == "config set" ]] && ((${#args[@]} == 3)); then
             case "${args[2]}" in
             output.format) COMPREPLY=($(compgen -W "$_gsm_formats" -- "$cur")) ;;
             backup.dir)

@@ -101,6 +101,49 @@ function __gsm_takes_output
     not contains -- "$args[1] $args[2]" $__gsm_json_only
 end
 
+# The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
+# backups, plugins or communities; $argv[2] the server whose backups or plugins). gsm answers
+# that without loading its libraries, read-only, and prints nothing when it cannot (no store):
+# then nothing is offered. fish matches what is typed itself.
+function __gsm_names
+    command -q gsm; or return 0
+    if test -n "$argv[2]"
+        command gsm __complete $argv[1] --server $argv[2] 2>/dev/null
+    else
+        command gsm __complete $argv[1] 2>/dev/null
+    end
+end
+
+# The value given to --server on the line.
+function __gsm_server_option
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case --server
+                set -l next (math $i + 1)
+                set -q tokens[$next]; and echo $tokens[$next]
+                return 0
+            case '--server=*'
+                string replace -- --server= '' $tokens[$i]
+                return 0
+        end
+    end
+end
+
+# True at the Nth argument after a sub-command: `__gsm_arg_of N COMMAND SUB...`; `+N` for the
+# Nth and any after it.
+function __gsm_arg_of
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = $argv[2]; or return 1
+    contains -- $args[2] $argv[3..-1]; or return 1
+    set -l n (string replace + '' -- $argv[1])
+    if string match -q '+*' -- $argv[1]
+        test (count $args) -ge (math $n + 1)
+    else
+        test (count $args) -eq (math $n + 1)
+    end
+end
+
 complete -c gsm -f
 
 # Global options, before the command.
@@ -144,8 +187,18 @@ complete -c gsm -n "__gsm_game_sub install" -l path -x -a "(__fish_complete_dire
 complete -c gsm -n "__gsm_game_sub install update" -l validate \
     -d "Also check every file after the download"
 
-# The options of gsm server's sub-commands. Server names are not completed: these scripts do
-# not run gsm while you type.
+# Server names, backup ids, installed plugins and communities, from the local store.
+complete -c gsm -n "__gsm_arg_of 1 server show update delete start stop restart status send logs backup backups restore" \
+    -a "(__gsm_names servers)"
+complete -c gsm -n "__gsm_arg_of 1 metrics show export; or __gsm_arg_of +1 metrics collect watch; or __gsm_arg_of 1 sync resolve" \
+    -a "(__gsm_names servers)"
+complete -c gsm -n "__gsm_arg_of 2 server restore" -a "(__gsm_names backups (__gsm_args)[3])"
+complete -c gsm -n "__gsm_arg_of 1 plugin uninstall enable disable pin unpin; or __gsm_arg_of +1 plugin update" \
+    -a "(__gsm_names plugins (__gsm_server_option))"
+complete -c gsm -n "__gsm_arg_of 1 community show update delete leave members role remove invite invitations revoke donate" \
+    -a "(__gsm_names communities)"
+
+# The options of gsm server's sub-commands.
 function __gsm_server_sub
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = server; and contains -- $args[2] $argv
@@ -220,7 +273,7 @@ complete -c gsm -n "__gsm_auth_sub login" -l email -x -d "Email (asked for when 
 complete -c gsm -n "__gsm_auth_sub logout" -l revoke -d "Also revoke the token on the cloud"
 
 # The options of gsm sync's sub-commands, and the side that wins after --keep. Operation ids
-# and server names are not completed.
+# are not completed.
 function __gsm_sync_sub
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = sync; and contains -- $args[2] $argv
@@ -262,10 +315,10 @@ complete -c gsm -n "__gsm_plugin_sub search" -l verified -d "Only plugins an adm
 complete -c gsm -n "__gsm_plugin_sub search" -l sort -x -a "$__gsm_plugin_sorts" \
     -d "Most downloaded, best rated or newest first"
 complete -c gsm -n "__gsm_plugin_sub search" -l limit -x -d "Show at most N plugins (1-200)"
-# Installed plugins. Server and plugin names are not completed (they live in the store).
+# Installed plugins.
 complete -c gsm -n "__gsm_args_are plugin install; or __gsm_args_are plugin apply" -F
 complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update pin unpin list lock apply verify" \
-    -l server -x -d "Server name"
+    -l server -x -a "(__gsm_names servers)" -d "Server name"
 complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update apply" -l force \
     -d "Go on over files gsm did not install or that changed (they are kept aside)"
 complete -c gsm -n "__gsm_plugin_sub update verify" -l all -d "Every plugin, or every server"
@@ -276,7 +329,7 @@ complete -c gsm -n "__gsm_plugin_sub lock" -s o -l output -r -F -d "Lock file to
 complete -c gsm -n "__gsm_plugin_sub verify" -l lock -r -F -d "Require exactly this lock's set"
 complete -c gsm -n "__gsm_plugin_sub verify" -l junit -r -F -d "Also write a JUnit XML report"
 
-# gsm metrics. Server names are not completed (they live in the store).
+# gsm metrics.
 function __gsm_metrics_sub
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = metrics; and contains -- $args[2] $argv
@@ -298,8 +351,7 @@ complete -c gsm -n "__gsm_metrics_sub collect watch" -l count -x -d "Samples (co
 complete -c gsm -n "__gsm_metrics_sub collect" -l interval -x -d "Seconds between samples"
 complete -c gsm -n "__gsm_metrics_sub watch" -l refresh -x -d "Seconds between refreshes"
 
-# gsm community, gsm revenue and gsm plugin buy. Community names are not completed (they live
-# in the cloud).
+# gsm community, gsm revenue and gsm plugin buy.
 function __gsm_sub_of
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = $argv[1]; and contains -- $args[2] $argv[2..-1]

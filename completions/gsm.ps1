@@ -138,19 +138,51 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     # option typed just before the cursor that still waits for its value.
     $words = @()
     $previous = ''
+    $serverOption = ''  # the value given to --server, for a server's installed plugins
     for ($i = 0; $i -lt $before.Count; $i++) {
         $word = $before[$i]
         if ($gsmValueOptions -contains $word) {
-            if ($i + 1 -lt $before.Count) { $i++ } else { $previous = $word }
+            if ($i + 1 -lt $before.Count) {
+                $i++
+                if ($word -eq '--server') { $serverOption = $before[$i] }
+            }
+            else { $previous = $word }
             continue
         }
+        if ($word -like '--server=*') { $serverOption = $word.Substring(9) }
         if ($word -notlike '-*') { $words += $word }
     }
+
+    # The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
+    # backups, plugins or communities). gsm answers that without loading its libraries,
+    # read-only, and prints nothing when it cannot (no store, gsm not installed).
+    $gsmNames = {
+        param($kind, $server)
+        $exe = Get-Command -Name 'gsm' -CommandType Application -ErrorAction SilentlyContinue |
+            Select-Object -First 1
+        if (-not $exe) { return @() }
+        try {
+            if ($server) { $found = & $exe.Source __complete $kind --server $server 2>$null }
+            else { $found = & $exe.Source __complete $kind 2>$null }
+        }
+        catch { return @() }
+        @($found | Where-Object { $_ })
+    }
+    $pair = if ($words.Count -ge 2) { "$($words[0]) $($words[1])" } else { '' }
+    $serverArgument = @('server show', 'server update', 'server delete', 'server start',
+        'server stop', 'server restart', 'server status', 'server send', 'server logs',
+        'server backup', 'server backups', 'server restore', 'metrics show', 'metrics export',
+        'metrics collect', 'metrics watch', 'sync resolve')
+    $pluginArgument = @('plugin uninstall', 'plugin enable', 'plugin disable', 'plugin update',
+        'plugin pin', 'plugin unpin')
+    $communityArgument = @('community show', 'community update', 'community delete',
+        'community leave', 'community members', 'community role', 'community remove',
+        'community invite', 'community invitations', 'community revoke', 'community donate')
 
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from|--format|--by)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from|--format|--by|--server)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
@@ -192,6 +224,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         # gsm sync resolve NAME --keep local|cloud (gsm server backup's --keep is a number).
         $candidates = $gsmSyncSides
     }
+    elseif ($previous -eq '--server') {
+        $candidates = & $gsmNames 'servers'
+    }
     elseif ($previous -ne '') {
         # A number, a name or a command line: nothing to offer.
         return
@@ -232,6 +267,20 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         $words[2] -eq 'output.format') {
         $candidates = $gsmFormats
     }
+    elseif (($words.Count -eq 2 -and $serverArgument -contains $pair) -or
+        ($words.Count -ge 2 -and @('metrics collect', 'metrics watch') -contains $pair)) {
+        $candidates = & $gsmNames 'servers'
+    }
+    elseif ($words.Count -eq 3 -and $pair -eq 'server restore') {
+        $candidates = & $gsmNames 'backups' $words[2]
+    }
+    elseif (($words.Count -eq 2 -and $pluginArgument -contains $pair) -or
+        ($words.Count -ge 2 -and $pair -eq 'plugin update')) {
+        $candidates = & $gsmNames 'plugins' $serverOption
+    }
+    elseif ($words.Count -eq 2 -and $communityArgument -contains $pair) {
+        $candidates = & $gsmNames 'communities'
+    }
     else {
         # Nothing of ours to offer: PowerShell falls back to file names.
         return
@@ -239,9 +288,14 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
 
     $typed = $wordToComplete.Substring($prefix.Length)
     $candidates |
-        Where-Object { $_ -like "$typed*" } |
+        Where-Object { $_.StartsWith($typed, [System.StringComparison]::OrdinalIgnoreCase) } |
         ForEach-Object {
+            # A name with a space or a quote ("The Guild") goes in single quotes.
+            $text = $_
+            if ($text -match '[\s''"`$;,(){}@|&<>#]') {
+                $text = "'" + ($text -replace "'", "''") + "'"
+            }
             [System.Management.Automation.CompletionResult]::new(
-                "$prefix$_", $_, $kind, $_)
+                "$prefix$text", $_, $kind, $_)
         }
 }

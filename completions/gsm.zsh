@@ -132,7 +132,6 @@ _gsm() {
               '1:setting key:($_gsm_setting_keys)' \
               '2:value:_gsm_setting_value' && ret=0
             ;;
-          # Server names are not completed: this script does not run gsm while you type.
           'server create')
             _arguments $data_opts $server_opts \
               '(-g --game)'{-g+,--game=}'[game id]:game:($_gsm_game_ids)' \
@@ -147,43 +146,43 @@ _gsm() {
             _arguments $data_opts $server_opts \
               '--name=[rename the server]:new name:' \
               '--no-community[take the server out of its community]' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'server delete')
             _arguments $json_opts \
               '(--purge --no-purge)--purge[also delete the server'"'"'s folder]' \
               '(--purge --no-purge)--no-purge[keep the server'"'"'s folder]' \
               '(-y --yes)'{-y,--yes}'[do it without asking]' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'server start')
             _arguments $data_opts $all_opt \
               '--timeout=[seconds to wait for it to run]:seconds:' \
-              '(--all)1:server name:' && ret=0
+              '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server stop')
             _arguments $data_opts $all_opt $timeout_opt \
               '(--force --no-force)--force[kill at once, without asking it to stop]' \
               '(--force --no-force)--no-force[ask it to stop first]' \
-              '(--all)1:server name:' && ret=0
+              '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server restart')
-            _arguments $data_opts $all_opt $timeout_opt '(--all)1:server name:' && ret=0
+            _arguments $data_opts $all_opt $timeout_opt '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server status')
-            _arguments $data_opts $all_opt '(--all)1:server name:' && ret=0
+            _arguments $data_opts $all_opt '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server send')
             _arguments $json_opts \
               '--wait-for=[wait for a log line matching this regular expression]:regex:' \
               '--timeout=[seconds to wait with --wait-for]:seconds:' \
-              '1:server name:' '2:console line:' && ret=0
+              '1:server name:_gsm_servers' '2:console line:' && ret=0
             ;;
           'server logs')
             _arguments $help_opt \
               '(-f --follow)'{-f,--follow}'[keep printing new lines]' \
               '(-n --lines)'{-n+,--lines=}'[how many last lines]:lines:' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'server monitor')
             _arguments $data_opts \
@@ -194,10 +193,10 @@ _gsm() {
           'server backup')
             _arguments $data_opts \
               '--keep=[backups to keep]:number:' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'server show'|'server backups')
-            _arguments $data_opts '1:server name:' && ret=0
+            _arguments $data_opts '1:server name:_gsm_servers' && ret=0
             ;;
           'server adopt')
             _arguments $data_opts \
@@ -209,7 +208,7 @@ _gsm() {
             _arguments $data_opts \
               '--stop[stop the server first, and start it again after]' \
               '(-y --yes)'{-y,--yes}'[do it without asking]' \
-              '1:server name:' '2:backup (id or file name):' && ret=0
+              '1:server name:_gsm_servers' '2:backup (id or file name):_gsm_backups' && ret=0
             ;;
           'auth login')
             _arguments $json_opts \
@@ -223,7 +222,7 @@ _gsm() {
               '--revoke[also revoke the token on the cloud: it stops working on every machine]' \
               && ret=0
             ;;
-          # Operation ids and server names are not completed.
+          # Operation ids are not completed.
           'sync push')
             _arguments $json_opts \
               '--batch-size=[operations per request]:number:' \
@@ -278,40 +277,40 @@ _gsm() {
             ;;
           'plugin install')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '--force[install over files gsm did not install (kept aside)]' \
               '*:plugin name or package zip:_files' && ret=0
             ;;
           'plugin uninstall'|'plugin enable'|'plugin disable')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '--force[even when others need it or files are in the way]' \
-              '1:plugin name:' && ret=0
+              '1:plugin name:_gsm_plugins' && ret=0
             ;;
           'plugin pin'|'plugin unpin')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
-              '1:plugin name:' && ret=0
+              '--server=[server name]:server:_gsm_servers' \
+              '1:plugin name:_gsm_plugins' && ret=0
             ;;
           'plugin update')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '--all[every plugin that is not pinned]' \
               '--from=[folder of package files]:folder:_files -/' \
               '--force[replace files changed here (kept aside)]' \
-              '*:plugin name:' && ret=0
+              '*:plugin name:_gsm_plugins' && ret=0
             ;;
           'plugin list')
-            _arguments $data_opts '--server=[server name]:server:' && ret=0
+            _arguments $data_opts '--server=[server name]:server:_gsm_servers' && ret=0
             ;;
           'plugin lock')
             _arguments $json_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '(-o --output)'{-o+,--output=}'[lock file to write]:file:_files' && ret=0
             ;;
           'plugin apply')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '--from=[folder of package files]:folder:_files -/' \
               '--dry-run[only show what would change]' \
               '--force[replace changed files (kept aside)]' \
@@ -319,7 +318,7 @@ _gsm() {
             ;;
           'plugin verify')
             _arguments $data_opts \
-              '*--server=[server name]:server:' \
+              '*--server=[server name]:server:_gsm_servers' \
               '--all[every server of this machine]' \
               '--lock=[lock file]:file:_files' \
               '--junit=[also write a JUnit XML report]:file:_files' && ret=0
@@ -328,7 +327,7 @@ _gsm() {
             _arguments $data_opts \
               '--since=[start: 90s 30m 24h 7d 2w or an ISO date/time]:when:' \
               '--until=[end: a duration back from now or an ISO date/time]:when:' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'metrics export')
             _arguments $help_opt \
@@ -337,7 +336,7 @@ _gsm() {
               '--since=[start: 90s 30m 24h 7d 2w or an ISO date/time]:when:' \
               '--until=[end: a duration back from now or an ISO date/time]:when:' \
               '(-o --output)'{-o+,--output=}'[file to write]:file:_files' \
-              '(--all)1:server name:' && ret=0
+              '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'metrics prune')
             _arguments $data_opts \
@@ -349,7 +348,7 @@ _gsm() {
               '--all[every running server]' \
               '--count=[samples per server]:number:' \
               '--interval=[seconds between samples]:seconds:' \
-              '(--all)*:server name:' && ret=0
+              '(--all)*:server name:_gsm_servers' && ret=0
             ;;
           'metrics watch')
             _arguments $help_opt \
@@ -357,7 +356,7 @@ _gsm() {
               '--all[every server]' \
               '--refresh=[seconds between refreshes]:seconds:' \
               '--count=[stop after N refreshes]:number:' \
-              '(--all)*:server name:' && ret=0
+              '(--all)*:server name:_gsm_servers' && ret=0
             ;;
           'community list')
             _arguments $data_opts \
@@ -377,7 +376,7 @@ _gsm() {
           'community delete')
             _arguments $json_opts \
               '(-y --yes)'{-y,--yes}'[do not ask]' \
-              '1:community name or id:' && ret=0
+              '1:community name or id:_gsm_communities' && ret=0
             ;;
           'community join')
             _arguments $data_opts \
@@ -389,7 +388,7 @@ _gsm() {
               '--email=[only this user may use it]:email:' \
               '--expires=[valid for: 30m 24h 7d 2w]:duration:' \
               '--uses=[how many joins it allows]:number:' \
-              '1:community name or id:' && ret=0
+              '1:community name or id:_gsm_communities' && ret=0
             ;;
           'community donate')
             _arguments $data_opts \
@@ -398,7 +397,7 @@ _gsm() {
               '--message=[a message to the community]:text:' \
               '(-y --yes)'{-y,--yes}'[do not ask]' \
               '--wait=[seconds to wait for the payment]:seconds:' \
-              '1:community name or id:' && ret=0
+              '1:community name or id:_gsm_communities' && ret=0
             ;;
           'plugin buy')
             _arguments $data_opts \
@@ -412,10 +411,16 @@ _gsm() {
               '--until=[end: a duration back from now or an ISO date/time]:when:' \
               '--by=[group by]:group:($_gsm_revenue_by)' && ret=0
             ;;
+          'community show'|'community leave'|'community members'|'community invitations')
+            _arguments $data_opts '1:community name or id:_gsm_communities' && ret=0
+            ;;
+          'community role'|'community remove'|'community revoke')
+            _arguments $data_opts '1:community name or id:_gsm_communities' '*:argument:' && ret=0
+            ;;
           'sync resolve')
             _arguments $json_opts \
               '--keep=[the version that wins: local or cloud]:side:($_gsm_sync_sides)' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           *)
             if (( ${_gsm_json_only[(Ie)$cmd $sub]} )); then
@@ -430,6 +435,27 @@ _gsm() {
   esac
   return ret
 }
+
+# The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
+# backups, plugins or communities; $3 the server whose backups or plugins). gsm answers that
+# without loading its libraries, read-only, and prints nothing when it cannot (no store, gsm
+# not on PATH): then nothing is offered.
+_gsm_names() {
+  local expl
+  local -a names
+  if [[ -n $3 ]]; then
+    names=(${(f)"$(command gsm __complete $1 --server ${(Q)3} 2>/dev/null)"})
+  else
+    names=(${(f)"$(command gsm __complete $1 2>/dev/null)"})
+  fi
+  _wanted $1 expl $2 compadd -a names
+}
+_gsm_servers() { _gsm_names servers 'server' }
+_gsm_communities() { _gsm_names communities 'community' }
+# gsm server restore NAME BACKUP: the backups of NAME (the first argument).
+_gsm_backups() { _gsm_names backups 'backup' $line[1] }
+# The plugins installed on the server given to --server.
+_gsm_plugins() { _gsm_names plugins 'installed plugin' ${opt_args[--server]} }
 
 # The value of `gsm config set KEY VALUE`; words[2] is KEY.
 _gsm_setting_value() {
