@@ -33,16 +33,22 @@ VERSION_TARGET = 6.0  # x python -c pass
 COMPLETE_TARGET_MS = 60.0
 
 
-def median_seconds(cases: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, float]:
+def median_seconds(
+    cases: dict[str, list[str]], runs: int, env: dict[str, str], envs: dict[str, dict[str, str]]
+) -> dict[str, float]:
     """Each command's median wall time; the commands take turns, run after run, so that a
     change in the machine's load meanwhile weighs on all of them alike. A first run of each,
-    unmeasured, writes its bytecode cache."""
+    unmeasured, writes its bytecode cache. ``envs``: another environment for some of them."""
     timings: dict[str, list[float]] = {label: [] for label in cases}
     for _ in range(runs + 1):
         for label, command in cases.items():
             start = time.perf_counter()
             subprocess.run(
-                command, env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL
+                command,
+                env=envs.get(label, env),
+                check=True,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
             )
             timings[label].append(time.perf_counter() - start)
     return {label: statistics.median(values[1:]) for label, values in timings.items()}
@@ -82,14 +88,21 @@ def main() -> None:
             "gsm server list --json": [gsm, "server", "list", "--json"],
             "gsm sync status": [gsm, "sync", "status"],
             "gsm __complete servers": [gsm, "__complete", "servers"],
+            "gsm __complete (platformdirs)": [gsm, "__complete", "servers"],
         }
-        times = median_seconds(cases, args.runs, env)
+        # The same look-up without GSM_HOME: the data folder found through platformdirs
+        # (XDG_DATA_HOME points it at this run's store on Linux; elsewhere it finds no store).
+        xdg = home / "xdg"
+        (xdg / "gsm").mkdir(parents=True)
+        (xdg / "gsm" / "gsm.db").symlink_to(home / "gsm.db")
+        plain = {k: v for k, v in env.items() if k != "GSM_HOME"} | {"XDG_DATA_HOME": str(xdg)}
+        times = median_seconds(cases, args.runs, env, {"gsm __complete (platformdirs)": plain})
         python, libraries = times["python -c pass"], times["import libraries"]
         print(f"{args.runs} runs each; median wall time")
-        print(f"{'command':<26} {'ms':>8} {'x python':>9} {'x libraries':>12}")
+        print(f"{'command':<30} {'ms':>8} {'x python':>9} {'x libraries':>12}")
         for label, seconds in times.items():
             print(
-                f"{label:<26} {seconds * 1000:>8.1f} {seconds / python:>9.2f}"
+                f"{label:<30} {seconds * 1000:>8.1f} {seconds / python:>9.2f}"
                 f" {seconds / libraries:>12.2f}"
             )
         ratio = times["gsm --version"] / python
