@@ -121,18 +121,25 @@ _gsm_names() {
     done
 }
 
-# The value given to --server on the line (bash splits "--server=x" into "--server" "=" "x").
+# The value given to --server on the line (bash splits "--server=x" into "--server" "=" "x",
+# unless "=" was taken out of COMP_WORDBREAKS).
 _gsm_server_option() {
     local i
     for ((i = 1; i < COMP_CWORD; i++)); do
-        if [[ ${COMP_WORDS[i]} == --server ]]; then
+        case "${COMP_WORDS[i]}" in
+        --server)
             if [[ ${COMP_WORDS[i + 1]} == "=" ]]; then
                 printf '%s' "${COMP_WORDS[i + 2]}"
             else
                 printf '%s' "${COMP_WORDS[i + 1]}"
             fi
             return
-        fi
+            ;;
+        --server=*)
+            printf '%s' "${COMP_WORDS[i]#--server=}"
+            return
+            ;;
+        esac
     done
 }
 

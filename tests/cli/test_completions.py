@@ -572,7 +572,8 @@ def test_bash_completes_names_from_the_store(store_names: Path) -> None:
     assert bash_complete("gsm", "plugin", "list", "--server", "=", "b", home=home) == ["beta"]
     typed = ("gsm", "plugin", "uninstall", "--server", "alpha", "")
     assert bash_complete(*typed, home=home) == ["essentials"]
-    assert bash_complete("gsm", "plugin", "update", "--server=beta", "", home=home) == []
+    typed = ("gsm", "plugin", "update", "--server=beta", "")  # "=" not a word break
+    assert bash_complete(*typed, home=home) == ["worldedit"]
     typed = ("gsm", "plugin", "update", "--server", "=", "beta", "worldedit", "")
     assert bash_complete(*typed, home=home) == ["worldedit"]
     assert bash_complete("gsm", "plugin", "disable", "", home=home) == []  # no --server yet
@@ -618,26 +619,34 @@ def zsh_complete(line: str, home: Path) -> list[str]:
     os.close(follower)
     deadline = time.monotonic() + 30
 
-    def read_until(marker: bytes) -> bytes:
-        seen = b""
-        while marker not in seen:
-            assert time.monotonic() < deadline, seen.decode(errors="replace")
-            if select.select([leader], [], [], 0.5)[0]:
-                try:
-                    seen += os.read(leader, 65536)
-                except OSError:
-                    break
-        return seen
+    seen = b""
+
+    def read_until(*markers: bytes) -> bytes:
+        """What the terminal shows up to the last of ``markers``, each after the one before;
+        what came after it stays in ``seen``."""
+        nonlocal seen
+        for marker in markers:
+            while marker not in seen:
+                assert time.monotonic() < deadline, seen.decode(errors="replace")
+                if select.select([leader], [], [], 0.5)[0]:
+                    try:
+                        seen += os.read(leader, 65536)
+                    except OSError:
+                        break
+            shown, seen = seen.split(marker, 1)
+        return shown
 
     try:
         os.write(
             leader,
-            b"PROMPT='> '; autoload -U compinit; compinit -u -D; source ./gsm.zsh\n"
+            b"PROMPT='zsh-prompt> '; autoload -U compinit; compinit -u -D; source ./gsm.zsh\n"
             b'compadd() { local -a hits; builtin compadd -O hits "$@";'
             b' (( $#hits )) && print -rl -- "@@ "${^hits}; builtin compadd "$@" }\n'
             b"print -r -- READY-$((1+1))\n",
         )
-        read_until(b"READY-2")  # the echo of the line says $((1+1)); its output, 2
+        # The echo of the line says $((1+1)), its output 2; then the prompt, drawn once the
+        # line editor reads the terminal (typed ahead of it, a Tab may be lost).
+        read_until(b"READY-2", b"zsh-prompt> ")
         # Tab, then Ctrl-U clears the line, and a marker says the completion is over.
         os.write(leader, line.encode() + b"\t\x15print -r -- DONE-$((2+2))\n")
         shown = read_until(b"DONE-4").decode(errors="replace")
