@@ -22,6 +22,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from gsm_cli.errors import GsmError
+
 # The server named by --server, as services.servers.find finds it: its name (any case) or id.
 _SERVER = "(SELECT id FROM local_servers WHERE lower(name) = lower(?) OR id = ? LIMIT 1)"
 
@@ -32,8 +34,8 @@ def answer(args: list[str]) -> str:
     try:
         kind, prefix, server = _parse(args)
         found = KINDS[kind](server)
-    except (KeyError, ValueError, OSError, sqlite3.Error, ImportError):
-        return ""
+    except (KeyError, ValueError, OSError, sqlite3.Error, ImportError, GsmError):
+        return ""  # GsmError: a read-only store whose log cannot be read without writing
     lowered = prefix.lower()
     shown = [name for name in found if name.lower().startswith(lowered) and _safe(name)]
     return "".join(f"{name}\n" for name in shown)

@@ -28,11 +28,11 @@ def main() -> NoReturn:
     args = sys.argv[1:]
     if args == ["--version"]:
         _answer(f"gsm {__version__}\n")
-    if args[:1] == ["__complete"]:  # the shells' look-ups: names, or nothing
-        from gsm_cli import completion
-
-        _answer(completion.answer(args[1:]))
     try:
+        if args[:1] == ["__complete"]:  # the shells' look-ups: names, or nothing
+            from gsm_cli import completion
+
+            _answer(completion.answer(args[1:]))
         from gsm_cli import fastpath
 
         answer = fastpath.answer(args)
