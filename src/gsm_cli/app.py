@@ -45,6 +45,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Create, join and manage communities in gsm-cloud: members, roles, invitations.",
     ),
     "revenue": ("gsm_cli.commands.revenue", "What you earned from your plugins and communities."),
+    "alert": (
+        "gsm_cli.commands.alert",
+        "Send crashes, crash loops and other server events to chat, mail or webhooks.",
+    ),
+    "service": (
+        "gsm_cli.commands.service",
+        "Install and run the gsm service: autostart servers at boot, run gsm's duties.",
+    ),
 }
 
 log = logging.getLogger("gsm")

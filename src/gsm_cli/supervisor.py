@@ -21,15 +21,14 @@ is killed and restarted like a crashed game, within the crash-loop limit.
 
 It runs for as long as its game, one per running server, so it stays light: it writes through
 its own sqlite3 store (``supervisor_store.py``: the rows and transactions of
-``lifecycle.record`` and ``sampling.record``) and imports no SQLAlchemy, typer, rich or OpenSSL
-(docs/architecture.md, "Supervisor: a light process").
+``lifecycle.record`` and ``sampling.record``), imports no SQLAlchemy, typer, rich or OpenSSL, and
+asks Minecraft servers without mcstatus (``keep_light``; docs/architecture.md, "Supervisor: a
+light process").
 """
 
 import contextlib
 import dataclasses
 import json
-import logging
-import logging.handlers
 import os
 import re
 import signal
@@ -39,7 +38,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import psutil
 
@@ -62,19 +61,65 @@ RETENTION_EVERY_SECONDS = 3600.0
 
 
 class ConsoleLog:
-    """The game's output and the supervisor's own notes, in one size-rotated file."""
+    """The game's output and the supervisor's own notes, in one size-rotated file.
+
+    It writes what ``logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes,
+    backupCount=LOG_FILES_KEPT, encoding="utf-8")`` writes, by the same rule and names (a line
+    that would take the file to ``max_bytes`` first moves it to ``console.log.1``, ``.1`` to
+    ``.2`` and so on, ``LOG_FILES_KEPT`` kept; not for a path that is not a regular file), without
+    importing logging.handlers (pickle, queue: about 0.6 MB of a supervisor's 25). A line that
+    cannot be written (a full disk) is reported on stderr and dropped, as logging does: the
+    thread that pumps the game's output must never stop."""
 
     def __init__(self, path: Any, max_bytes: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=max_bytes, backupCount=LOG_FILES_KEPT, encoding="utf-8"
-        )
-        self._handler.setFormatter(logging.Formatter("%(message)s"))
+        self._path = os.path.abspath(path)
+        self._max_bytes = max_bytes
+        self._file: TextIO | None = self._open()
+        self._write_lock = threading.Lock()
         self._waiters: list[tuple[re.Pattern[str], threading.Event]] = []
         self._lock = threading.Lock()
 
+    def _open(self) -> TextIO:
+        return open(self._path, "a", encoding="utf-8")  # kept open: the log
+
+    def _write(self, text: str) -> None:
+        data = text + "\n"
+        with self._write_lock:
+            try:
+                if self._file is None:
+                    self._file = self._open()
+                special = os.path.exists(self._path) and not os.path.isfile(self._path)
+                if self._max_bytes > 0 and not special:
+                    self._file.seek(0, os.SEEK_END)
+                    if self._file.tell() + len(data) >= self._max_bytes:
+                        self._rotate()
+                assert self._file is not None
+                self._file.write(data)
+                self._file.flush()
+            except Exception as exc:  # never stop the pump (logging's handleError)
+                with contextlib.suppress(Exception):
+                    print(f"console log: a line was not written: {exc}", file=sys.stderr)
+
+    def _rotate(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        for i in range(LOG_FILES_KEPT - 1, 0, -1):
+            older, newer = f"{self._path}.{i}", f"{self._path}.{i + 1}"
+            if os.path.exists(older):
+                if os.path.exists(newer):
+                    os.remove(newer)
+                os.rename(older, newer)
+        first = f"{self._path}.1"
+        if os.path.exists(first):
+            os.remove(first)
+        if os.path.exists(self._path):
+            os.rename(self._path, first)
+        self._file = self._open()
+
     def line(self, text: str) -> None:
-        self._handler.emit(logging.makeLogRecord({"msg": text, "levelno": logging.INFO}))
+        self._write(text)
         with self._lock:
             for pattern, event in self._waiters:
                 if pattern.search(text):
@@ -752,12 +797,20 @@ def without_openssl() -> None:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
 
 
+def keep_light() -> None:
+    """What ``main`` does first to keep this process light: no OpenSSL, and ``minecraft``
+    queries through ``services/minecraft_ping.py`` instead of mcstatus (about 6 MB: dnspython,
+    importlib.metadata; ``query.use_light_minecraft_ping``)."""
+    without_openssl()
+    query.use_light_minecraft_ping()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m gsm_cli.supervisor SERVER_ID", file=sys.stderr)
         return int(ExitCode.USAGE)
     server_id = argv[0]
-    without_openssl()
+    keep_light()
     env = Environment()
     paths = resolve_paths(env.vars)
     runtime = control.files(paths, server_id)

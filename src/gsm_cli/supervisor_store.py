@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gsm_cli.errors import GsmError, StoreError
-from gsm_cli.services import cloud_summary, processes, server_config, settings
+from gsm_cli.services import alerts, cloud_summary, processes, server_config, settings
 from gsm_cli.store.files import BUSY_TIMEOUT_SECONDS  # the store's, without SQLAlchemy
 from gsm_cli.timeutil import iso_utc
 
@@ -191,7 +191,9 @@ class SupervisorStore:
         detail: str | None = None,
     ) -> None:
         """``lifecycle.record``: a status change (queued for sync) and/or a lifecycle event,
-        in one transaction; nothing for a server that is gone."""
+        in one transaction with the event's alerts queued (``alerts.queue_event``; a sender
+        is started for them after the commit); nothing for a server that is gone."""
+        queued = 0
         with self.write() as conn:
             server = _server(conn, server_id)
             if server is None:
@@ -216,6 +218,11 @@ class SupervisorStore:
                     "VALUES (?, ?, ?, ?)",
                     (server_id, event, exit_code, detail),
                 )
+                queued = alerts.queue_event(
+                    conn, server_id, event, status=status, exit_code=exit_code, detail=detail
+                )
+        if queued:
+            alerts.spawn_sender(self.path)
 
     def record_sample(self, server_id: str, sample: Any) -> str | None:
         """``sampling.record``: one ``performance_history`` row and the server's summary in

@@ -37,6 +37,7 @@ DETAIL_COLUMNS = (
     Column("device_name"),
     Column("community_name", "community"),
     Column("community_id"),
+    Column("autostart"),
     Column("remote"),
     Column("configuration"),
 )

@@ -147,11 +147,14 @@ def test_backup_list_and_restore_round_trip(setup: Setup) -> None:
     assert progress[0] == (0, file_bytes, "backing up s1")
     assert progress[-1][:2] == (file_bytes, file_bytes)
     assert [b.to_dict() for b in backups.list_backups(setup.store, "s1")] == [backup.to_dict()]
+    assert (backup.backend, backup.snapshot_id) == ("archive", None)
     assert set(backup.to_dict()) == {
         "id",
         "server_id",
         "server_name",
+        "backend",
         "path",
+        "snapshot_id",
         "sha256",
         "size_bytes",
         "created_at",

@@ -499,7 +499,7 @@ def test_gsm_complete_gives_the_stores_names(store_names: Path) -> None:
     assert names("backups", "b", "--server=ALPHA") == ["b0000002-new", "b0000001-old"]
     assert names("plugins", "--server", "beta") == ["worldedit"]
     assert names("communities") == ["The Guild", "builders"]  # no empty name, no line break
-    assert names("settings", "backup.r") == ["backup.retention"]
+    assert names("settings", "output.") == ["output.format"]
     # Nothing, and no error, where there is nothing to give.
     assert names("backups") == []  # which server's?
     assert names("backups", "--server", "nosuch") == []

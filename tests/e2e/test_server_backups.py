@@ -1,5 +1,6 @@
 """gsm server backup / backups / restore, as an operator runs them."""
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -110,3 +111,31 @@ def test_restore_with_stop_checks_the_archive_before_stopping(
     assert result.exit_code == 8
     assert gsm("server", "status", "mc", "--json").json()["status"] == "running"
     gsm("server", "stop", "mc")
+
+
+@pytest.mark.skipif(shutil.which("restic") is None, reason="restic is not installed")
+def test_restic_backup_of_a_running_server_saves_first_and_restore_needs_it_stopped(
+    gsm: GsmRunner, server_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESTIC_PASSWORD", "e2e-password-9c1")
+    monkeypatch.setenv("RESTIC_CACHE_DIR", str(tmp_path / "restic-cache"))
+    gsm("config", "set", "backup.backend", "restic")
+    gsm("config", "set", "backup.repository", str(tmp_path / "repo"))
+    assert gsm("server", "start", "mc").exit_code == 0
+
+    made = gsm("server", "backup", "mc", "--json")
+
+    assert made.exit_code == 0, made.stderr
+    assert "saving mc first" in made.stderr
+    assert "Saved the game" in gsm("server", "logs", "mc").stdout
+    snap = made.json()["snapshot_id"]
+    refused = gsm("server", "restore", "mc", snap[:8], "--yes", "--json")
+    assert refused.exit_code == 5 and "running" in refused.error()["message"]
+
+    (server_dir / "world" / "level.dat").write_bytes(b"changed")
+    restored = gsm("server", "restore", "mc", snap[:8], "--yes", "--stop")
+    assert restored.exit_code == 0, restored.stderr
+    assert (server_dir / "world" / "level.dat").read_bytes() == b"level-1" * 1000
+    assert not (server_dir / "latest.log").exists()
+    assert wait_for(lambda: gsm("server", "status", "mc", "--json").json()["status"] == "running")
+    assert gsm("server", "stop", "mc").exit_code == 0

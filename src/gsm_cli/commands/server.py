@@ -76,8 +76,10 @@ EVENT_COLUMNS = (
 BACKUP_COLUMNS = (
     Column("id"),
     Column("created_at"),
+    Column("backend"),
     Column("size_bytes", "SIZE"),
     Column("sha256"),
+    Column("snapshot_id", "SNAPSHOT"),
     Column("path"),
 )
 
@@ -176,7 +178,7 @@ PluginDirOption = Annotated[
 CHANGE_OPTIONS = (
     "path", "port", "query_port", "query_protocol", "max_players", "command", "stop_command",
     "restart", "max_restarts", "ready_pattern", "settle_seconds", "plugin_dir", "freeze_after",
-    "query_grace",
+    "query_grace", "autostart",
 )  # fmt: skip
 
 
@@ -219,6 +221,14 @@ def _warn(warnings: list[str]) -> None:
         output.warning(text)
 
 
+def _autostart_note(autostart: bool | None) -> None:
+    """--autostart means something only with the gsm service: say so where none ever ran."""
+    from gsm_cli.services import service_duties
+
+    if autostart and not service_duties.read_state(paths()):
+        output.message("the gsm service starts it at boot once installed: gsm service install")
+
+
 @app.command()
 def create(
     name: NameArgument,
@@ -238,6 +248,9 @@ def create(
     command: CommandOption = None,
     stop_command: StopCommandOption = None,
     restart: Annotated[bool, typer.Option(help="Restart after a crash.")] = True,
+    autostart: Annotated[
+        bool, typer.Option(help="Start it when the machine starts (see gsm service install).")
+    ] = False,
     max_restarts: MaxRestartsOption = None,
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
@@ -255,6 +268,7 @@ def create(
         changes.community_id = _community_id(store, community, False)
         server = servers.create(store, paths(), game, changes, env=environment.current().vars)
         _warn(changes.warnings)
+        _autostart_note(autostart)
         output.message(
             f"created server {server.name} ({server.game_type}) in {server.install_path}"
         )
@@ -314,6 +328,10 @@ def update(
     ] = None,
     stop_command: StopCommandOption = None,
     restart: Annotated[bool | None, typer.Option(help="Restart after a crash.")] = None,
+    autostart: Annotated[
+        bool | None,
+        typer.Option(help="Start it when the machine starts (see gsm service install)."),
+    ] = None,
     max_restarts: MaxRestartsOption = None,
     ready_pattern: ReadyPatternOption = None,
     settle_seconds: SettleSecondsOption = None,
@@ -334,6 +352,7 @@ def update(
         changes.community_id = _community_id(store, community, no_community)
         server = servers.update(store, name, changes, paths=paths(), env=environment.current().vars)
         _warn(changes.warnings)
+        _autostart_note(autostart)
         _emit_server(server, fmt, store)
 
 
@@ -816,9 +835,19 @@ def backup(
                 )
             with output.Progress(f"backing up {server.name}", in_bytes=True) as bar:
                 made = backups.create_backup(
-                    store, paths(), environment.current().vars, name, keep=keep, report=bar.report
+                    store,
+                    paths(),
+                    environment.current().vars,
+                    name,
+                    keep=keep,
+                    report=bar.report,
+                    notify=output.message,
                 )
-    output.message(f"backed up {server.name} to {made.path}")
+    if made.snapshot_id:
+        where = f"the restic repository {made.path} (snapshot {made.snapshot_id[:8]})"
+    else:
+        where = made.path
+    output.message(f"backed up {server.name} to {where}")
     output.emit(made.to_dict(), fmt, BACKUP_COLUMNS)
 
 
@@ -862,14 +891,24 @@ def restore(
         if was_running and stop_first:
             # Check the archive before taking the server down, so a bad one costs no downtime.
             with output.Progress(f"verifying backup {found.id[:8]}", in_bytes=True) as bar:
-                backups.verify_backup(store, name, found.id, report=bar.report)
+                backups.verify_backup(
+                    store, name, found.id, report=bar.report, env=environment.current().vars
+                )
             timeout = _stop_timeout(store, None)
             lifecycle.stop(store, paths(), name, timeout=timeout)
         with output.Progress(f"restoring {server.name}", in_bytes=True) as bar:
             restored = backups.restore_backup(
-                store, name, found.id, is_running=lifecycle.game_alive, report=bar.report
+                store,
+                name,
+                found.id,
+                is_running=lifecycle.game_alive,
+                report=bar.report,
+                env=environment.current().vars,
             )
-        output.message(f"restored {server.name} from {restored.path}")
+        source = restored.path
+        if restored.snapshot_id:
+            source = f"the restic repository {restored.path} (snapshot {restored.snapshot_id[:8]})"
+        output.message(f"restored {server.name} from {source}")
         if was_running and stop_first:
             lifecycle.start(store, paths(), name)
             output.message(f"started {server.name} again")

@@ -1,10 +1,16 @@
-"""Backups of a server's folder: .tar.gz archives with their sha256 (``server_backups``).
+"""Backups of a server's folder (``server_backups``): .tar.gz archives with their sha256, or
+snapshots in a restic repository (``backup.backend = restic``, through ``services/restic.py``).
 
 An archive is written to a ``.partial`` file, hashed while it is written, synced and only then
 renamed into place; its row, the server's ``last_backup`` (with its sync operation) and the
 retention clean-up are one transaction. A restore verifies the archive's sha256, extracts it
 into a temporary sibling of the server's folder (refusing any member that would land outside
 it), and swaps the folders with two renames, putting the old folder back if the swap fails.
+
+A restic backup is a snapshot tagged ``gsm`` and ``gsm-server-<id>``, recorded once restic has
+made it (a snapshot the store cannot record is forgotten again); retention is restic's own
+``forget --keep-last`` over those tags only. Its restore goes the same way as an archive's:
+into a temporary sibling, checked, then swapped in.
 """
 
 import contextlib
@@ -30,9 +36,15 @@ from typing import Any, BinaryIO
 from sqlalchemy import literal_column, select
 from sqlalchemy.orm import Session
 
-from gsm_cli.errors import ConflictError, InvalidInputError, NotFoundError, VerificationError
+from gsm_cli.errors import (
+    ConflictError,
+    GsmError,
+    InvalidInputError,
+    NotFoundError,
+    VerificationError,
+)
 from gsm_cli.paths import Paths
-from gsm_cli.services import busy, servers, settings
+from gsm_cli.services import busy, restic, servers, settings
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, ServerBackup
 from gsm_cli.timeutil import iso_utc
@@ -41,6 +53,8 @@ Report = Callable[[int, int | None, str | None], None]  # report(done_bytes, tot
 
 log = logging.getLogger("gsm.backups")
 
+ARCHIVE = "archive"  # server_backups.backend
+RESTIC = "restic"
 SUFFIX = ".tar.gz"
 PARTIAL = ".partial"
 MIN_PREFIX = 6
@@ -65,13 +79,17 @@ class Backup:
     sha256: str
     size_bytes: int
     created_at: str | None  # ISO 8601 UTC
+    backend: str = ARCHIVE  # "archive": path is the .tar.gz; "restic": path is the repository
+    snapshot_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "server_id": self.server_id,
             "server_name": self.server_name,
+            "backend": self.backend,
             "path": self.path,
+            "snapshot_id": self.snapshot_id,
             "sha256": self.sha256,
             "size_bytes": self.size_bytes,
             "created_at": self.created_at,
@@ -87,6 +105,8 @@ def _to_backup(row: ServerBackup, server_name: str) -> Backup:
         sha256=row.sha256,
         size_bytes=row.size_bytes,
         created_at=iso_utc(row.created_at),
+        backend=row.backend or ARCHIVE,
+        snapshot_id=row.snapshot_id,
     )
 
 
@@ -206,15 +226,23 @@ def _rows_newest_first(session: Session, server_id: str) -> list[ServerBackup]:
 
 
 def _resolve(session: Session, server: LocalServer, ref: str) -> ServerBackup:
-    """A backup of ``server`` by id, unique id prefix (>= 6 characters) or archive file name."""
+    """A backup of ``server`` by id, unique id prefix (>= 6 characters), archive file name, or
+    restic snapshot id (or its unique prefix)."""
     ref = ref.strip()
     rows = _rows_newest_first(session, server.id)
     hint = f"run `gsm server backups {server.name}` to see them"
     for row in rows:
-        if row.id == ref.lower() or ref in (row.path, Path(row.path).name):
+        if row.backend == RESTIC:
+            if ref.lower() in (row.id, row.snapshot_id):
+                return row
+        elif row.id == ref.lower() or ref in (row.path, Path(row.path).name):
             return row
     if len(ref) >= MIN_PREFIX:
-        matches = [row for row in rows if row.id.startswith(ref.lower())]
+        matches = [
+            row
+            for row in rows
+            if row.id.startswith(ref.lower()) or (row.snapshot_id or "").startswith(ref.lower())
+        ]
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
@@ -354,13 +382,34 @@ def create_backup(
     *,
     keep: int | None = None,
     report: Report | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Backup:
-    """Archive the server's folder, record it, and keep only the newest ``keep`` backups.
+    """Back up the server's folder (an archive, or a restic snapshot when ``backup.backend``
+    is restic), record it, and keep only the newest ``keep`` backups of that kind.
     Marked busy while it runs (``services/busy.py``): a game slowed by the archiving is not
-    taken for frozen."""
+    taken for frozen. ``notify`` hears of what the operator should know (a repository made)."""
     server = servers.get_local(store, server_name)
-    with busy.marked(paths, busy.server_subject(server.id), "backup"):
-        return _create_backup(store, paths, env, server_name, keep=keep, report=report)
+    try:
+        with busy.marked(paths, busy.server_subject(server.id), "backup"):
+            return _create_backup(
+                store, paths, env, server_name, keep=keep, report=report, notify=notify
+            )
+    except Exception as exc:  # recorded, then raised as it was
+        _record_failure(store, server.id, exc)
+        raise
+
+
+def _record_failure(store: Store, server_id: str, exc: Exception) -> None:
+    """A ``backup-failed`` server event (and its alerts: docs/alerts.md); a store that
+    cannot take it leaves the backup's own error to be reported."""
+    from gsm_cli.errors import GsmError
+    from gsm_cli.services import lifecycle
+
+    if store.read_only:
+        return
+    reason = exc.message if isinstance(exc, GsmError) else str(exc)
+    with contextlib.suppress(GsmError):
+        lifecycle.record(store, server_id, event="backup-failed", detail=reason[:500])
 
 
 def _create_backup(
@@ -371,6 +420,7 @@ def _create_backup(
     *,
     keep: int | None,
     report: Report | None,
+    notify: Callable[[str], None] | None = None,
 ) -> Backup:
     store.check_writable()  # an archive the store cannot record would be an orphan
     with store.read() as session:
@@ -386,6 +436,8 @@ def _create_backup(
             hint=f"point it at the right folder with `gsm server update {server.name} --path`",
             code="folder_not_found",
         )
+    if settings.effective_value(store, "backup.backend", env) == RESTIC:
+        return _create_restic_backup(store, env, server, install, keep, patterns, report, notify)
 
     root = _backup_root(store, paths, env)
     folder = root / server.name
@@ -416,7 +468,11 @@ def _create_backup(
             session.flush()
             current.last_backup = now.strftime(SQL_TIME)
             outbox.record(session, current, "update")
-            older = [r for r in _rows_newest_first(session, current.id) if r.id != row.id]
+            older = [
+                r
+                for r in _rows_newest_first(session, current.id)
+                if r.id != row.id and r.backend == ARCHIVE  # restic ones: restic's retention
+            ]
             for old in older[keep - 1 :]:
                 pruned.append(Path(old.path))
                 session.delete(old)
@@ -438,17 +494,215 @@ def _remove_file(path: Path) -> None:
         log.warning("could not remove the backup file %s: %s", path, exc)
 
 
+# --- restic backend ---------------------------------------------------------------------------
+
+
+def _repository(store: Store, env: Mapping[str, str]) -> restic.Repository:
+    # The setting, else restic's own RESTIC_REPOSITORY (not a setting's override: it may name
+    # the operator's other repository, and may hold a password gsm must not store).
+    return restic.repository(
+        settings.effective_value(store, "backup.repository", env) or env.get("RESTIC_REPOSITORY"),
+        settings.effective_value(store, "backup.password_file", env),
+        env,
+    )
+
+
+def _glob_escape(text: str) -> str:
+    """A literal path inside a restic pattern (restic's patterns escape with a backslash on
+    POSIX; on Windows the backslash is the separator, and paths are taken as they are)."""
+    return text if os.name == "nt" else re.sub(r"([\\*?\[\]])", r"\\\1", text)
+
+
+def _restic_excludes(install: Path, patterns: list[str], repo: restic.Repository) -> list[str]:
+    """backup.exclude as restic patterns, matching what the archives leave out: a pattern
+    with a '/' is a path from the server's folder, one without is any file's or folder's name.
+    A local repository inside the server's folder is left out too, as the archives' folder is."""
+    base = _glob_escape(install.as_posix() if os.name != "nt" else str(install))
+    sep = "\\" if os.name == "nt" else "/"
+    excludes = [f"{base}{sep}{p}" if "/" in p else p for p in patterns]
+    if restic.is_local(repo.location):
+        folder = Path(os.path.realpath(restic.local_folder(repo.location)))
+        if folder.is_relative_to(install):
+            excludes.append(_glob_escape(str(folder)))
+    return excludes
+
+
+def _create_restic_backup(
+    store: Store,
+    env: Mapping[str, str],
+    server: LocalServer,
+    install: Path,
+    keep: int,
+    patterns: list[str],
+    report: Report | None,
+    notify: Callable[[str], None] | None,
+) -> Backup:
+    repo = _repository(store, env)
+    keep_daily = settings.effective_value(store, "backup.keep_daily", env)
+    tags = [restic.TAG, restic.server_tag(server.id)]
+    folder = Path(os.path.realpath(install))  # the snapshot records where the files really are
+    excludes = _restic_excludes(folder, patterns, repo)
+    label = f"backing up {server.name}"
+    now = _utc_now()
+    try:
+        snap = restic.backup(repo, folder, tags=tags, excludes=excludes, report=report, label=label)
+    except NotFoundError as err:
+        if err.code != "restic_no_repository" or not restic.init_local(repo):
+            raise
+        if notify is not None:
+            notify(f"created the restic repository {repo.display} (keep its password safe)")
+        snap = restic.backup(repo, folder, tags=tags, excludes=excludes, report=report, label=label)
+    try:
+        with store.write() as session:
+            current = servers.find(session, server.id)
+            row = ServerBackup(
+                id=str(uuid.uuid4()),
+                server_id=current.id,
+                path=repo.display,
+                sha256="",  # restic checks its own data (`restic check`); no archive to hash
+                size_bytes=snap.size_bytes,
+                created_at=now.strftime(SQL_TIME),
+                backend=RESTIC,
+                snapshot_id=snap.id,
+            )
+            session.add(row)
+            session.flush()
+            current.last_backup = now.strftime(SQL_TIME)
+            outbox.record(session, current, "update")
+            backup = _to_backup(row, current.name)
+    except BaseException:
+        restic.forget_quietly(repo, snap.id)  # no snapshot without its row
+        raise
+    _restic_retention(store, repo, server.id, tags, keep, int(keep_daily) if keep_daily else None)
+    return backup
+
+
+def _restic_retention(
+    store: Store,
+    repo: restic.Repository,
+    server_id: str,
+    tags: list[str],
+    keep: int,
+    keep_daily: int | None,
+) -> None:
+    """restic forgets (and prunes) the server's older gsm snapshots; their rows go with them.
+    The new backup is made whatever happens here: a failure is a warning, not a failed backup."""
+    try:
+        removed = restic.forget_old(repo, tags=tags, keep_last=keep, keep_daily=keep_daily)
+    except GsmError as err:
+        log.warning("backed up, but restic could not forget older snapshots: %s", err.message)
+        return
+    if not removed:
+        return
+    with store.write() as session:
+        query = select(ServerBackup).where(
+            ServerBackup.server_id == server_id,
+            ServerBackup.backend == RESTIC,
+            ServerBackup.snapshot_id.in_(removed),
+        )
+        for row in session.scalars(query):
+            session.delete(row)
+
+
+def _restic_repository_of(
+    store: Store, env: Mapping[str, str], backup: Backup
+) -> restic.Repository:
+    """The configured repository, which must be the one the backup was made in."""
+    repo = _repository(store, env)
+    if repo.display != backup.path:
+        raise ConflictError(
+            f"backup {backup.id[:8]} is in the restic repository {backup.path}, but "
+            f"backup.repository is now {repo.display}",
+            hint=f"gsm config set backup.repository {backup.path} (for as long as you need it)",
+            code="restic_other_repository",
+        )
+    return repo
+
+
+def _restic_snapshot(
+    store: Store, env: Mapping[str, str], backup: Backup
+) -> tuple[restic.Repository, dict[str, Any]]:
+    repo = _restic_repository_of(store, env, backup)
+    assert backup.snapshot_id is not None
+    try:
+        info = restic.snapshot_info(repo, backup.snapshot_id)
+    except NotFoundError as err:
+        raise VerificationError(
+            f"the snapshot {backup.snapshot_id[:8]} of backup {backup.id[:8]} is no longer in "
+            f"the restic repository {repo.display}",
+            hint="forget the backup: its data is gone",
+            code="snapshot_missing",
+        ) from err
+    return repo, info
+
+
+def _restore_snapshot(
+    repo: restic.Repository, info: dict[str, Any], backup: Backup, temp: Path
+) -> Path:
+    """Restore the snapshot under ``temp``; the folder within that holds the server's files,
+    checked: nothing outside it but its parent folders, no link pointing out, no special file."""
+    sources = info.get("paths") or []
+    if len(sources) != 1:
+        raise VerificationError(
+            f"the snapshot {str(info.get('id'))[:8]} holds {len(sources)} folders, not one "
+            "server folder",
+            code="unsafe_snapshot",
+        )
+    content = restic.restore(repo, str(info["id"]), str(sources[0]), temp)
+    if not content.is_dir() or content.is_symlink():
+        raise VerificationError(
+            f"the snapshot {str(info.get('id'))[:8]} does not hold the folder {sources[0]}",
+            code="unsafe_snapshot",
+        )
+    ancestors = {temp, *content.parents}
+    for current, dirs, files in os.walk(temp):
+        here = Path(current)
+        if here == content or here.is_relative_to(content):
+            for name in dirs + files:
+                _drop_special(here / name)
+            continue
+        for name in dirs + files:
+            path = here / name
+            if path != content and path not in ancestors:
+                raise VerificationError(
+                    f"the snapshot of backup {backup.id[:8]} restores {path.relative_to(temp)}, "
+                    "outside the server's folder",
+                    code="unsafe_snapshot",
+                )
+    _check_links_inside(content)
+    return content
+
+
+def _drop_special(path: Path) -> None:
+    """Sockets, pipes and devices are not server data (the archives leave them out)."""
+    mode = path.lstat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+        log.warning("not restoring the special file %s", path.name)
+        path.unlink()
+
+
 # --- delete -----------------------------------------------------------------------------------
 
 
-def delete_backup(store: Store, server_name: str, backup_ref: str) -> Backup:
-    """Forget a backup and remove its archive."""
+def delete_backup(
+    store: Store, server_name: str, backup_ref: str, *, env: Mapping[str, str] | None = None
+) -> Backup:
+    """Forget a backup and remove its archive, or forget (and prune) its restic snapshot."""
+    found = find_backup(store, server_name, backup_ref)
+    if found.backend == RESTIC and found.snapshot_id:
+        repo = _restic_repository_of(store, os.environ if env is None else env, found)
+        try:
+            restic.forget(repo, [found.snapshot_id])
+        except NotFoundError as err:
+            if err.code != "restic_snapshot_missing":
+                raise  # a snapshot already gone: only its row is left to remove
     with store.write() as session:
         server = servers.find(session, server_name)
         row = _resolve(session, server, backup_ref)
         backup = _to_backup(row, server.name)
         session.delete(row)
-    _remove_file(Path(backup.path))
+    if backup.backend == ARCHIVE:
+        _remove_file(Path(backup.path))
     return backup
 
 
@@ -644,11 +898,20 @@ def _verified_archive(backup: Backup, report: Report | None) -> Path:
 
 
 def verify_backup(
-    store: Store, server_name: str, backup_ref: str, *, report: Report | None = None
+    store: Store,
+    server_name: str,
+    backup_ref: str,
+    *,
+    report: Report | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Backup:
-    """Check that a backup's archive is there and unchanged (VerificationError otherwise)."""
+    """Check that a backup's archive is there and unchanged, or that its restic repository
+    opens and still holds its snapshot (VerificationError otherwise)."""
     backup = find_backup(store, server_name, backup_ref)
-    _verified_archive(backup, report)
+    if backup.backend == RESTIC:
+        _restic_snapshot(store, os.environ if env is None else env, backup)
+    else:
+        _verified_archive(backup, report)
     return backup
 
 
@@ -659,6 +922,7 @@ def restore_backup(
     *,
     is_running: Callable[[LocalServer], bool],
     report: Report | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Backup:
     """Replace the server's folder with the backup's contents, verified first."""
     store.check_writable()
@@ -673,18 +937,34 @@ def restore_backup(
     install = Path(os.path.realpath(server.install_path))
     if install.exists() and not install.is_dir():
         raise InvalidInputError(f"the path of server {server.name} is not a folder: {install}")
-    archive = _verified_archive(backup, report)
-    size = archive.stat().st_size
+    fill: Callable[[Path, _Meter], Path]  # fills the temporary folder: the folder to swap in
+    if backup.backend == RESTIC:
+        repo, info = _restic_snapshot(store, os.environ if env is None else env, backup)
+        size = backup.size_bytes
+
+        def fill(temp: Path, meter: _Meter) -> Path:
+            content = _restore_snapshot(repo, info, backup, temp)
+            meter.set(size)  # restic 0.14 reports no progress while it restores
+            return content
+
+    else:
+        archive = _verified_archive(backup, report)
+        size = archive.stat().st_size
+
+        def fill(temp: Path, meter: _Meter) -> Path:
+            _extract(archive, temp, meter)
+            return temp
 
     install.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{install.name}.gsm-restore-", dir=install.parent))
     try:
         meter = _Meter(report, size, f"restoring {server.name}")
-        _extract(archive, temp, meter)
+        content = fill(temp, meter)
         meter.finish()
         with contextlib.suppress(OSError):  # keep the folder's own permissions, not mkdtemp's
-            os.chmod(temp, stat.S_IMODE(install.stat().st_mode) if install.is_dir() else 0o755)
-        _swap(install, temp)
+            mode = stat.S_IMODE(install.stat().st_mode) if install.is_dir() else 0o755
+            os.chmod(content, mode)
+        _swap(install, content)
     finally:
         if os.path.lexists(temp):
             shutil.rmtree(temp, ignore_errors=True)

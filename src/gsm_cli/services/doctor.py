@@ -197,6 +197,32 @@ def check_steamcmd(configured: str | None, env: Mapping[str, str]) -> Check:
         return Check("steamcmd", WARN, detail, err.hint)
 
 
+def check_restic(values: Mapping[str, str | None], env: Mapping[str, str]) -> list[Check]:
+    """With backup.backend restic: restic runs, and the repository opens with the password
+    given (read-only: `restic cat config`). Nothing is created or changed."""
+    if values.get("backup.backend") != "restic":
+        return []
+    from gsm_cli.services import restic
+
+    try:
+        found = restic.version(env)
+    except GsmError as err:
+        return [Check("restic", FAIL, err.message, err.hint)]
+    checks = [Check("restic", OK, found.split(" compiled")[0])]
+    try:
+        location = values.get("backup.repository") or env.get("RESTIC_REPOSITORY")
+        repo = restic.repository(location, values.get("backup.password_file"), env)
+        restic.check_open(repo, timeout=30)
+    except GsmError as err:
+        hint = err.hint
+        location = values.get("backup.repository") or env.get("RESTIC_REPOSITORY") or ""
+        if err.code == "restic_no_repository" and location and restic.is_local(location):
+            hint = "`gsm server backup` creates it when the folder is missing or empty"
+        return [*checks, Check("restic repository", FAIL, err.message, hint)]
+    detail = f"{repo.display} opens (password from {repo.password_source})"
+    return [*checks, Check("restic repository", OK, detail)]
+
+
 def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
     checks, store = check_store(paths.store_file)
     this_device = None
@@ -218,6 +244,7 @@ def run(paths: Paths, env: Mapping[str, str]) -> list[Check]:
     timeout = min(float(values.get("cloud.timeout") or 10), 5.0)
     checks.extend(check_cloud(paths, env, values.get("cloud.api_url"), timeout, this_device))
     checks.append(check_steamcmd(values.get("steamcmd.path"), env))
+    checks.extend(check_restic(values, env))
     return checks
 
 

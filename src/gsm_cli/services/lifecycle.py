@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gsm_cli.errors import ConflictError, ExitCode, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths
-from gsm_cli.services import cloud_summary, control, freeze, ports, processes, servers
+from gsm_cli.services import alerts, cloud_summary, control, freeze, ports, processes, servers
 from gsm_cli.services import query as query_service
 from gsm_cli.services.control import POLL_SECONDS, RuntimeFiles, files
 from gsm_cli.services.liveness import (  # re-exported: liveness without SQLAlchemy
@@ -65,9 +65,10 @@ def record(
     exit_code: int | None = None,
     detail: str | None = None,
 ) -> None:
-    """Write a status change (queued for sync) and/or a lifecycle event, in one transaction."""
+    """Write a status change (queued for sync) and/or a lifecycle event, in one transaction
+    with the event's alerts queued (a sender is started for them after the commit)."""
     with store.write() as session:
-        _record_in(
+        queued = _record_in(
             session,
             server_id,
             status=status,
@@ -77,6 +78,25 @@ def record(
             exit_code=exit_code,
             detail=detail,
         )
+    if queued:
+        alerts.spawn_sender(store.path)
+
+
+def record_game_update(store: Store, game_type: str, detail: str) -> None:
+    """An ``update`` event (and its alerts) for each of this device's servers of a game whose
+    files SteamCMD has just updated, in one transaction."""
+    from gsm_cli.services import device
+
+    with store.write() as session:
+        me = device.device_id(session)
+        found = session.scalars(select(LocalServer).where(LocalServer.game_type == game_type))
+        queued = sum(
+            _record_in(session, server.id, event="update", detail=detail)
+            for server in list(found)
+            if not servers.is_remote(server, me)
+        )
+    if queued:
+        alerts.spawn_sender(store.path)
 
 
 def _record_in(
@@ -89,11 +109,12 @@ def _record_in(
     event: str | None = None,
     exit_code: int | None = None,
     detail: str | None = None,
-) -> None:
-    """``record``'s writes, inside a transaction of the caller's."""
+) -> int:
+    """``record``'s writes, inside a transaction of the caller's; how many alerts they
+    queued (``alerts.queue_event``)."""
     server = session.get(LocalServer, server_id)
     if server is None:
-        return
+        return 0
     if status is not None:
         server.status = status
         server.process_id = pid
@@ -105,6 +126,12 @@ def _record_in(
         session.add(
             ServerEvent(server_id=server_id, event=event, exit_code=exit_code, detail=detail)
         )
+        session.flush()  # the event row first: the alerts read it
+        conn = session.connection().connection.driver_connection
+        return alerts.queue_event(
+            conn, server_id, event, status=status, exit_code=exit_code, detail=detail
+        )
+    return 0
 
 
 def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -140,8 +167,12 @@ def observe_many(store: Store, paths: Paths, found: list[LocalServer]) -> list[O
     seen, dead = look(paths, found)
     if dead and not store.read_only:
         with store.write() as session:
-            for server in dead:
+            queued = sum(
                 _record_in(session, server.id, status="crashed", event="crash", detail=FOUND_DEAD)
+                for server in dead
+            )
+        if queued:
+            alerts.spawn_sender(store.path)
     for server in dead:
         server.status, server.process_id, server.process_create_time = "crashed", None, None
     return seen

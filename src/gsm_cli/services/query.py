@@ -2,7 +2,8 @@
 
 One call, ``query(protocol, host, port)``, for every protocol the catalog names:
 
-- ``minecraft``: the Java Edition server-list ping, through the ``mcstatus`` library;
+- ``minecraft``: the Java Edition server-list ping, through the ``mcstatus`` library (in the
+  supervisor, through ``services/minecraft_ping.py``: see ``use_light_minecraft_ping``);
 - ``a2s``: Source/Steam A2S_INFO over UDP, through the ``python-a2s`` library;
 - ``tcp``: a plain TCP connect to the port (latency is the connect time, no player counts);
 - ``none``: the game has no query; nothing is sent (``queryable`` is False).
@@ -105,6 +106,51 @@ def _minecraft(host: str, port: int, timeout: float) -> QueryResult:
         players=status.players.online,
         max_players=status.players.max,
         latency_ms=status.latency,
+    )
+
+
+def use_light_minecraft_ping(on: bool = True) -> None:
+    """From now on this process asks ``minecraft`` servers through ``services/minecraft_ping.py``
+    rather than mcstatus (``on`` False: through mcstatus again). The supervisor's choice: it
+    lives as long as its game and mcstatus would cost it about 6 MB of its 25 MB (issue 13).
+    The answer is the same; an answer the light ping cannot read (or any fault of its own but
+    the network's) is asked again of mcstatus, so it never fails a query that mcstatus answers
+    (see ``_minecraft_light``)."""
+    _ASK["minecraft"] = _minecraft_light if on else _minecraft
+    _READ_BY_MCSTATUS.clear()
+
+
+# The servers whose answer the light ping could not read and mcstatus could: asked through
+# mcstatus from then on (the library is loaded by then, and a second connection per query is
+# not worth saving what is already spent).
+_READ_BY_MCSTATUS: set[tuple[str, int]] = set()
+
+
+def _minecraft_light(host: str, port: int, timeout: float) -> QueryResult:
+    """``_minecraft`` without mcstatus. What the network does (an ``OSError``: refused, silent,
+    hung up) fails the query as it would through mcstatus, which would meet the same (it tries
+    once too). Anything else, an answer that came but is not a status the light ping can read
+    (``UnreadableAnswer``) or a fault of its own, goes to mcstatus: its answer, or its error,
+    is the query's, exactly what it was before the light ping; and when mcstatus could read
+    it, it reads that server from then on."""
+    from gsm_cli.services import minecraft_ping
+
+    if (host, port) in _READ_BY_MCSTATUS:
+        return _minecraft(host, port, timeout)
+    try:
+        status = minecraft_ping.status(host, port, timeout)
+    except OSError:
+        raise
+    except Exception:
+        result = _minecraft(host, port, timeout)
+        _READ_BY_MCSTATUS.add((host, port))
+        return result
+    return QueryResult(
+        "minecraft",
+        ok=True,
+        players=status.online,
+        max_players=status.max,
+        latency_ms=status.latency_ms,
     )
 
 

@@ -111,6 +111,7 @@ def to_dict(server: LocalServer) -> dict[str, Any]:
         "device_id": server.device_id,
         "device_name": server.device_name,
         "community_id": server.community_id,
+        "autostart": bool(server.autostart),
         "remote": is_remote(server),
         "configuration": config,
     }

@@ -64,6 +64,7 @@ class ServerChanges:
     freeze_after: int | None = None  # 0: never a freeze restart
     query_grace: float | None = None
     community_id: str | None = None  # "" takes the server out of its community
+    autostart: bool | None = None  # started by the gsm service when the machine starts
     warnings: list[str] = field(default_factory=list)
 
 
@@ -273,6 +274,8 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
     _apply_freeze(config, ch)
     if ch.community_id is not None:
         server.community_id = ch.community_id or None
+    if ch.autostart is not None:
+        server.autostart = ch.autostart
     if ch.plugin_dir is not None:
         if ch.plugin_dir.strip():
             config["plugin_dir"] = games.check_plugin_dir(ch.plugin_dir, "--plugin-dir")
@@ -365,8 +368,12 @@ def update(
                 raise InvalidInputError(f"--path {new_path} exists and is not a folder")
             new_path.mkdir(parents=True, exist_ok=True)
             server.install_path = str(new_path)
+        synced = outbox.entity_payload(server)
         _apply(session, server, games.get_game(server.game_type), changes)
-        outbox.record(session, server, "update")
+        if changes.autostart is not None and outbox.entity_payload(server) == synced:
+            session.add(server)  # autostart alone is this machine's: nothing to sync
+        else:
+            outbox.record(session, server, "update")
     return server
 
 

@@ -119,6 +119,27 @@ def _patterns(raw: str) -> str:
     return ",".join(patterns)
 
 
+def _repository(raw: str) -> str:
+    from gsm_cli.services.restic import has_url_password
+
+    value = raw.strip()
+    if not value:
+        raise ValueError("expected a restic repository: a folder, sftp:user@host:/path, s3:...")
+    if has_url_password(value):
+        raise ValueError(
+            "the repository URL holds a password, which gsm would keep in the clear; "
+            "give the password through restic's environment variables instead"
+        )
+    return value
+
+
+def _file_path(raw: str) -> str:
+    path = Path(raw.strip()).expanduser()
+    if not raw.strip() or not path.is_absolute():
+        raise ValueError("expected the absolute path of a file")
+    return str(path)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
@@ -131,6 +152,30 @@ class SettingSpec:
 SPECS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
+        SettingSpec(
+            "alerts.window",
+            "Seconds of an alert's crash rate limit, per server and channel (docs/alerts.md)",
+            _integer(1, 86400),
+            "600",
+        ),
+        SettingSpec(
+            "alerts.timeout", "Seconds to wait for one alert's delivery", _integer(1, 300), "10"
+        ),
+        SettingSpec(
+            "alerts.attempts", "Tries to deliver an alert before it fails", _integer(1, 100), "5"
+        ),
+        SettingSpec(
+            "alerts.retry_seconds",
+            "Seconds before an alert's first retry (doubled after each)",
+            _integer(1, 3600),
+            "30",
+        ),
+        SettingSpec(
+            "alerts.console_lines",
+            "Console lines quoted in a crash alert",
+            _integer(0, 100),
+            "15",
+        ),
         SettingSpec("cloud.api_url", "URL of the gsm-cloud API", _url, None, "GSM_API_URL"),
         SettingSpec("cloud.timeout", "Seconds to wait for the cloud API", _number(0.5, 300), "10"),
         SettingSpec(
@@ -142,6 +187,27 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("backup.dir", "Folder for server backups (default: <data>/backups)", _folder),
         SettingSpec("backup.retention", "Backups kept per server", _integer(1, 1000), "5"),
         SettingSpec("backup.exclude", "Glob patterns left out of backups", _patterns, "*.log"),
+        SettingSpec(
+            "backup.backend",
+            "Where backups go: archive (.tar.gz files) or restic (a restic repository)",
+            _choice("archive", "restic"),
+            "archive",
+        ),
+        SettingSpec(
+            "backup.repository",
+            "restic repository for backup.backend restic (default: RESTIC_REPOSITORY)",
+            _repository,
+        ),
+        SettingSpec(
+            "backup.password_file",
+            "File holding the restic repository's password (owner-only; RESTIC_PASSWORD* win)",
+            _file_path,
+        ),
+        SettingSpec(
+            "backup.keep_daily",
+            "restic backend: also keep the newest backup of each of the last N days",
+            _integer(1, 3650),
+        ),
         SettingSpec("metrics.interval", "Seconds between samples", _integer(1, 86400), "30"),
         SettingSpec(
             "metrics.retention_days",

@@ -473,7 +473,12 @@ def update(
     result = _app_update(steamcmd, game, folder, env, validate=validate, report=report)
     if not result.ok:
         raise _failure(game, result, "update")
-    return _record(store, game, folder)
+    installed = _record(store, game, folder)
+    from gsm_cli.services import lifecycle  # an update event per server: docs/alerts.md
+
+    build = f" (build {installed.version})" if installed.version else ""
+    lifecycle.record_game_update(store, game.id, f"{game.name} files updated by SteamCMD{build}")
+    return installed
 
 
 def validate(
