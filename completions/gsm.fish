@@ -7,7 +7,8 @@
 # --json (no --output) go in __gsm_json_only as "command sub-command"; commands that take
 # neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
 # so that its value is not taken for an argument.
-set -g __gsm_commands server auth config doctor game sync plugin metrics community revenue
+set -g __gsm_commands server auth config doctor game sync plugin metrics community revenue \
+    alert service
 set -g __gsm_sub_server create list show update delete adopt start stop restart status send \
     logs monitor backup backups restore
 set -g __gsm_sub_auth login status logout
@@ -20,13 +21,16 @@ set -g __gsm_sub_metrics show export prune collect watch
 set -g __gsm_sub_community list show create update delete join leave members role remove \
     invite invitations revoke donate
 set -g __gsm_sub_revenue report
+set -g __gsm_sub_alert add list show remove test
+set -g __gsm_sub_service install status uninstall run
 set -g __gsm_revenue_by plugin community month
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
-set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
+set -g __gsm_setting_keys alerts.attempts alerts.console_lines alerts.retry_seconds \
+    alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily \
+    backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout \
     device.name metrics.interval metrics.retention_days metrics.rollup output.format \
-    server.log_max_bytes \
-    server.stop_timeout steamcmd.path sync.batch_size
+    server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size
 set -g __gsm_server_statuses stopped starting running stopping crashed failed remote
 set -g __gsm_query_protocols minecraft a2s tcp none
 set -g __gsm_formats table json csv
@@ -38,7 +42,7 @@ set -g __gsm_export_formats csv json
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
     "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
-    "plugin lock" "metrics watch" "community delete"
+    "plugin lock" "metrics watch" "community delete" "alert remove" "alert test"
 set -g __gsm_no_data_opts "server logs" "metrics export"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query-protocol \
     --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
@@ -46,7 +50,8 @@ set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query
     --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
     --category --junit --plugin-dir --server --lock --from --changelog --sort --limit \
     --format --since --until --older-than --community --search --description --logo-url \
-    --banner-url --code --expires --uses --amount --currency --message --wait --by
+    --banner-url --code --expires --uses --amount --currency --message --wait --by --url --on \
+    --home
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -225,6 +230,10 @@ complete -c gsm -n "__gsm_server_sub create update" -l stop-command -x \
     -d "Console line(s) that stop it, ';'-separated"
 complete -c gsm -n "__gsm_server_sub create update" -l restart -d "Restart after a crash"
 complete -c gsm -n "__gsm_server_sub create update" -l no-restart -d "Do not restart after a crash"
+complete -c gsm -n "__gsm_server_sub create update" -l autostart \
+    -d "Start it when the machine starts (see gsm service install)"
+complete -c gsm -n "__gsm_server_sub create update" -l no-autostart \
+    -d "Do not start it when the machine starts"
 complete -c gsm -n "__gsm_server_sub create update" -l max-restarts -x \
     -d "Restarts allowed per 10 minutes"
 complete -c gsm -n "__gsm_server_sub create update" -l ready-pattern -x \
@@ -380,3 +389,18 @@ complete -c gsm -n "__gsm_sub_of revenue report" -l since -x -d "Start: 30d or a
 complete -c gsm -n "__gsm_sub_of revenue report" -l until -x \
     -d "End: a duration back from now or an ISO date/time"
 complete -c gsm -n "__gsm_sub_of revenue report" -l by -x -a "$__gsm_revenue_by" -d "Group by"
+
+# gsm alert and gsm service.
+complete -c gsm -n "__gsm_args_are alert" -a "$__gsm_sub_alert"
+complete -c gsm -n "__gsm_args_are service" -a "$__gsm_sub_service"
+complete -c gsm -n "__gsm_sub_of alert add" -l url -x -d "An Apprise URL (a secret)"
+complete -c gsm -n "__gsm_sub_of alert add" -l on -x -d "Comma-separated events to send"
+complete -c gsm -n "__gsm_sub_of alert show" -s n -l limit -x -d "Latest messages shown"
+complete -c gsm -n "__gsm_sub_of service install" -l cron -d "Write gsm's lines into your crontab"
+complete -c gsm -n "__gsm_sub_of service install" -l at-startup \
+    -d "Windows: run when the machine starts"
+complete -c gsm -n "__gsm_sub_of service run" -l once -d "Run one round and exit"
+complete -c gsm -n "__gsm_sub_of service run" -l boot -d "The machine has just started"
+complete -c gsm -n "__gsm_sub_of service run" -l interval -x -d "Seconds between rounds"
+complete -c gsm -n "__gsm_sub_of service run" -l home -x -a "(__fish_complete_directories)" \
+    -d "Use this GSM_HOME"

@@ -10,7 +10,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
     $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin', 'metrics',
-        'community', 'revenue')
+        'community', 'revenue', 'alert', 'service')
     $gsmSubCommands = @{
         'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop',
             'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
@@ -25,11 +25,16 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'community' = @('list', 'show', 'create', 'update', 'delete', 'join', 'leave', 'members',
             'role', 'remove', 'invite', 'invitations', 'revoke', 'donate')
         'revenue' = @('report')
+        'alert' = @('add', 'list', 'show', 'remove', 'test')
+        'service' = @('install', 'status', 'uninstall', 'run')
     }
     $gsmSettingKeys = @(
-        'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
-        'metrics.interval', 'metrics.retention_days', 'metrics.rollup', 'output.format',
-        'server.log_max_bytes', 'server.stop_timeout', 'steamcmd.path', 'sync.batch_size'
+        'alerts.attempts', 'alerts.console_lines', 'alerts.retry_seconds', 'alerts.timeout',
+        'alerts.window', 'backup.backend', 'backup.dir', 'backup.exclude', 'backup.keep_daily',
+        'backup.password_file', 'backup.repository', 'backup.retention', 'cloud.api_url',
+        'cloud.timeout', 'device.name', 'metrics.interval', 'metrics.retention_days',
+        'metrics.rollup', 'output.format', 'server.log_max_bytes', 'server.stop_timeout',
+        'steamcmd.path', 'sync.batch_size'
     )
     $gsmGameIds = @(
         '7dtd', 'ark', 'corekeeper', 'cs2', 'custom', 'dst', 'enshrouded', 'factorio', 'gmod',
@@ -48,7 +53,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $gsmRevenueBy = @('plugin', 'community', 'month')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
-    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull')
+    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull',
+        'alert remove', 'alert test')
     # Options that take a value, so that the value is not taken for an argument.
     $gsmValueOptions = @(
         '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--query-protocol',
@@ -59,11 +65,12 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '--sort', '--limit', '--format', '--since', '--until', '--older-than',
         '--freeze-after', '--query-grace', '--count', '--refresh', '--community', '--search',
         '--description', '--logo-url', '--banner-url', '--code', '--email', '--expires', '--uses',
-        '--amount', '--currency', '--message', '--wait', '--by'
+        '--amount', '--currency', '--message', '--wait', '--by', '--url', '--on', '--home'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--query-protocol', '--max-players', '--arg',
-        '--env', '--command', '--stop-command', '--restart', '--no-restart', '--max-restarts',
+        '--env', '--command', '--stop-command', '--restart', '--no-restart', '--autostart',
+        '--no-autostart', '--max-restarts',
         '--ready-pattern', '--settle-seconds', '--freeze-after', '--query-grace', '--plugin-dir')
     $gsmOptions = @{
         'game install' = @('--path', '--validate', '--json', '--help')
@@ -125,6 +132,10 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
             $gsmDataOptions
         'plugin buy' = @('--yes', '-y', '--wait') + $gsmDataOptions
         'revenue report' = @('--since', '--until', '--by') + $gsmDataOptions
+        'alert add' = @('--url', '--on') + $gsmDataOptions
+        'alert show' = @('--limit', '-n') + $gsmDataOptions
+        'service install' = @('--cron', '--at-startup') + $gsmDataOptions
+        'service run' = @('--once', '--boot', '--interval', '--home') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -190,7 +201,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         ($words[1] -eq 'pack' -or $words[1] -eq 'lock')) -or
         ($words.Count -ge 2 -and $words[0] -eq 'metrics' -and $words[1] -eq 'export')
     if ($previous -eq '--path' -or $previous -eq '--junit' -or $previous -eq '--lock' -or
-        $previous -eq '--from' -or
+        $previous -eq '--from' -or $previous -eq '--home' -or
         ($isPack -and ($previous -eq '--output' -or $previous -eq '-o'))) {
         # A folder or a file (gsm plugin pack -o FILE): PowerShell falls back to file names.
         return

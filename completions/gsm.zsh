@@ -6,7 +6,7 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(server auth config doctor game sync plugin metrics community revenue)
+_gsm_commands=(server auth config doctor game sync plugin metrics community revenue alert service)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
   server 'create list show update delete adopt start stop restart status send logs monitor backup backups restore'
@@ -18,11 +18,15 @@ _gsm_subcommands=(
   metrics 'show export prune collect watch'
   community 'list show create update delete join leave members role remove invite invitations revoke donate'
   revenue 'report'
+  alert 'add list show remove test'
+  service 'install status uninstall run'
 )
 _gsm_setting_keys=(
-  backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
-  metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path
-  sync.batch_size
+  alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window
+  backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file
+  backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval
+  metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout
+  steamcmd.path sync.batch_size
 )
 _gsm_formats=(table json csv)
 _gsm_server_statuses=(stopped starting running stopping crashed failed remote)
@@ -32,7 +36,7 @@ _gsm_game_ids=(
   satisfactory terraria tf2 unturned valheim vrising
 )
 _gsm_json_only=(
-  'config get' 'config set' 'config unset' 'sync pull'
+  'config get' 'config set' 'config unset' 'sync pull' 'alert remove' 'alert test'
 )
 _gsm_sync_sides=(local cloud)
 _gsm_revenue_by=(plugin community month)
@@ -65,6 +69,8 @@ _gsm() {
     '--stop-command=[console line(s) that stop it]:console lines:'
     '(--restart --no-restart)--restart[restart after a crash]'
     '(--restart --no-restart)--no-restart[do not restart after a crash]'
+    '(--autostart --no-autostart)--autostart[start it when the machine starts (gsm service)]'
+    '(--autostart --no-autostart)--no-autostart[do not start it when the machine starts]'
     '--max-restarts=[restarts allowed per 10 minutes]:number:'
     '--ready-pattern=[regex of the console line that says the game is up]:regex:'
     '--settle-seconds=[seconds the game must stay up to count as started]:seconds:'
@@ -416,6 +422,32 @@ _gsm() {
             ;;
           'community role'|'community remove'|'community revoke')
             _arguments $data_opts '1:community name or id:_gsm_communities' '*:argument:' && ret=0
+            ;;
+          'alert add')
+            _arguments $data_opts \
+              '--url=[an Apprise URL (a secret)]:url:' \
+              '--on=[comma-separated events to send]:events:' \
+              '1:channel name:' && ret=0
+            ;;
+          'alert show')
+            _arguments $data_opts \
+              '(-n --limit)'{-n+,--limit=}'[latest messages shown]:number:' \
+              '1:channel name:' && ret=0
+            ;;
+          'alert remove'|'alert test')
+            _arguments $json_opts '1:channel name:' && ret=0
+            ;;
+          'service install')
+            _arguments $data_opts \
+              '--cron[write gsm'"'"'s lines into your crontab]' \
+              '--at-startup[Windows: run when the machine starts]' && ret=0
+            ;;
+          'service run')
+            _arguments $data_opts \
+              '--once[run one round and exit]' \
+              '--boot[the machine has just started]' \
+              '--interval=[seconds between rounds]:seconds:' \
+              '--home=[use this GSM_HOME]:folder:_files -/' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \

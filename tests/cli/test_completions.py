@@ -113,7 +113,7 @@ def test_bash_completes_config_subcommands() -> None:
 
 
 def test_bash_completes_a_setting_key() -> None:
-    assert bash_complete("gsm", "config", "set", "backup.r") == ["backup.retention"]
+    assert bash_complete("gsm", "config", "set", "backup.ret") == ["backup.retention"]
 
 
 def test_bash_completes_every_setting_key_after_get() -> None:
@@ -148,7 +148,7 @@ def test_fish_script_completes_setting_keys() -> None:
     if shutil.which("fish") is None:
         pytest.skip("fish is not installed")
     result = run_shell(
-        ["fish", "--no-config", "-c"], 'source ./gsm.fish; complete -C "gsm config set backup.r"'
+        ["fish", "--no-config", "-c"], 'source ./gsm.fish; complete -C "gsm config set backup.ret"'
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["backup.retention"]
@@ -669,3 +669,16 @@ def test_zsh_completes_names_from_the_store(store_names: Path) -> None:
     assert zsh_complete("gsm community donate ", home) == ["The Guild", "builders"]
     assert zsh_complete("gsm metrics collect alpha ", home) == ["alpha", "alpine", "beta"]
     assert zsh_complete("gsm sync resolve ", home) == ["alpha", "alpine", "beta"]
+
+
+def test_alert_and_service_are_completed() -> None:
+    assert bash_complete("gsm", "al") == ["alert"]
+    assert bash_complete("gsm", "alert", "") == ["add", "list", "show", "remove", "test"]
+    assert set(bash_complete("gsm", "alert", "add", "x", "--")) >= {"--url", "--on", "--json"}
+    assert set(bash_complete("gsm", "alert", "test", "x", "--")) == {"--json", "--help"}
+    assert bash_complete("gsm", "service", "") == ["install", "status", "uninstall", "run"]
+    assert "--at-startup" in bash_complete("gsm", "service", "install", "--")
+    assert "--no-autostart" in bash_complete("gsm", "server", "update", "x", "--")
+    assert set(fish_complete("gsm service ")) == {"install", "status", "uninstall", "run"}
+    assert {"--once", "--boot", "--home"} <= set(fish_complete("gsm service run --"))
+    assert "--autostart" in fish_complete("gsm server create x --")
