@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gsm_cli.commands.service",
         "Install and run the gsm service: autostart servers at boot, run gsm's duties.",
     ),
+    "schedule": (
+        "gsm_cli.commands.schedule",
+        "Schedule task chains per server: in-game warnings, backups, restarts, updates.",
+    ),
 }
 
 log = logging.getLogger("gsm")

@@ -133,3 +133,20 @@ def test_to_dict_keeps_its_keys() -> None:
         assert key in data
     assert data["launch"]["linux"]["executable"] == "valheim_server.x86_64"
     assert "{port}" in data["launch"]["windows"]["args"]
+
+
+@pytest.mark.parametrize("game", CATALOG.values(), ids=list(CATALOG))
+def test_say_commands_hold_the_message(game: games.Game) -> None:
+    if game.say_command is None:
+        return
+    assert placeholders(game.say_command) == {"message"}, "only {message} in say_command"
+    assert game.say_command.format(message="hi").strip() != ""
+    assert game.stop_commands or game.save_command, "a say command needs a console to go to"
+
+
+def test_the_games_with_a_console_say_command_have_one() -> None:
+    for game_id in ("minecraft", "cs2", "terraria", "tf2", "gmod", "l4d2"):
+        assert CATALOG[game_id].say_command == "say {message}", game_id
+    assert CATALOG["valheim"].say_command is None  # no console: stopped by a signal
+    assert CATALOG["custom"].say_command is None
+    assert "say_command" in CATALOG["minecraft"].to_dict()

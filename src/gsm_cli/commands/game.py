@@ -37,6 +37,7 @@ INFO_COLUMNS = (
     *GAME_COLUMNS,
     Column("stop"),
     Column("save_command"),
+    Column("say_command"),
     Column("executable"),
     Column("args"),
     Column("install_hint"),

@@ -611,23 +611,60 @@ def stop(
         _each(names, run, all_, fmt, columns)
 
 
+def _max_wait(param: typer.CallbackParam, value: str | None) -> int | None:
+    from gsm_cli.services import schedules
+
+    return None if value is None else schedules.parse_duration(value, "--max-wait")
+
+
 @app.command()
 def restart(
     name: TargetArgument = None,
     all_: AllOption = False,
     timeout: TimeoutOption = None,
+    when_empty: Annotated[
+        bool,
+        typer.Option(
+            "--when-empty",
+            help="First wait until no player is on (from the server's query), up to "
+            "--max-wait; then warn the players for a minute and restart anyway.",
+        ),
+    ] = False,
+    max_wait: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="With --when-empty: the longest wait (default 30m).",
+            callback=_max_wait,
+        ),
+    ] = None,
     json_: JsonOption = False,
     output_: OutputOption = None,
 ) -> None:
     """Stop and start again (a stopped server is just started; --all restarts only the
     servers that run, and starts none that is down)."""
-    from gsm_cli.services import lifecycle, servers
+    from gsm_cli.services import lifecycle, players, servers
 
     fmt = output_format(output_, json_)
+    if max_wait is not None and not when_empty:
+        raise InvalidInputError("--max-wait goes with --when-empty")
+    if when_empty and all_:
+        raise InvalidInputError("--when-empty restarts one server: give its NAME, not --all")
     with open_store() as store:
         seconds = _stop_timeout(store, timeout)
 
         names, every = _all_by_name(store, name, all_)
+        if when_empty:
+            waited = players.when_empty(
+                store,
+                paths(),
+                names[0],
+                max_wait=players.DEFAULT_MAX_WAIT_SECONDS if max_wait is None else max_wait,
+                what="Server restart",
+                report=output.message,
+            )
+            if not waited.empty:
+                output.warning(f"restarting with {waited.players} player(s) still on")
 
         def run(target: str) -> dict[str, Any]:
             if all_:  # --all restarts what runs; it starts nothing new

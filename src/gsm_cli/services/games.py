@@ -66,6 +66,8 @@ class Game:
     query_port: int | None = None
     save_command: str | None = None
     save_done_pattern: str | None = None
+    # Console line that shows {message} to the players (schedules' say and countdown tasks).
+    say_command: str | None = None
     launch: dict[str, Launch] = field(default_factory=dict)
     # "windows" when the server exists only for Windows (SteamCMD fetches the Windows files).
     steam_platform: str | None = None
@@ -96,6 +98,7 @@ class Game:
             "stop_signal": self.stop_signal,
             "save_command": self.save_command,
             "save_done_pattern": self.save_done_pattern,
+            "say_command": self.say_command,
             "steam_platform": self.steam_platform,
             "install_hint": self.install_hint,
             "settle_seconds": self.settle_seconds,
@@ -120,6 +123,7 @@ def _game(game_id: str, data: dict[str, Any]) -> Game:
         query_port=data.get("query_port"),
         save_command=data.get("save_command"),
         save_done_pattern=data.get("save_done_pattern"),
+        say_command=data.get("say_command"),
         launch={
             platform: Launch(
                 data[platform]["executable"],

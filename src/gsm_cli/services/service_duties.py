@@ -148,6 +148,21 @@ def _this_device(store: Any) -> str:
         return device.device_id(session)
 
 
+def mark_interrupted_runs(rnd: Round) -> list[int]:
+    """Runs left ``processing`` by a crash or a reboot become ``interrupted`` (their ids)."""
+    from gsm_cli.services import schedules
+
+    return schedules.mark_interrupted(rnd.store)
+
+
+def fire_schedules(rnd: Round) -> list[dict[str, Any]]:
+    """Start the chains whose time has come, each in its own process (returns at once)."""
+    from gsm_cli.services import schedules
+
+    firings = schedules.fire_due(rnd.store, paths=rnd.paths, env=rnd.env)
+    return [firing.to_dict() for firing in firings]
+
+
 def send_alerts(rnd: Round) -> int:
     """The alert messages due now (retries, and summaries at their window's end)."""
     from gsm_cli.services import alerts
@@ -160,6 +175,8 @@ def send_alerts(rnd: Round) -> int:
 # fmt: off
 DUTIES: tuple[Duty, ...] = (
     Duty("autostart", autostart, when=BOOT),
+    Duty("interrupted schedules", mark_interrupted_runs, when=START),
+    Duty("schedules", fire_schedules),
     Duty("alerts", send_alerts),
 )
 # fmt: on
