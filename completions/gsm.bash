@@ -7,7 +7,7 @@
 # _gsm_opts_<command> or _gsm_opts_<command>_<sub-command> (dashes in names become "_").
 # An option that takes a value goes in _gsm_value_opts too, so that its value is not taken
 # for an argument.
-_gsm_commands="server auth config doctor game sync plugin metrics community revenue alert service"
+_gsm_commands="server auth config doctor game sync plugin metrics community revenue alert service schedule"
 _gsm_sub_server="create list show update delete adopt start stop restart status send logs monitor backup backups restore"
 _gsm_sub_auth="login status logout"
 _gsm_sub_config="list get set unset path"
@@ -19,6 +19,7 @@ _gsm_sub_community="list show create update delete join leave members role remov
 _gsm_sub_revenue="report"
 _gsm_sub_alert="add list show remove test"
 _gsm_sub_service="install status uninstall run"
+_gsm_sub_schedule="add list show remove enable disable run history tick"
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
 _gsm_setting_keys="alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
 _gsm_server_statuses="stopped starting running stopping crashed failed remote"
@@ -31,7 +32,7 @@ _gsm_export_formats="csv json"
 _gsm_revenue_by="plugin community month"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
-_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --freeze-after --query-grace --count --refresh --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit --format --since --until --older-than --community --search --description --logo-url --banner-url --code --expires --uses --amount --currency --message --wait --by --url --on --home"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --freeze-after --query-grace --count --refresh --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit --format --since --until --older-than --community --search --description --logo-url --banner-url --code --expires --uses --amount --currency --message --wait --by --url --on --home -s --cron --task --max-wait"
 _gsm_opts_auth_login="--api-url --with-token --no-with-token --email --json --help"
 _gsm_opts_auth_logout="--revoke --json --help"
 _gsm_opts_config_get="--json --help"
@@ -47,7 +48,7 @@ _gsm_opts_server_delete="--purge --no-purge --yes -y --json --help"
 _gsm_opts_server_adopt="--path --yes -y --json --output -o --help"
 _gsm_opts_server_start="--all --timeout --json --output -o --help"
 _gsm_opts_server_stop="--all --timeout --force --no-force --json --output -o --help"
-_gsm_opts_server_restart="--all --timeout --json --output -o --help"
+_gsm_opts_server_restart="--all --timeout --when-empty --max-wait --json --output -o --help"
 _gsm_opts_server_status="--all --json --output -o --help"
 _gsm_opts_server_send="--wait-for --timeout --json --help"
 _gsm_opts_server_logs="--follow -f --lines -n --help"
@@ -103,6 +104,9 @@ _gsm_opts_alert_remove="--json --help"
 _gsm_opts_alert_test="--json --help"
 _gsm_opts_service_install="--cron --at-startup --json --output -o --help"
 _gsm_opts_service_run="--once --boot --interval --home --json --output -o --help"
+_gsm_opts_schedule_add="--server -s --cron --task --only-when-running --when-empty --max-wait --json --output -o --help"
+_gsm_opts_schedule_remove="--json --help"
+_gsm_opts_schedule_history="--limit -n --json --output -o --help"
 
 # True when $1 is an option followed by a value (--output json, --game valheim).
 _gsm_takes_value() {
@@ -204,7 +208,7 @@ _gsm() {
             ;;
         --game | -g) COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur")) ;;
         --status) COMPREPLY=($(compgen -W "$_gsm_server_statuses" -- "$cur")) ;;
-        --server) _gsm_names servers "$cur" ;;
+        --server | -s) _gsm_names servers "$cur" ;;
         --query-protocol) COMPREPLY=($(compgen -W "$_gsm_query_protocols" -- "$cur")) ;;
         --keep) # gsm sync resolve NAME --keep local|cloud (gsm server backup's is a number)
             if [[ "$cmd $sub" == "sync resolve" ]]; then

@@ -8,7 +8,7 @@
 # neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
 # so that its value is not taken for an argument.
 set -g __gsm_commands server auth config doctor game sync plugin metrics community revenue \
-    alert service
+    alert service schedule
 set -g __gsm_sub_server create list show update delete adopt start stop restart status send \
     logs monitor backup backups restore
 set -g __gsm_sub_auth login status logout
@@ -23,6 +23,7 @@ set -g __gsm_sub_community list show create update delete join leave members rol
 set -g __gsm_sub_revenue report
 set -g __gsm_sub_alert add list show remove test
 set -g __gsm_sub_service install status uninstall run
+set -g __gsm_sub_schedule add list show remove enable disable run history tick
 set -g __gsm_revenue_by plugin community month
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
@@ -42,7 +43,7 @@ set -g __gsm_export_formats csv json
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
     "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
-    "plugin lock" "metrics watch" "community delete" "alert remove" "alert test"
+    "plugin lock" "metrics watch" "community delete" "alert remove" "alert test" "schedule remove"
 set -g __gsm_no_data_opts "server logs" "metrics export"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query-protocol \
     --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
@@ -51,7 +52,7 @@ set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query
     --category --junit --plugin-dir --server --lock --from --changelog --sort --limit \
     --format --since --until --older-than --community --search --description --logo-url \
     --banner-url --code --expires --uses --amount --currency --message --wait --by --url --on \
-    --home
+    --home -s --cron --task --max-wait
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -404,3 +405,17 @@ complete -c gsm -n "__gsm_sub_of service run" -l boot -d "The machine has just s
 complete -c gsm -n "__gsm_sub_of service run" -l interval -x -d "Seconds between rounds"
 complete -c gsm -n "__gsm_sub_of service run" -l home -x -a "(__fish_complete_directories)" \
     -d "Use this GSM_HOME"
+
+# gsm schedule, and gsm server restart --when-empty.
+complete -c gsm -n "__gsm_args_are schedule" -a "$__gsm_sub_schedule"
+complete -c gsm -n "__gsm_sub_of schedule add" -s s -l server -x -a "(__gsm_names servers)" \
+    -d "The server it runs for"
+complete -c gsm -n "__gsm_sub_of schedule add" -l cron -x -d "When, as cron's five fields"
+complete -c gsm -n "__gsm_sub_of schedule add" -l task -x -d "A task of the chain (repeatable)"
+complete -c gsm -n "__gsm_sub_of schedule add" -l only-when-running \
+    -d "Skip a firing when the server is not running"
+complete -c gsm -n "__gsm_sub_of schedule add; or __gsm_server_sub restart" -l when-empty \
+    -d "Wait until no player is on first"
+complete -c gsm -n "__gsm_sub_of schedule add; or __gsm_server_sub restart" -l max-wait -x \
+    -d "With --when-empty: the longest wait"
+complete -c gsm -n "__gsm_sub_of schedule history" -s n -l limit -x -d "How many runs"

@@ -10,7 +10,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
     $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin', 'metrics',
-        'community', 'revenue', 'alert', 'service')
+        'community', 'revenue', 'alert', 'service', 'schedule')
     $gsmSubCommands = @{
         'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop',
             'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
@@ -27,6 +27,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'revenue' = @('report')
         'alert' = @('add', 'list', 'show', 'remove', 'test')
         'service' = @('install', 'status', 'uninstall', 'run')
+        'schedule' = @('add', 'list', 'show', 'remove', 'enable', 'disable', 'run', 'history',
+            'tick')
     }
     $gsmSettingKeys = @(
         'alerts.attempts', 'alerts.console_lines', 'alerts.retry_seconds', 'alerts.timeout',
@@ -54,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
     $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull',
-        'alert remove', 'alert test')
+        'alert remove', 'alert test', 'schedule remove')
     # Options that take a value, so that the value is not taken for an argument.
     $gsmValueOptions = @(
         '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--query-protocol',
@@ -65,7 +67,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '--sort', '--limit', '--format', '--since', '--until', '--older-than',
         '--freeze-after', '--query-grace', '--count', '--refresh', '--community', '--search',
         '--description', '--logo-url', '--banner-url', '--code', '--email', '--expires', '--uses',
-        '--amount', '--currency', '--message', '--wait', '--by', '--url', '--on', '--home'
+        '--amount', '--currency', '--message', '--wait', '--by', '--url', '--on', '--home',
+        '-s', '--cron', '--task', '--max-wait'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--query-protocol', '--max-players', '--arg',
@@ -83,7 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'server adopt' = @('--path', '--yes', '-y') + $gsmDataOptions
         'server start' = @('--all', '--timeout') + $gsmDataOptions
         'server stop' = @('--all', '--timeout', '--force', '--no-force') + $gsmDataOptions
-        'server restart' = @('--all', '--timeout') + $gsmDataOptions
+        'server restart' = @('--all', '--timeout', '--when-empty', '--max-wait') + $gsmDataOptions
         'server status' = @('--all') + $gsmDataOptions
         'server send' = @('--wait-for', '--timeout', '--json', '--help')
         'server logs' = @('--follow', '-f', '--lines', '-n', '--help')
@@ -136,6 +139,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'alert show' = @('--limit', '-n') + $gsmDataOptions
         'service install' = @('--cron', '--at-startup') + $gsmDataOptions
         'service run' = @('--once', '--boot', '--interval', '--home') + $gsmDataOptions
+        'schedule add' = @('--server', '-s', '--cron', '--task', '--only-when-running',
+            '--when-empty', '--max-wait') + $gsmDataOptions
+        'schedule history' = @('--limit', '-n') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -235,7 +241,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         # gsm sync resolve NAME --keep local|cloud (gsm server backup's --keep is a number).
         $candidates = $gsmSyncSides
     }
-    elseif ($previous -eq '--server') {
+    elseif ($previous -eq '--server' -or ($previous -eq '-s' -and $pair -eq 'schedule add')) {
         $candidates = & $gsmNames 'servers'
     }
     elseif ($previous -ne '') {

@@ -6,7 +6,7 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(server auth config doctor game sync plugin metrics community revenue alert service)
+_gsm_commands=(server auth config doctor game sync plugin metrics community revenue alert service schedule)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
   server 'create list show update delete adopt start stop restart status send logs monitor backup backups restore'
@@ -20,6 +20,7 @@ _gsm_subcommands=(
   revenue 'report'
   alert 'add list show remove test'
   service 'install status uninstall run'
+  schedule 'add list show remove enable disable run history tick'
 )
 _gsm_setting_keys=(
   alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window
@@ -37,6 +38,7 @@ _gsm_game_ids=(
 )
 _gsm_json_only=(
   'config get' 'config set' 'config unset' 'sync pull' 'alert remove' 'alert test'
+  'schedule remove'
 )
 _gsm_sync_sides=(local cloud)
 _gsm_revenue_by=(plugin community month)
@@ -173,7 +175,10 @@ _gsm() {
               '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server restart')
-            _arguments $data_opts $all_opt $timeout_opt '(--all)1:server name:_gsm_servers' && ret=0
+            _arguments $data_opts $all_opt $timeout_opt \
+              '--when-empty[first wait until no player is on]' \
+              '--max-wait=[with --when-empty: the longest wait]:duration:' \
+              '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server status')
             _arguments $data_opts $all_opt '(--all)1:server name:_gsm_servers' && ret=0
@@ -448,6 +453,21 @@ _gsm() {
               '--boot[the machine has just started]' \
               '--interval=[seconds between rounds]:seconds:' \
               '--home=[use this GSM_HOME]:folder:_files -/' && ret=0
+            ;;
+          'schedule add')
+            _arguments $data_opts \
+              '(-s --server)'{-s+,--server=}'[the server it runs for]:server:_gsm_servers' \
+              '--cron=[when, as cron'"'"'s five fields]:cron expression:' \
+              '*--task=[a task of the chain (repeatable)]:task:' \
+              '--only-when-running[skip a firing when the server is not running]' \
+              '--when-empty[wait until no player is on first]' \
+              '--max-wait=[with --when-empty: the longest wait]:duration:' \
+              '1:schedule name:' && ret=0
+            ;;
+          'schedule history')
+            _arguments $data_opts \
+              '(-n --limit)'{-n+,--limit=}'[how many runs]:number:' \
+              '1:schedule name:' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \

@@ -683,3 +683,15 @@ def test_alert_and_service_are_completed() -> None:
     assert set(fish_complete("gsm service ")) == {"install", "status", "uninstall", "run"}
     assert {"--once", "--boot", "--home"} <= set(fish_complete("gsm service run --"))
     assert "--autostart" in fish_complete("gsm server create x --")
+
+
+def test_schedule_is_completed(store_names: Path) -> None:
+    home = store_names
+    assert bash_complete("gsm", "sch") == ["schedule"]
+    assert "history" in bash_complete("gsm", "schedule", "")
+    offered = set(bash_complete("gsm", "schedule", "add", "x", "--"))
+    assert {"--server", "--cron", "--task", "--when-empty", "--max-wait"} <= offered
+    assert bash_complete("gsm", "schedule", "add", "x", "-s", "be", home=home) == ["beta"]
+    assert "--when-empty" in bash_complete("gsm", "server", "restart", "x", "--")
+    assert set(fish_complete("gsm schedule add x --server ", home)) == {"alpha", "alpine", "beta"}
+    assert "tick" in fish_complete("gsm schedule ")
