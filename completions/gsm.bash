@@ -114,9 +114,10 @@ _gsm_takes_value() {
 }
 
 # Adds to COMPREPLY the names gsm's local store holds that start with $2: `gsm __complete KIND
-# PREFIX [--server NAME]` (KIND: servers, backups, plugins or communities; $3 the server whose
-# backups or plugins). gsm answers that without loading its libraries, read-only, and prints
-# nothing when it cannot (no store, gsm not on PATH): then nothing is offered.
+# PREFIX [--server NAME]` (KIND: servers, backups, plugins, communities, schedules or alerts;
+# $3 the server whose backups or plugins). gsm answers that without loading its libraries,
+# read-only, and prints nothing when it cannot (no store, gsm not on PATH): then nothing is
+# offered.
 _gsm_names() {
     local kind=$1 prefix=${2//\\/} server=$3 name quoted
     local -a found=()
@@ -265,6 +266,13 @@ _gsm() {
             "community members" | "community role" | "community remove" | "community invite" | \
             "community invitations" | "community revoke" | "community donate")
             _gsm_names communities "$cur"
+            ;;
+        "schedule show" | "schedule remove" | "schedule enable" | "schedule disable" | \
+            "schedule run" | "schedule history")
+            _gsm_names schedules "$cur"
+            ;;
+        "alert show" | "alert remove" | "alert test")
+            _gsm_names alerts "$cur"
             ;;
         "config get" | "config set" | "config unset")
             COMPREPLY=($(compgen -W "$_gsm_setting_keys" -- "$cur"))

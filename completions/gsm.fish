@@ -108,9 +108,9 @@ function __gsm_takes_output
 end
 
 # The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
-# backups, plugins or communities; $argv[2] the server whose backups or plugins). gsm answers
-# that without loading its libraries, read-only, and prints nothing when it cannot (no store):
-# then nothing is offered. fish matches what is typed itself.
+# backups, plugins, communities, schedules or alerts; $argv[2] the server whose backups or
+# plugins). gsm answers that without loading its libraries, read-only, and prints nothing when
+# it cannot (no store): then nothing is offered. fish matches what is typed itself.
 function __gsm_names
     command -q gsm; or return 0
     if test -n "$argv[2]"
@@ -203,6 +203,9 @@ complete -c gsm -n "__gsm_arg_of 1 plugin uninstall enable disable pin unpin; or
     -a "(__gsm_names plugins (__gsm_server_option))"
 complete -c gsm -n "__gsm_arg_of 1 community show update delete leave members role remove invite invitations revoke donate" \
     -a "(__gsm_names communities)"
+complete -c gsm -n "__gsm_arg_of 1 schedule show remove enable disable run history" \
+    -a "(__gsm_names schedules)"
+complete -c gsm -n "__gsm_arg_of 1 alert show remove test" -a "(__gsm_names alerts)"
 
 # The options of gsm server's sub-commands.
 function __gsm_server_sub

@@ -171,8 +171,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     }
 
     # The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
-    # backups, plugins or communities). gsm answers that without loading its libraries,
-    # read-only, and prints nothing when it cannot (no store, gsm not installed).
+    # backups, plugins, communities, schedules or alerts). gsm answers that without loading its
+    # libraries, read-only, and prints nothing when it cannot (no store, gsm not installed).
     $gsmNames = {
         param($kind, $server)
         $exe = Get-Command -Name 'gsm' -CommandType Application -ErrorAction SilentlyContinue |
@@ -195,6 +195,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $communityArgument = @('community show', 'community update', 'community delete',
         'community leave', 'community members', 'community role', 'community remove',
         'community invite', 'community invitations', 'community revoke', 'community donate')
+    $scheduleArgument = @('schedule show', 'schedule remove', 'schedule enable',
+        'schedule disable', 'schedule run', 'schedule history')
+    $alertArgument = @('alert show', 'alert remove', 'alert test')
 
     $prefix = ''
     $candidates = @()
@@ -297,6 +300,12 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     }
     elseif ($words.Count -eq 2 -and $communityArgument -contains $pair) {
         $candidates = & $gsmNames 'communities'
+    }
+    elseif ($words.Count -eq 2 -and $scheduleArgument -contains $pair) {
+        $candidates = & $gsmNames 'schedules'
+    }
+    elseif ($words.Count -eq 2 -and $alertArgument -contains $pair) {
+        $candidates = & $gsmNames 'alerts'
     }
     else {
         # Nothing of ours to offer: PowerShell falls back to file names.

@@ -437,10 +437,10 @@ _gsm() {
           'alert show')
             _arguments $data_opts \
               '(-n --limit)'{-n+,--limit=}'[latest messages shown]:number:' \
-              '1:channel name:' && ret=0
+              '1:channel name:_gsm_alert_channels' && ret=0
             ;;
           'alert remove'|'alert test')
-            _arguments $json_opts '1:channel name:' && ret=0
+            _arguments $json_opts '1:channel name:_gsm_alert_channels' && ret=0
             ;;
           'service install')
             _arguments $data_opts \
@@ -467,7 +467,13 @@ _gsm() {
           'schedule history')
             _arguments $data_opts \
               '(-n --limit)'{-n+,--limit=}'[how many runs]:number:' \
-              '1:schedule name:' && ret=0
+              '1:schedule name:_gsm_schedules' && ret=0
+            ;;
+          'schedule remove')
+            _arguments $json_opts '1:schedule name:_gsm_schedules' && ret=0
+            ;;
+          'schedule show'|'schedule enable'|'schedule disable'|'schedule run')
+            _arguments $data_opts '1:schedule name:_gsm_schedules' && ret=0
             ;;
           'sync resolve')
             _arguments $json_opts \
@@ -489,7 +495,7 @@ _gsm() {
 }
 
 # The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
-# backups, plugins or communities; $3 the server whose backups or plugins). gsm answers that
+# backups, plugins, communities, schedules or alerts; $3 the server whose backups or plugins). gsm answers that
 # without loading its libraries, read-only, and prints nothing when it cannot (no store, gsm
 # not on PATH): then nothing is offered.
 _gsm_names() {
@@ -504,6 +510,8 @@ _gsm_names() {
 }
 _gsm_servers() { _gsm_names servers 'server' }
 _gsm_communities() { _gsm_names communities 'community' }
+_gsm_schedules() { _gsm_names schedules 'schedule' }
+_gsm_alert_channels() { _gsm_names alerts 'alert channel' }
 # gsm server restore NAME BACKUP: the backups of NAME (the first argument).
 _gsm_backups() { _gsm_names backups 'backup' $line[1] }
 # The plugins installed on the server given to --server.

@@ -14,6 +14,8 @@ Kinds:
 - ``plugins``: the names of the plugins installed on a server (``--server NAME``);
 - ``communities``: community names from the local membership cache (``gsm community list``
   fills it);
+- ``schedules``: schedule names;
+- ``alerts``: alert channel names (never their URLs, which are secrets);
 - ``settings``: setting keys.
 """
 
@@ -113,6 +115,14 @@ def _communities(_server: str | None) -> list[str]:
     )
 
 
+def _schedules(_server: str | None) -> list[str]:
+    return _query("SELECT name FROM schedules ORDER BY name")
+
+
+def _alert_channels(_server: str | None) -> list[str]:
+    return _query("SELECT name FROM alert_channels ORDER BY name")
+
+
 def _settings(_server: str | None) -> list[str]:
     from gsm_cli.services.settings import SPECS
 
@@ -124,5 +134,7 @@ KINDS: dict[str, Callable[[str | None], list[str]]] = {
     "backups": _backups,
     "plugins": _plugins,
     "communities": _communities,
+    "schedules": _schedules,
+    "alerts": _alert_channels,
     "settings": _settings,
 }

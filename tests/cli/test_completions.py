@@ -471,6 +471,15 @@ def store_names(gsm: GsmRunner, gsm_home: Path) -> Path:
             " VALUES (?, ?, 'member')",
             [("c1", "The Guild"), ("c2", "builders"), ("c3", None), ("c4", "two\nlines")],
         )
+        conn.execute(
+            "INSERT INTO schedules (id, name, server_id, cron, tasks)"
+            " VALUES ('s1', 'nightly', ?, '0 4 * * *', '[]')",
+            (ids["alpha"],),
+        )
+        conn.execute(
+            "INSERT INTO alert_channels (id, name, url, events)"
+            " VALUES ('a1', 'discord', 'discord://secret-token', '[]')"
+        )
     conn.close()
     return gsm_home
 
@@ -500,6 +509,8 @@ def test_gsm_complete_gives_the_stores_names(store_names: Path) -> None:
     assert names("plugins", "--server", "beta") == ["worldedit"]
     assert names("communities") == ["The Guild", "builders"]  # no empty name, no line break
     assert names("settings", "output.") == ["output.format"]
+    assert names("schedules") == ["nightly"]
+    assert names("alerts") == ["discord"]  # its name; never its URL
     # Nothing, and no error, where there is nothing to give.
     assert names("backups") == []  # which server's?
     assert names("backups", "--server", "nosuch") == []
@@ -695,3 +706,9 @@ def test_schedule_is_completed(store_names: Path) -> None:
     assert "--when-empty" in bash_complete("gsm", "server", "restart", "x", "--")
     assert set(fish_complete("gsm schedule add x --server ", home)) == {"alpha", "alpine", "beta"}
     assert "tick" in fish_complete("gsm schedule ")
+    assert bash_complete("gsm", "schedule", "run", "", home=home) == ["nightly"]
+    assert bash_complete("gsm", "alert", "test", "d", home=home) == ["discord"]
+    assert fish_complete("gsm schedule history ", home) == ["nightly"]
+    assert fish_complete("gsm alert show ", home) == ["discord"]
+    assert zsh_complete("gsm schedule enable ", home) == ["nightly"]
+    assert zsh_complete("gsm alert remove ", home) == ["discord"]
