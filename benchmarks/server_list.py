@@ -1,18 +1,21 @@
-"""Cost of `gsm server list --json` with many servers, now that it reconciles each one.
+"""Cost of `gsm server list` (JSON and table) with many servers, now that it reconciles each one.
 
     python benchmarks/server_list.py [--servers N] [--running N] [--runs N]
 
 Builds two throw-away stores with N servers each: in one every server is stopped, in the
 other --running are recorded as running with the pid and create time of a real process (a
 `sleep` child, so each is checked against the OS). Prints the median wall time of `python -m
-gsm_cli server list --json` over --runs runs on each, its ratio to a bare import of the
-libraries a local read command needs, and whether the repeated lists wrote anything to the
-store (they must not: nothing changed). Both are answered by the fast path (gsm_cli/fastpath.py:
-the standard library's sqlite3, no Typer or Rich), which asks the OS about each running record
-as lifecycle.observe does. Target (issue 13): at most 1.3x the import. The runs may cache
-their bytecode (in a temporary PYTHONPYCACHEPREFIX, even when PYTHONDONTWRITEBYTECODE is set
-here), as an installed gsm does; the commands take turns, run after run, after one unmeasured
-run each.
+gsm_cli server list --json`, and of the table (`gsm server list`, into a pipe; and the table
+from the full application, on the stopped servers), over --runs runs on each, its ratio to a
+bare import of the libraries the full application needs for a local read command, and whether
+the repeated lists wrote anything to the store (they must not:
+nothing changed). All are answered by the fast path (gsm_cli/fastpath.py: the standard
+library's sqlite3, no Typer or SQLAlchemy; Rich for the table), which asks the OS about each
+running record as lifecycle.observe does. Target (issue 13): the JSON list at most 1.3x the
+import (the table has none: Rich's layout of 7,000 cells is its own cost). The runs
+may cache their bytecode (in a temporary PYTHONPYCACHEPREFIX, even when PYTHONDONTWRITEBYTECODE
+is set here), as an installed gsm does; the commands take turns, run after run, after one
+unmeasured run each.
 """
 
 import argparse
@@ -99,6 +102,9 @@ def main() -> None:
     base["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     gsm = [sys.executable, "-m", "gsm_cli"]
     listing = [*gsm, "server", "list", "--json"]
+    table = [*gsm, "server", "list"]
+    # The same table from the full application (Typer, SQLAlchemy), as before the fast path.
+    full_table = [sys.executable, "-c", "from gsm_cli.app import main; main()", "server", "list"]
     sleeper = subprocess.Popen(["sleep", "600"])
     started = psutil.Process(sleeper.pid).create_time()
     try:
@@ -114,8 +120,11 @@ def main() -> None:
         before = {label: writes(store) for label, store in stores.items()}
         times = median_seconds(
             {
-                "all stopped": (listing, envs["stopped"]),
-                f"{args.running} running": (listing, envs["running"]),
+                "--json, all stopped": (listing, envs["stopped"]),
+                f"--json, {args.running} running": (listing, envs["running"]),
+                "table, all stopped": (table, envs["stopped"]),
+                f"table, {args.running} running": (table, envs["running"]),
+                "table, full application": (full_table, envs["stopped"]),
                 "import libraries": ([sys.executable, "-c", NEEDED_IMPORTS], base),
             },
             args.runs,
@@ -123,15 +132,16 @@ def main() -> None:
         after = {label: writes(store) for label, store in stores.items()}
         libraries = times.pop("import libraries")
         print(f"{args.servers} servers; median of {args.runs} runs")
-        print(f"import libraries                      {libraries * 1000:8.1f} ms")
+        print(f"import libraries                          {libraries * 1000:8.1f} ms")
         for label, seconds in times.items():
             print(
-                f"gsm server list --json, {label:<13} {seconds * 1000:8.1f} ms"
+                f"gsm server list {label:<25} {seconds * 1000:8.1f} ms"
                 f"  {seconds / libraries:5.2f}x the import"
             )
-        worst = max(times.values()) / libraries
+        # The target is the JSON list's (issue 13); a table costs Rich's layout on top.
+        worst = max(t for label, t in times.items() if label.startswith("--json")) / libraries
         verdict = "met" if worst <= TARGET else "NOT met"
-        print(f"target: at most {TARGET:g}x the import: {verdict}")
+        print(f"target: --json at most {TARGET:g}x the import: {verdict}")
         for label in stores:
             print(
                 f"store writes by the repeated lists ({label}): "

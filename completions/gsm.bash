@@ -7,7 +7,7 @@
 # _gsm_opts_<command> or _gsm_opts_<command>_<sub-command> (dashes in names become "_").
 # An option that takes a value goes in _gsm_value_opts too, so that its value is not taken
 # for an argument.
-_gsm_commands="server auth config doctor game sync plugin metrics community revenue"
+_gsm_commands="server auth config doctor game sync plugin metrics community revenue alert service schedule"
 _gsm_sub_server="create list show update delete adopt start stop restart status send logs monitor backup backups restore"
 _gsm_sub_auth="login status logout"
 _gsm_sub_config="list get set unset path"
@@ -17,8 +17,11 @@ _gsm_sub_plugin="init pack validate publish search info install uninstall enable
 _gsm_sub_metrics="show export prune collect watch"
 _gsm_sub_community="list show create update delete join leave members role remove invite invitations revoke donate"
 _gsm_sub_revenue="report"
+_gsm_sub_alert="add list show remove test"
+_gsm_sub_service="install status uninstall run"
+_gsm_sub_schedule="add list show remove enable disable run history tick"
 _gsm_game_ids="7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising"
-_gsm_setting_keys="backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
+_gsm_setting_keys="alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size"
 _gsm_server_statuses="stopped starting running stopping crashed failed remote"
 _gsm_query_protocols="minecraft a2s tcp none"
 _gsm_sync_sides="local cloud"
@@ -29,7 +32,7 @@ _gsm_export_formats="csv json"
 _gsm_revenue_by="plugin community month"
 _gsm_global_opts="--help --version --verbose -v --debug"
 _gsm_data_opts="--json --output -o --help"
-_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --freeze-after --query-grace --count --refresh --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit --format --since --until --older-than --community --search --description --logo-url --banner-url --code --expires --uses --amount --currency --message --wait --by"
+_gsm_value_opts="--output -o --path --game -g --port --query-port --query-protocol --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --freeze-after --query-grace --count --refresh --status --name --timeout --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit --plugin-dir --server --lock --from --changelog --sort --limit --format --since --until --older-than --community --search --description --logo-url --banner-url --code --expires --uses --amount --currency --message --wait --by --url --on --home -s --cron --task --max-wait"
 _gsm_opts_auth_login="--api-url --with-token --no-with-token --email --json --help"
 _gsm_opts_auth_logout="--revoke --json --help"
 _gsm_opts_config_get="--json --help"
@@ -38,14 +41,14 @@ _gsm_opts_config_unset="--json --help"
 _gsm_opts_game_install="--path --validate --json --help"
 _gsm_opts_game_update="--validate --json --help"
 _gsm_opts_game_validate="--json --help"
-_gsm_opts_server_create="--game -g --path --port --query-port --query-protocol --freeze-after --query-grace --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --community --json --output -o --help"
+_gsm_opts_server_create="--game -g --path --port --query-port --query-protocol --freeze-after --query-grace --max-players --arg --env --command --stop-command --restart --no-restart --autostart --no-autostart --max-restarts --ready-pattern --settle-seconds --plugin-dir --community --json --output -o --help"
 _gsm_opts_server_list="--status --game --json --output -o --help"
-_gsm_opts_server_update="--name --path --port --query-port --query-protocol --freeze-after --query-grace --max-players --arg --env --command --stop-command --restart --no-restart --max-restarts --ready-pattern --settle-seconds --plugin-dir --community --no-community --json --output -o --help"
+_gsm_opts_server_update="--name --path --port --query-port --query-protocol --freeze-after --query-grace --max-players --arg --env --command --stop-command --restart --no-restart --autostart --no-autostart --max-restarts --ready-pattern --settle-seconds --plugin-dir --community --no-community --json --output -o --help"
 _gsm_opts_server_delete="--purge --no-purge --yes -y --json --help"
 _gsm_opts_server_adopt="--path --yes -y --json --output -o --help"
 _gsm_opts_server_start="--all --timeout --json --output -o --help"
 _gsm_opts_server_stop="--all --timeout --force --no-force --json --output -o --help"
-_gsm_opts_server_restart="--all --timeout --json --output -o --help"
+_gsm_opts_server_restart="--all --timeout --when-empty --max-wait --json --output -o --help"
 _gsm_opts_server_status="--all --json --output -o --help"
 _gsm_opts_server_send="--wait-for --timeout --json --help"
 _gsm_opts_server_logs="--follow -f --lines -n --help"
@@ -95,10 +98,62 @@ _gsm_opts_revenue_report="--since --until --by --json --output -o --help"
 _gsm_opts_plugin_buy="--yes -y --wait --json --output -o --help"
 _gsm_opts_metrics_collect="--all --count --interval --json --output -o --help"
 _gsm_opts_metrics_watch="--all --refresh --count --json --help"
+_gsm_opts_alert_add="--url --on --json --output -o --help"
+_gsm_opts_alert_show="--limit -n --json --output -o --help"
+_gsm_opts_alert_remove="--json --help"
+_gsm_opts_alert_test="--json --help"
+_gsm_opts_service_install="--cron --at-startup --json --output -o --help"
+_gsm_opts_service_run="--once --boot --interval --home --json --output -o --help"
+_gsm_opts_schedule_add="--server -s --cron --task --only-when-running --when-empty --max-wait --json --output -o --help"
+_gsm_opts_schedule_remove="--json --help"
+_gsm_opts_schedule_history="--limit -n --json --output -o --help"
 
 # True when $1 is an option followed by a value (--output json, --game valheim).
 _gsm_takes_value() {
     [[ -n $1 && " $_gsm_value_opts " == *" $1 "* ]]
+}
+
+# Adds to COMPREPLY the names gsm's local store holds that start with $2: `gsm __complete KIND
+# PREFIX [--server NAME]` (KIND: servers, backups, plugins, communities, schedules or alerts;
+# $3 the server whose backups or plugins). gsm answers that without loading its libraries,
+# read-only, and prints nothing when it cannot (no store, gsm not on PATH): then nothing is
+# offered.
+_gsm_names() {
+    local kind=$1 prefix=${2//\\/} server=$3 name quoted
+    local -a found=()
+    if [[ -n $server ]]; then
+        mapfile -t found < <(command gsm __complete "$kind" "$prefix" --server "$server" 2>/dev/null)
+    else
+        mapfile -t found < <(command gsm __complete "$kind" "$prefix" 2>/dev/null)
+    fi
+    for name in "${found[@]}"; do
+        if [[ $name == "$prefix"* ]]; then
+            printf -v quoted '%q' "$name" # "The Guild" is typed as The\ Guild
+            COMPREPLY+=("$quoted")
+        fi
+    done
+}
+
+# The value given to --server on the line (bash splits "--server=x" into "--server" "=" "x",
+# unless "=" was taken out of COMP_WORDBREAKS).
+_gsm_server_option() {
+    local i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+        --server)
+            if [[ ${COMP_WORDS[i + 1]} == "=" ]]; then
+                printf '%s' "${COMP_WORDS[i + 2]}"
+            else
+                printf '%s' "${COMP_WORDS[i + 1]}"
+            fi
+            return
+            ;;
+        --server=*)
+            printf '%s' "${COMP_WORDS[i]#--server=}"
+            return
+            ;;
+        esac
+    done
 }
 
 _gsm() {
@@ -154,13 +209,14 @@ _gsm() {
             ;;
         --game | -g) COMPREPLY=($(compgen -W "$_gsm_game_ids" -- "$cur")) ;;
         --status) COMPREPLY=($(compgen -W "$_gsm_server_statuses" -- "$cur")) ;;
+        --server | -s) _gsm_names servers "$cur" ;;
         --query-protocol) COMPREPLY=($(compgen -W "$_gsm_query_protocols" -- "$cur")) ;;
         --keep) # gsm sync resolve NAME --keep local|cloud (gsm server backup's is a number)
             if [[ "$cmd $sub" == "sync resolve" ]]; then
                 COMPREPLY=($(compgen -W "$_gsm_sync_sides" -- "$cur"))
             fi
             ;;
-        --path | --from)
+        --path | --from | --home)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -d -- "$cur")
             ;;
@@ -196,6 +252,28 @@ _gsm() {
         ;;
     2)
         case "$cmd $sub" in
+        "server show" | "server update" | "server delete" | "server start" | "server stop" | \
+            "server restart" | "server status" | "server send" | "server logs" | \
+            "server backup" | "server backups" | "server restore" | "metrics show" | \
+            "metrics export" | "metrics collect" | "metrics watch" | "sync resolve")
+            _gsm_names servers "$cur"
+            ;;
+        "plugin uninstall" | "plugin enable" | "plugin disable" | "plugin update" | \
+            "plugin pin" | "plugin unpin")
+            _gsm_names plugins "$cur" "$(_gsm_server_option)"
+            ;;
+        "community show" | "community update" | "community delete" | "community leave" | \
+            "community members" | "community role" | "community remove" | "community invite" | \
+            "community invitations" | "community revoke" | "community donate")
+            _gsm_names communities "$cur"
+            ;;
+        "schedule show" | "schedule remove" | "schedule enable" | "schedule disable" | \
+            "schedule run" | "schedule history")
+            _gsm_names schedules "$cur"
+            ;;
+        "alert show" | "alert remove" | "alert test")
+            _gsm_names alerts "$cur"
+            ;;
         "config get" | "config set" | "config unset")
             COMPREPLY=($(compgen -W "$_gsm_setting_keys" -- "$cur"))
             ;;
@@ -212,8 +290,15 @@ _gsm() {
             ;;
         esac
         ;;
-    3)
-        if [[ "$cmd $sub" == "config set" ]]; then
+    *)
+        # Arguments after the first: a backup of the server named before it; more servers, or
+        # more plugins, for the commands that take several.
+        case "$cmd $sub" in
+        "server restore") ((${#args[@]} == 3)) && _gsm_names backups "$cur" "${args[2]}" ;;
+        "metrics collect" | "metrics watch") _gsm_names servers "$cur" ;;
+        "plugin update") _gsm_names plugins "$cur" "$(_gsm_server_option)" ;;
+        esac
+        if [[ "$cmd $sub" == "config set" ]] && ((${#args[@]} == 3)); then
             case "${args[2]}" in
             output.format) COMPREPLY=($(compgen -W "$_gsm_formats" -- "$cur")) ;;
             backup.dir)

@@ -7,7 +7,8 @@
 # --json (no --output) go in __gsm_json_only as "command sub-command"; commands that take
 # neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
 # so that its value is not taken for an argument.
-set -g __gsm_commands server auth config doctor game sync plugin metrics community revenue
+set -g __gsm_commands server auth config doctor game sync plugin metrics community revenue \
+    alert service schedule
 set -g __gsm_sub_server create list show update delete adopt start stop restart status send \
     logs monitor backup backups restore
 set -g __gsm_sub_auth login status logout
@@ -20,13 +21,17 @@ set -g __gsm_sub_metrics show export prune collect watch
 set -g __gsm_sub_community list show create update delete join leave members role remove \
     invite invitations revoke donate
 set -g __gsm_sub_revenue report
+set -g __gsm_sub_alert add list show remove test
+set -g __gsm_sub_service install status uninstall run
+set -g __gsm_sub_schedule add list show remove enable disable run history tick
 set -g __gsm_revenue_by plugin community month
 set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
     palworld pz rust satisfactory terraria tf2 unturned valheim vrising
-set -g __gsm_setting_keys backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout \
+set -g __gsm_setting_keys alerts.attempts alerts.console_lines alerts.retry_seconds \
+    alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily \
+    backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout \
     device.name metrics.interval metrics.retention_days metrics.rollup output.format \
-    server.log_max_bytes \
-    server.stop_timeout steamcmd.path sync.batch_size
+    server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size
 set -g __gsm_server_statuses stopped starting running stopping crashed failed remote
 set -g __gsm_query_protocols minecraft a2s tcp none
 set -g __gsm_formats table json csv
@@ -38,7 +43,7 @@ set -g __gsm_export_formats csv json
 set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
     "game validate" "server delete" "server send" "auth login" "auth logout" \
     "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
-    "plugin lock" "metrics watch" "community delete"
+    "plugin lock" "metrics watch" "community delete" "alert remove" "alert test" "schedule remove"
 set -g __gsm_no_data_opts "server logs" "metrics export"
 set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query-protocol \
     --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
@@ -46,7 +51,8 @@ set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query
     --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
     --category --junit --plugin-dir --server --lock --from --changelog --sort --limit \
     --format --since --until --older-than --community --search --description --logo-url \
-    --banner-url --code --expires --uses --amount --currency --message --wait --by
+    --banner-url --code --expires --uses --amount --currency --message --wait --by --url --on \
+    --home -s --cron --task --max-wait
 
 # The words typed after `gsm` that are not options, nor the value of an option.
 function __gsm_args
@@ -101,6 +107,49 @@ function __gsm_takes_output
     not contains -- "$args[1] $args[2]" $__gsm_json_only
 end
 
+# The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
+# backups, plugins, communities, schedules or alerts; $argv[2] the server whose backups or
+# plugins). gsm answers that without loading its libraries, read-only, and prints nothing when
+# it cannot (no store): then nothing is offered. fish matches what is typed itself.
+function __gsm_names
+    command -q gsm; or return 0
+    if test -n "$argv[2]"
+        command gsm __complete $argv[1] --server $argv[2] 2>/dev/null
+    else
+        command gsm __complete $argv[1] 2>/dev/null
+    end
+end
+
+# The value given to --server on the line.
+function __gsm_server_option
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case --server
+                set -l next (math $i + 1)
+                set -q tokens[$next]; and echo $tokens[$next]
+                return 0
+            case '--server=*'
+                string replace -- --server= '' $tokens[$i]
+                return 0
+        end
+    end
+end
+
+# True at the Nth argument after a sub-command: `__gsm_arg_of N COMMAND SUB...`; `+N` for the
+# Nth and any after it.
+function __gsm_arg_of
+    set -l args (__gsm_args)
+    test (count $args) -ge 2; and test "$args[1]" = $argv[2]; or return 1
+    contains -- $args[2] $argv[3..-1]; or return 1
+    set -l n (string replace + '' -- $argv[1])
+    if string match -q '+*' -- $argv[1]
+        test (count $args) -ge (math $n + 1)
+    else
+        test (count $args) -eq (math $n + 1)
+    end
+end
+
 complete -c gsm -f
 
 # Global options, before the command.
@@ -144,8 +193,21 @@ complete -c gsm -n "__gsm_game_sub install" -l path -x -a "(__fish_complete_dire
 complete -c gsm -n "__gsm_game_sub install update" -l validate \
     -d "Also check every file after the download"
 
-# The options of gsm server's sub-commands. Server names are not completed: these scripts do
-# not run gsm while you type.
+# Server names, backup ids, installed plugins and communities, from the local store.
+complete -c gsm -n "__gsm_arg_of 1 server show update delete start stop restart status send logs backup backups restore" \
+    -a "(__gsm_names servers)"
+complete -c gsm -n "__gsm_arg_of 1 metrics show export; or __gsm_arg_of +1 metrics collect watch; or __gsm_arg_of 1 sync resolve" \
+    -a "(__gsm_names servers)"
+complete -c gsm -n "__gsm_arg_of 2 server restore" -a "(__gsm_names backups (__gsm_args)[3])"
+complete -c gsm -n "__gsm_arg_of 1 plugin uninstall enable disable pin unpin; or __gsm_arg_of +1 plugin update" \
+    -a "(__gsm_names plugins (__gsm_server_option))"
+complete -c gsm -n "__gsm_arg_of 1 community show update delete leave members role remove invite invitations revoke donate" \
+    -a "(__gsm_names communities)"
+complete -c gsm -n "__gsm_arg_of 1 schedule show remove enable disable run history" \
+    -a "(__gsm_names schedules)"
+complete -c gsm -n "__gsm_arg_of 1 alert show remove test" -a "(__gsm_names alerts)"
+
+# The options of gsm server's sub-commands.
 function __gsm_server_sub
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = server; and contains -- $args[2] $argv
@@ -172,6 +234,10 @@ complete -c gsm -n "__gsm_server_sub create update" -l stop-command -x \
     -d "Console line(s) that stop it, ';'-separated"
 complete -c gsm -n "__gsm_server_sub create update" -l restart -d "Restart after a crash"
 complete -c gsm -n "__gsm_server_sub create update" -l no-restart -d "Do not restart after a crash"
+complete -c gsm -n "__gsm_server_sub create update" -l autostart \
+    -d "Start it when the machine starts (see gsm service install)"
+complete -c gsm -n "__gsm_server_sub create update" -l no-autostart \
+    -d "Do not start it when the machine starts"
 complete -c gsm -n "__gsm_server_sub create update" -l max-restarts -x \
     -d "Restarts allowed per 10 minutes"
 complete -c gsm -n "__gsm_server_sub create update" -l ready-pattern -x \
@@ -220,7 +286,7 @@ complete -c gsm -n "__gsm_auth_sub login" -l email -x -d "Email (asked for when 
 complete -c gsm -n "__gsm_auth_sub logout" -l revoke -d "Also revoke the token on the cloud"
 
 # The options of gsm sync's sub-commands, and the side that wins after --keep. Operation ids
-# and server names are not completed.
+# are not completed.
 function __gsm_sync_sub
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = sync; and contains -- $args[2] $argv
@@ -262,10 +328,10 @@ complete -c gsm -n "__gsm_plugin_sub search" -l verified -d "Only plugins an adm
 complete -c gsm -n "__gsm_plugin_sub search" -l sort -x -a "$__gsm_plugin_sorts" \
     -d "Most downloaded, best rated or newest first"
 complete -c gsm -n "__gsm_plugin_sub search" -l limit -x -d "Show at most N plugins (1-200)"
-# Installed plugins. Server and plugin names are not completed (they live in the store).
+# Installed plugins.
 complete -c gsm -n "__gsm_args_are plugin install; or __gsm_args_are plugin apply" -F
 complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update pin unpin list lock apply verify" \
-    -l server -x -d "Server name"
+    -l server -x -a "(__gsm_names servers)" -d "Server name"
 complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update apply" -l force \
     -d "Go on over files gsm did not install or that changed (they are kept aside)"
 complete -c gsm -n "__gsm_plugin_sub update verify" -l all -d "Every plugin, or every server"
@@ -276,7 +342,7 @@ complete -c gsm -n "__gsm_plugin_sub lock" -s o -l output -r -F -d "Lock file to
 complete -c gsm -n "__gsm_plugin_sub verify" -l lock -r -F -d "Require exactly this lock's set"
 complete -c gsm -n "__gsm_plugin_sub verify" -l junit -r -F -d "Also write a JUnit XML report"
 
-# gsm metrics. Server names are not completed (they live in the store).
+# gsm metrics.
 function __gsm_metrics_sub
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = metrics; and contains -- $args[2] $argv
@@ -298,8 +364,7 @@ complete -c gsm -n "__gsm_metrics_sub collect watch" -l count -x -d "Samples (co
 complete -c gsm -n "__gsm_metrics_sub collect" -l interval -x -d "Seconds between samples"
 complete -c gsm -n "__gsm_metrics_sub watch" -l refresh -x -d "Seconds between refreshes"
 
-# gsm community, gsm revenue and gsm plugin buy. Community names are not completed (they live
-# in the cloud).
+# gsm community, gsm revenue and gsm plugin buy.
 function __gsm_sub_of
     set -l args (__gsm_args)
     test (count $args) -ge 2; and test "$args[1]" = $argv[1]; and contains -- $args[2] $argv[2..-1]
@@ -328,3 +393,32 @@ complete -c gsm -n "__gsm_sub_of revenue report" -l since -x -d "Start: 30d or a
 complete -c gsm -n "__gsm_sub_of revenue report" -l until -x \
     -d "End: a duration back from now or an ISO date/time"
 complete -c gsm -n "__gsm_sub_of revenue report" -l by -x -a "$__gsm_revenue_by" -d "Group by"
+
+# gsm alert and gsm service.
+complete -c gsm -n "__gsm_args_are alert" -a "$__gsm_sub_alert"
+complete -c gsm -n "__gsm_args_are service" -a "$__gsm_sub_service"
+complete -c gsm -n "__gsm_sub_of alert add" -l url -x -d "An Apprise URL (a secret)"
+complete -c gsm -n "__gsm_sub_of alert add" -l on -x -d "Comma-separated events to send"
+complete -c gsm -n "__gsm_sub_of alert show" -s n -l limit -x -d "Latest messages shown"
+complete -c gsm -n "__gsm_sub_of service install" -l cron -d "Write gsm's lines into your crontab"
+complete -c gsm -n "__gsm_sub_of service install" -l at-startup \
+    -d "Windows: run when the machine starts"
+complete -c gsm -n "__gsm_sub_of service run" -l once -d "Run one round and exit"
+complete -c gsm -n "__gsm_sub_of service run" -l boot -d "The machine has just started"
+complete -c gsm -n "__gsm_sub_of service run" -l interval -x -d "Seconds between rounds"
+complete -c gsm -n "__gsm_sub_of service run" -l home -x -a "(__fish_complete_directories)" \
+    -d "Use this GSM_HOME"
+
+# gsm schedule, and gsm server restart --when-empty.
+complete -c gsm -n "__gsm_args_are schedule" -a "$__gsm_sub_schedule"
+complete -c gsm -n "__gsm_sub_of schedule add" -s s -l server -x -a "(__gsm_names servers)" \
+    -d "The server it runs for"
+complete -c gsm -n "__gsm_sub_of schedule add" -l cron -x -d "When, as cron's five fields"
+complete -c gsm -n "__gsm_sub_of schedule add" -l task -x -d "A task of the chain (repeatable)"
+complete -c gsm -n "__gsm_sub_of schedule add" -l only-when-running \
+    -d "Skip a firing when the server is not running"
+complete -c gsm -n "__gsm_sub_of schedule add; or __gsm_server_sub restart" -l when-empty \
+    -d "Wait until no player is on first"
+complete -c gsm -n "__gsm_sub_of schedule add; or __gsm_server_sub restart" -l max-wait -x \
+    -d "With --when-empty: the longest wait"
+complete -c gsm -n "__gsm_sub_of schedule history" -s n -l limit -x -d "How many runs"

@@ -10,7 +10,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
     $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin', 'metrics',
-        'community', 'revenue')
+        'community', 'revenue', 'alert', 'service', 'schedule')
     $gsmSubCommands = @{
         'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop',
             'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
@@ -25,11 +25,18 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'community' = @('list', 'show', 'create', 'update', 'delete', 'join', 'leave', 'members',
             'role', 'remove', 'invite', 'invitations', 'revoke', 'donate')
         'revenue' = @('report')
+        'alert' = @('add', 'list', 'show', 'remove', 'test')
+        'service' = @('install', 'status', 'uninstall', 'run')
+        'schedule' = @('add', 'list', 'show', 'remove', 'enable', 'disable', 'run', 'history',
+            'tick')
     }
     $gsmSettingKeys = @(
-        'backup.dir', 'backup.exclude', 'backup.retention', 'cloud.api_url', 'cloud.timeout', 'device.name',
-        'metrics.interval', 'metrics.retention_days', 'metrics.rollup', 'output.format',
-        'server.log_max_bytes', 'server.stop_timeout', 'steamcmd.path', 'sync.batch_size'
+        'alerts.attempts', 'alerts.console_lines', 'alerts.retry_seconds', 'alerts.timeout',
+        'alerts.window', 'backup.backend', 'backup.dir', 'backup.exclude', 'backup.keep_daily',
+        'backup.password_file', 'backup.repository', 'backup.retention', 'cloud.api_url',
+        'cloud.timeout', 'device.name', 'metrics.interval', 'metrics.retention_days',
+        'metrics.rollup', 'output.format', 'server.log_max_bytes', 'server.stop_timeout',
+        'steamcmd.path', 'sync.batch_size'
     )
     $gsmGameIds = @(
         '7dtd', 'ark', 'corekeeper', 'cs2', 'custom', 'dst', 'enshrouded', 'factorio', 'gmod',
@@ -48,7 +55,8 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     $gsmRevenueBy = @('plugin', 'community', 'month')
     $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
     $gsmDataOptions = @('--json', '--output', '-o', '--help')
-    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull')
+    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull',
+        'alert remove', 'alert test', 'schedule remove')
     # Options that take a value, so that the value is not taken for an argument.
     $gsmValueOptions = @(
         '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--query-protocol',
@@ -59,11 +67,13 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         '--sort', '--limit', '--format', '--since', '--until', '--older-than',
         '--freeze-after', '--query-grace', '--count', '--refresh', '--community', '--search',
         '--description', '--logo-url', '--banner-url', '--code', '--email', '--expires', '--uses',
-        '--amount', '--currency', '--message', '--wait', '--by'
+        '--amount', '--currency', '--message', '--wait', '--by', '--url', '--on', '--home',
+        '-s', '--cron', '--task', '--max-wait'
     )
     # Sub-commands whose options are not the usual data options (or --json alone).
     $serverChange = @('--port', '--query-port', '--query-protocol', '--max-players', '--arg',
-        '--env', '--command', '--stop-command', '--restart', '--no-restart', '--max-restarts',
+        '--env', '--command', '--stop-command', '--restart', '--no-restart', '--autostart',
+        '--no-autostart', '--max-restarts',
         '--ready-pattern', '--settle-seconds', '--freeze-after', '--query-grace', '--plugin-dir')
     $gsmOptions = @{
         'game install' = @('--path', '--validate', '--json', '--help')
@@ -76,7 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         'server adopt' = @('--path', '--yes', '-y') + $gsmDataOptions
         'server start' = @('--all', '--timeout') + $gsmDataOptions
         'server stop' = @('--all', '--timeout', '--force', '--no-force') + $gsmDataOptions
-        'server restart' = @('--all', '--timeout') + $gsmDataOptions
+        'server restart' = @('--all', '--timeout', '--when-empty', '--max-wait') + $gsmDataOptions
         'server status' = @('--all') + $gsmDataOptions
         'server send' = @('--wait-for', '--timeout', '--json', '--help')
         'server logs' = @('--follow', '-f', '--lines', '-n', '--help')
@@ -125,6 +135,13 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
             $gsmDataOptions
         'plugin buy' = @('--yes', '-y', '--wait') + $gsmDataOptions
         'revenue report' = @('--since', '--until', '--by') + $gsmDataOptions
+        'alert add' = @('--url', '--on') + $gsmDataOptions
+        'alert show' = @('--limit', '-n') + $gsmDataOptions
+        'service install' = @('--cron', '--at-startup') + $gsmDataOptions
+        'service run' = @('--once', '--boot', '--interval', '--home') + $gsmDataOptions
+        'schedule add' = @('--server', '-s', '--cron', '--task', '--only-when-running',
+            '--when-empty', '--max-wait') + $gsmDataOptions
+        'schedule history' = @('--limit', '-n') + $gsmDataOptions
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -138,19 +155,54 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     # option typed just before the cursor that still waits for its value.
     $words = @()
     $previous = ''
+    $serverOption = ''  # the value given to --server, for a server's installed plugins
     for ($i = 0; $i -lt $before.Count; $i++) {
         $word = $before[$i]
         if ($gsmValueOptions -contains $word) {
-            if ($i + 1 -lt $before.Count) { $i++ } else { $previous = $word }
+            if ($i + 1 -lt $before.Count) {
+                $i++
+                if ($word -eq '--server') { $serverOption = $before[$i] }
+            }
+            else { $previous = $word }
             continue
         }
+        if ($word -like '--server=*') { $serverOption = $word.Substring(9) }
         if ($word -notlike '-*') { $words += $word }
     }
+
+    # The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
+    # backups, plugins, communities, schedules or alerts). gsm answers that without loading its
+    # libraries, read-only, and prints nothing when it cannot (no store, gsm not installed).
+    $gsmNames = {
+        param($kind, $server)
+        $exe = Get-Command -Name 'gsm' -CommandType Application -ErrorAction SilentlyContinue |
+            Select-Object -First 1
+        if (-not $exe) { return @() }
+        try {
+            if ($server) { $found = & $exe.Source __complete $kind --server $server 2>$null }
+            else { $found = & $exe.Source __complete $kind 2>$null }
+        }
+        catch { return @() }
+        @($found | Where-Object { $_ })
+    }
+    $pair = if ($words.Count -ge 2) { "$($words[0]) $($words[1])" } else { '' }
+    $serverArgument = @('server show', 'server update', 'server delete', 'server start',
+        'server stop', 'server restart', 'server status', 'server send', 'server logs',
+        'server backup', 'server backups', 'server restore', 'metrics show', 'metrics export',
+        'metrics collect', 'metrics watch', 'sync resolve')
+    $pluginArgument = @('plugin uninstall', 'plugin enable', 'plugin disable', 'plugin update',
+        'plugin pin', 'plugin unpin')
+    $communityArgument = @('community show', 'community update', 'community delete',
+        'community leave', 'community members', 'community role', 'community remove',
+        'community invite', 'community invitations', 'community revoke', 'community donate')
+    $scheduleArgument = @('schedule show', 'schedule remove', 'schedule enable',
+        'schedule disable', 'schedule run', 'schedule history')
+    $alertArgument = @('alert show', 'alert remove', 'alert test')
 
     $prefix = ''
     $candidates = @()
     $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from|--format|--by)=') {
+    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from|--format|--by|--server)=') {
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
@@ -158,7 +210,7 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         ($words[1] -eq 'pack' -or $words[1] -eq 'lock')) -or
         ($words.Count -ge 2 -and $words[0] -eq 'metrics' -and $words[1] -eq 'export')
     if ($previous -eq '--path' -or $previous -eq '--junit' -or $previous -eq '--lock' -or
-        $previous -eq '--from' -or
+        $previous -eq '--from' -or $previous -eq '--home' -or
         ($isPack -and ($previous -eq '--output' -or $previous -eq '-o'))) {
         # A folder or a file (gsm plugin pack -o FILE): PowerShell falls back to file names.
         return
@@ -191,6 +243,9 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         $words[1] -eq 'resolve') {
         # gsm sync resolve NAME --keep local|cloud (gsm server backup's --keep is a number).
         $candidates = $gsmSyncSides
+    }
+    elseif ($previous -eq '--server' -or ($previous -eq '-s' -and $pair -eq 'schedule add')) {
+        $candidates = & $gsmNames 'servers'
     }
     elseif ($previous -ne '') {
         # A number, a name or a command line: nothing to offer.
@@ -232,6 +287,26 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         $words[2] -eq 'output.format') {
         $candidates = $gsmFormats
     }
+    elseif (($words.Count -eq 2 -and $serverArgument -contains $pair) -or
+        ($words.Count -ge 2 -and @('metrics collect', 'metrics watch') -contains $pair)) {
+        $candidates = & $gsmNames 'servers'
+    }
+    elseif ($words.Count -eq 3 -and $pair -eq 'server restore') {
+        $candidates = & $gsmNames 'backups' $words[2]
+    }
+    elseif (($words.Count -eq 2 -and $pluginArgument -contains $pair) -or
+        ($words.Count -ge 2 -and $pair -eq 'plugin update')) {
+        $candidates = & $gsmNames 'plugins' $serverOption
+    }
+    elseif ($words.Count -eq 2 -and $communityArgument -contains $pair) {
+        $candidates = & $gsmNames 'communities'
+    }
+    elseif ($words.Count -eq 2 -and $scheduleArgument -contains $pair) {
+        $candidates = & $gsmNames 'schedules'
+    }
+    elseif ($words.Count -eq 2 -and $alertArgument -contains $pair) {
+        $candidates = & $gsmNames 'alerts'
+    }
     else {
         # Nothing of ours to offer: PowerShell falls back to file names.
         return
@@ -239,9 +314,14 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
 
     $typed = $wordToComplete.Substring($prefix.Length)
     $candidates |
-        Where-Object { $_ -like "$typed*" } |
+        Where-Object { $_.StartsWith($typed, [System.StringComparison]::OrdinalIgnoreCase) } |
         ForEach-Object {
+            # A name with a space or a quote ("The Guild") goes in single quotes.
+            $text = $_
+            if ($text -match '[\s''"`$;,(){}@|&<>#]') {
+                $text = "'" + ($text -replace "'", "''") + "'"
+            }
             [System.Management.Automation.CompletionResult]::new(
-                "$prefix$_", $_, $kind, $_)
+                "$prefix$text", $_, $kind, $_)
         }
 }

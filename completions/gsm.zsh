@@ -6,7 +6,7 @@
 # A new command: add its name to _gsm_commands. If it has sub-commands, add them to
 # _gsm_subcommands as "command:sub1 sub2 ...". Commands whose options are not the usual data
 # options go in _gsm_json_only (only --json) or get their own case in _gsm.
-_gsm_commands=(server auth config doctor game sync plugin metrics community revenue)
+_gsm_commands=(server auth config doctor game sync plugin metrics community revenue alert service schedule)
 typeset -gA _gsm_subcommands
 _gsm_subcommands=(
   server 'create list show update delete adopt start stop restart status send logs monitor backup backups restore'
@@ -18,11 +18,16 @@ _gsm_subcommands=(
   metrics 'show export prune collect watch'
   community 'list show create update delete join leave members role remove invite invitations revoke donate'
   revenue 'report'
+  alert 'add list show remove test'
+  service 'install status uninstall run'
+  schedule 'add list show remove enable disable run history tick'
 )
 _gsm_setting_keys=(
-  backup.dir backup.exclude backup.retention cloud.api_url cloud.timeout device.name metrics.interval
-  metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path
-  sync.batch_size
+  alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window
+  backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file
+  backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval
+  metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout
+  steamcmd.path sync.batch_size
 )
 _gsm_formats=(table json csv)
 _gsm_server_statuses=(stopped starting running stopping crashed failed remote)
@@ -32,7 +37,8 @@ _gsm_game_ids=(
   satisfactory terraria tf2 unturned valheim vrising
 )
 _gsm_json_only=(
-  'config get' 'config set' 'config unset' 'sync pull'
+  'config get' 'config set' 'config unset' 'sync pull' 'alert remove' 'alert test'
+  'schedule remove'
 )
 _gsm_sync_sides=(local cloud)
 _gsm_revenue_by=(plugin community month)
@@ -65,6 +71,8 @@ _gsm() {
     '--stop-command=[console line(s) that stop it]:console lines:'
     '(--restart --no-restart)--restart[restart after a crash]'
     '(--restart --no-restart)--no-restart[do not restart after a crash]'
+    '(--autostart --no-autostart)--autostart[start it when the machine starts (gsm service)]'
+    '(--autostart --no-autostart)--no-autostart[do not start it when the machine starts]'
     '--max-restarts=[restarts allowed per 10 minutes]:number:'
     '--ready-pattern=[regex of the console line that says the game is up]:regex:'
     '--settle-seconds=[seconds the game must stay up to count as started]:seconds:'
@@ -132,7 +140,6 @@ _gsm() {
               '1:setting key:($_gsm_setting_keys)' \
               '2:value:_gsm_setting_value' && ret=0
             ;;
-          # Server names are not completed: this script does not run gsm while you type.
           'server create')
             _arguments $data_opts $server_opts \
               '(-g --game)'{-g+,--game=}'[game id]:game:($_gsm_game_ids)' \
@@ -147,43 +154,46 @@ _gsm() {
             _arguments $data_opts $server_opts \
               '--name=[rename the server]:new name:' \
               '--no-community[take the server out of its community]' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'server delete')
             _arguments $json_opts \
               '(--purge --no-purge)--purge[also delete the server'"'"'s folder]' \
               '(--purge --no-purge)--no-purge[keep the server'"'"'s folder]' \
               '(-y --yes)'{-y,--yes}'[do it without asking]' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'server start')
             _arguments $data_opts $all_opt \
               '--timeout=[seconds to wait for it to run]:seconds:' \
-              '(--all)1:server name:' && ret=0
+              '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server stop')
             _arguments $data_opts $all_opt $timeout_opt \
               '(--force --no-force)--force[kill at once, without asking it to stop]' \
               '(--force --no-force)--no-force[ask it to stop first]' \
-              '(--all)1:server name:' && ret=0
+              '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server restart')
-            _arguments $data_opts $all_opt $timeout_opt '(--all)1:server name:' && ret=0
+            _arguments $data_opts $all_opt $timeout_opt \
+              '--when-empty[first wait until no player is on]' \
+              '--max-wait=[with --when-empty: the longest wait]:duration:' \
+              '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server status')
-            _arguments $data_opts $all_opt '(--all)1:server name:' && ret=0
+            _arguments $data_opts $all_opt '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'server send')
             _arguments $json_opts \
               '--wait-for=[wait for a log line matching this regular expression]:regex:' \
               '--timeout=[seconds to wait with --wait-for]:seconds:' \
-              '1:server name:' '2:console line:' && ret=0
+              '1:server name:_gsm_servers' '2:console line:' && ret=0
             ;;
           'server logs')
             _arguments $help_opt \
               '(-f --follow)'{-f,--follow}'[keep printing new lines]' \
               '(-n --lines)'{-n+,--lines=}'[how many last lines]:lines:' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'server monitor')
             _arguments $data_opts \
@@ -194,10 +204,10 @@ _gsm() {
           'server backup')
             _arguments $data_opts \
               '--keep=[backups to keep]:number:' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'server show'|'server backups')
-            _arguments $data_opts '1:server name:' && ret=0
+            _arguments $data_opts '1:server name:_gsm_servers' && ret=0
             ;;
           'server adopt')
             _arguments $data_opts \
@@ -209,7 +219,7 @@ _gsm() {
             _arguments $data_opts \
               '--stop[stop the server first, and start it again after]' \
               '(-y --yes)'{-y,--yes}'[do it without asking]' \
-              '1:server name:' '2:backup (id or file name):' && ret=0
+              '1:server name:_gsm_servers' '2:backup (id or file name):_gsm_backups' && ret=0
             ;;
           'auth login')
             _arguments $json_opts \
@@ -223,7 +233,7 @@ _gsm() {
               '--revoke[also revoke the token on the cloud: it stops working on every machine]' \
               && ret=0
             ;;
-          # Operation ids and server names are not completed.
+          # Operation ids are not completed.
           'sync push')
             _arguments $json_opts \
               '--batch-size=[operations per request]:number:' \
@@ -278,40 +288,40 @@ _gsm() {
             ;;
           'plugin install')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '--force[install over files gsm did not install (kept aside)]' \
               '*:plugin name or package zip:_files' && ret=0
             ;;
           'plugin uninstall'|'plugin enable'|'plugin disable')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '--force[even when others need it or files are in the way]' \
-              '1:plugin name:' && ret=0
+              '1:plugin name:_gsm_plugins' && ret=0
             ;;
           'plugin pin'|'plugin unpin')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
-              '1:plugin name:' && ret=0
+              '--server=[server name]:server:_gsm_servers' \
+              '1:plugin name:_gsm_plugins' && ret=0
             ;;
           'plugin update')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '--all[every plugin that is not pinned]' \
               '--from=[folder of package files]:folder:_files -/' \
               '--force[replace files changed here (kept aside)]' \
-              '*:plugin name:' && ret=0
+              '*:plugin name:_gsm_plugins' && ret=0
             ;;
           'plugin list')
-            _arguments $data_opts '--server=[server name]:server:' && ret=0
+            _arguments $data_opts '--server=[server name]:server:_gsm_servers' && ret=0
             ;;
           'plugin lock')
             _arguments $json_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '(-o --output)'{-o+,--output=}'[lock file to write]:file:_files' && ret=0
             ;;
           'plugin apply')
             _arguments $data_opts \
-              '--server=[server name]:server:' \
+              '--server=[server name]:server:_gsm_servers' \
               '--from=[folder of package files]:folder:_files -/' \
               '--dry-run[only show what would change]' \
               '--force[replace changed files (kept aside)]' \
@@ -319,7 +329,7 @@ _gsm() {
             ;;
           'plugin verify')
             _arguments $data_opts \
-              '*--server=[server name]:server:' \
+              '*--server=[server name]:server:_gsm_servers' \
               '--all[every server of this machine]' \
               '--lock=[lock file]:file:_files' \
               '--junit=[also write a JUnit XML report]:file:_files' && ret=0
@@ -328,7 +338,7 @@ _gsm() {
             _arguments $data_opts \
               '--since=[start: 90s 30m 24h 7d 2w or an ISO date/time]:when:' \
               '--until=[end: a duration back from now or an ISO date/time]:when:' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           'metrics export')
             _arguments $help_opt \
@@ -337,7 +347,7 @@ _gsm() {
               '--since=[start: 90s 30m 24h 7d 2w or an ISO date/time]:when:' \
               '--until=[end: a duration back from now or an ISO date/time]:when:' \
               '(-o --output)'{-o+,--output=}'[file to write]:file:_files' \
-              '(--all)1:server name:' && ret=0
+              '(--all)1:server name:_gsm_servers' && ret=0
             ;;
           'metrics prune')
             _arguments $data_opts \
@@ -349,7 +359,7 @@ _gsm() {
               '--all[every running server]' \
               '--count=[samples per server]:number:' \
               '--interval=[seconds between samples]:seconds:' \
-              '(--all)*:server name:' && ret=0
+              '(--all)*:server name:_gsm_servers' && ret=0
             ;;
           'metrics watch')
             _arguments $help_opt \
@@ -357,7 +367,7 @@ _gsm() {
               '--all[every server]' \
               '--refresh=[seconds between refreshes]:seconds:' \
               '--count=[stop after N refreshes]:number:' \
-              '(--all)*:server name:' && ret=0
+              '(--all)*:server name:_gsm_servers' && ret=0
             ;;
           'community list')
             _arguments $data_opts \
@@ -377,7 +387,7 @@ _gsm() {
           'community delete')
             _arguments $json_opts \
               '(-y --yes)'{-y,--yes}'[do not ask]' \
-              '1:community name or id:' && ret=0
+              '1:community name or id:_gsm_communities' && ret=0
             ;;
           'community join')
             _arguments $data_opts \
@@ -389,7 +399,7 @@ _gsm() {
               '--email=[only this user may use it]:email:' \
               '--expires=[valid for: 30m 24h 7d 2w]:duration:' \
               '--uses=[how many joins it allows]:number:' \
-              '1:community name or id:' && ret=0
+              '1:community name or id:_gsm_communities' && ret=0
             ;;
           'community donate')
             _arguments $data_opts \
@@ -398,7 +408,7 @@ _gsm() {
               '--message=[a message to the community]:text:' \
               '(-y --yes)'{-y,--yes}'[do not ask]' \
               '--wait=[seconds to wait for the payment]:seconds:' \
-              '1:community name or id:' && ret=0
+              '1:community name or id:_gsm_communities' && ret=0
             ;;
           'plugin buy')
             _arguments $data_opts \
@@ -412,10 +422,63 @@ _gsm() {
               '--until=[end: a duration back from now or an ISO date/time]:when:' \
               '--by=[group by]:group:($_gsm_revenue_by)' && ret=0
             ;;
+          'community show'|'community leave'|'community members'|'community invitations')
+            _arguments $data_opts '1:community name or id:_gsm_communities' && ret=0
+            ;;
+          'community role'|'community remove'|'community revoke')
+            _arguments $data_opts '1:community name or id:_gsm_communities' '*:argument:' && ret=0
+            ;;
+          'alert add')
+            _arguments $data_opts \
+              '--url=[an Apprise URL (a secret)]:url:' \
+              '--on=[comma-separated events to send]:events:' \
+              '1:channel name:' && ret=0
+            ;;
+          'alert show')
+            _arguments $data_opts \
+              '(-n --limit)'{-n+,--limit=}'[latest messages shown]:number:' \
+              '1:channel name:_gsm_alert_channels' && ret=0
+            ;;
+          'alert remove'|'alert test')
+            _arguments $json_opts '1:channel name:_gsm_alert_channels' && ret=0
+            ;;
+          'service install')
+            _arguments $data_opts \
+              '--cron[write gsm'"'"'s lines into your crontab]' \
+              '--at-startup[Windows: run when the machine starts]' && ret=0
+            ;;
+          'service run')
+            _arguments $data_opts \
+              '--once[run one round and exit]' \
+              '--boot[the machine has just started]' \
+              '--interval=[seconds between rounds]:seconds:' \
+              '--home=[use this GSM_HOME]:folder:_files -/' && ret=0
+            ;;
+          'schedule add')
+            _arguments $data_opts \
+              '(-s --server)'{-s+,--server=}'[the server it runs for]:server:_gsm_servers' \
+              '--cron=[when, as cron'"'"'s five fields]:cron expression:' \
+              '*--task=[a task of the chain (repeatable)]:task:' \
+              '--only-when-running[skip a firing when the server is not running]' \
+              '--when-empty[wait until no player is on first]' \
+              '--max-wait=[with --when-empty: the longest wait]:duration:' \
+              '1:schedule name:' && ret=0
+            ;;
+          'schedule history')
+            _arguments $data_opts \
+              '(-n --limit)'{-n+,--limit=}'[how many runs]:number:' \
+              '1:schedule name:_gsm_schedules' && ret=0
+            ;;
+          'schedule remove')
+            _arguments $json_opts '1:schedule name:_gsm_schedules' && ret=0
+            ;;
+          'schedule show'|'schedule enable'|'schedule disable'|'schedule run')
+            _arguments $data_opts '1:schedule name:_gsm_schedules' && ret=0
+            ;;
           'sync resolve')
             _arguments $json_opts \
               '--keep=[the version that wins: local or cloud]:side:($_gsm_sync_sides)' \
-              '1:server name:' && ret=0
+              '1:server name:_gsm_servers' && ret=0
             ;;
           *)
             if (( ${_gsm_json_only[(Ie)$cmd $sub]} )); then
@@ -430,6 +493,29 @@ _gsm() {
   esac
   return ret
 }
+
+# The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
+# backups, plugins, communities, schedules or alerts; $3 the server whose backups or plugins). gsm answers that
+# without loading its libraries, read-only, and prints nothing when it cannot (no store, gsm
+# not on PATH): then nothing is offered.
+_gsm_names() {
+  local expl
+  local -a names
+  if [[ -n $3 ]]; then
+    names=(${(f)"$(command gsm __complete $1 --server ${(Q)3} 2>/dev/null)"})
+  else
+    names=(${(f)"$(command gsm __complete $1 2>/dev/null)"})
+  fi
+  _wanted $1 expl $2 compadd -a names
+}
+_gsm_servers() { _gsm_names servers 'server' }
+_gsm_communities() { _gsm_names communities 'community' }
+_gsm_schedules() { _gsm_names schedules 'schedule' }
+_gsm_alert_channels() { _gsm_names alerts 'alert channel' }
+# gsm server restore NAME BACKUP: the backups of NAME (the first argument).
+_gsm_backups() { _gsm_names backups 'backup' $line[1] }
+# The plugins installed on the server given to --server.
+_gsm_plugins() { _gsm_names plugins 'installed plugin' ${opt_args[--server]} }
 
 # The value of `gsm config set KEY VALUE`; words[2] is KEY.
 _gsm_setting_value() {

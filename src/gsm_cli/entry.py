@@ -1,9 +1,12 @@
 """The ``gsm`` program's entry point: as small as a Python program can start.
 
-``gsm --version`` is answered here, with nothing but the standard library; a read command
+``gsm --version`` is answered here, with nothing but the standard library, and so are the
+completion scripts' look-ups (``gsm __complete``, gsm_cli.completion); a read command
 that the fast path can answer exactly (gsm_cli.fastpath) is answered by it; everything else
 goes to the full application (gsm_cli.app: Typer, Rich, SQLAlchemy), imported only then.
 """
+
+from __future__ import annotations
 
 import atexit
 import contextlib
@@ -11,10 +14,13 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Iterator
-from typing import NoReturn
 
 from gsm_cli import __version__
+
+TYPE_CHECKING = False  # typing's, without importing typing (it is on every gsm's path)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import NoReturn
 
 
 def main() -> NoReturn:
@@ -23,6 +29,10 @@ def main() -> NoReturn:
     if args == ["--version"]:
         _answer(f"gsm {__version__}\n")
     try:
+        if args[:1] == ["__complete"]:  # the shells' look-ups: names, or nothing
+            from gsm_cli import completion
+
+            _answer(completion.answer(args[1:]))
         from gsm_cli import fastpath
 
         answer = fastpath.answer(args)

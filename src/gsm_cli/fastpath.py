@@ -1,16 +1,16 @@
-"""Read commands answered without Typer, Rich or the ORM: the store read with the standard
-library's sqlite3, the answer printed by the same renderers as the full application.
+"""Read commands answered without Typer, SQLAlchemy, Alembic, pydantic or httpx: the store read
+with the standard library's sqlite3, the answer rendered by the same functions as the full
+application (gsm_cli.views for the rows, gsm_cli.output for tables, JSON and CSV).
 
 ``answer(args)`` gives the exact stdout of the full application for a command it knows, or
 None, and then the full application runs instead: for every command line it does not parse
-exactly, every output that is not JSON (tables are Rich's; rendering them the same way would
-cost what the fast path saves), a store that is missing, unwritable or at another schema
-revision (the full path creates, upgrades or refuses it), anything that would be an error, and
+exactly, a store that is missing, unwritable or at another schema revision (the full path
+creates, upgrades or refuses it), anything that would be an error or a note on stderr, and
 ``gsm server list`` when a server's record says it is active (starting, running, stopping)
 while neither its game nor its supervisor lives: ``services.lifecycle.observe`` records that
 crash, a write the fast path leaves to it. Whether a game or supervisor lives is asked with
-lifecycle's own functions (pid and start stamp), so the statuses listed are as true as the
-full path's.
+the functions lifecycle uses (services/liveness.py), so the statuses listed are as true as
+the full path's.
 
 It never writes and never prints: entry.py prints what it returns, and exits 0.
 """
@@ -18,21 +18,19 @@ It never writes and never prints: entry.py prints what it returns, and exits 0.
 import json
 import os
 import sqlite3
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from gsm_cli import output
+from gsm_cli import environment, output, views
 from gsm_cli.errors import GsmError
 from gsm_cli.paths import resolve_paths
-from gsm_cli.supervisor_store import SERVER_COLUMNS
+from gsm_cli.store import files, revisions
 from gsm_cli.timeutil import iso_utc
 
 # Environment variables whose effect the fast path does not reproduce (--debug's logging).
 FULL_PATH_VARIABLES = ("GSM_DEBUG",)
-ACTIVE_STATUSES = ("starting", "running", "stopping")
 # services/sync.py's QUEUED and REJECTED (importing it would load the cloud client).
 QUEUED, REJECTED = "queued", "rejected"
 
@@ -47,6 +45,7 @@ def answer(args: list[str]) -> str | None:
     handler = COMMANDS.get(tuple(args[:2]))
     if handler is None or any(os.environ.get(name) for name in FULL_PATH_VARIABLES):
         return None
+    environment.reset()  # this invocation's streams and variables, as the full path starts
     try:
         return handler(args[2:])
     except (FullPath, GsmError, sqlite3.Error, OSError, ValueError, TypeError):
@@ -56,9 +55,9 @@ def answer(args: list[str]) -> str | None:
 # --- the command line ------------------------------------------------------------------------
 
 
-def _json_and_names(rest: list[str]) -> tuple[bool, list[str]]:
-    """Whether JSON was asked for (--json, -o/--output json), and the positional arguments;
-    FullPath for any other option, or an option given twice."""
+def _output_and_names(rest: list[str]) -> tuple[str | None, list[str]]:
+    """The output format asked for (--json, -o/--output FORMAT; None for neither), and the
+    positional arguments; FullPath for any other option, or an output option given twice."""
     asked: list[str] = []
     names: list[str] = []
     words = iter(rest)
@@ -66,23 +65,19 @@ def _json_and_names(rest: list[str]) -> tuple[bool, list[str]]:
         if word == "--json":
             asked.append("json")
         elif word in ("-o", "--output"):
-            asked.append(next(words, ""))
+            value = next(words, None)
+            if value is None:
+                raise FullPath(f"{word} without its value")
+            asked.append(output.check_format(value, "for --output"))
         elif word.startswith("--output="):
-            asked.append(word.removeprefix("--output="))
+            asked.append(output.check_format(word.removeprefix("--output="), "for --output"))
         elif word.startswith("-"):
             raise FullPath(word)
         else:
             names.append(word)
     if len(asked) > 1:
         raise FullPath("an output option given twice")
-    return bool(asked) and asked[0].strip().lower() == "json", names
-
-
-def _json_only(rest: list[str], names: int) -> list[str]:
-    as_json, given = _json_and_names(rest)
-    if not as_json or len(given) != names:
-        raise FullPath("not JSON, or not the arguments the command takes")
-    return given
+    return (asked[0] if asked else None), names
 
 
 def _json_flag(rest: list[str], names: int) -> tuple[bool, list[str]]:
@@ -97,8 +92,21 @@ def _json_flag(rest: list[str], names: int) -> tuple[bool, list[str]]:
     return "--json" in rest, given
 
 
-def _render(data: Any) -> str:
-    return output.json_text(data, terminal=sys.stdout.isatty())
+def _format(asked: str | None, conn: sqlite3.Connection) -> str:
+    """commands/_common.output_format: the option, else GSM_OUTPUT, else output.format."""
+    from gsm_cli.services import settings
+
+    env = environment.current().vars
+    if asked is not None:
+        fmt = asked
+    elif env.get("GSM_OUTPUT"):
+        fmt = output.check_format(env["GSM_OUTPUT"], "in GSM_OUTPUT")
+    else:
+        row = _setting_rows(conn, "output.format").get("output.format")
+        fmt = settings.output_format_of(settings.resolve("output.format", row, env), env)
+    if fmt == "table" and output.old_windows_console():
+        raise FullPath("Rich draws tables on this console through its API")
+    return fmt
 
 
 # --- the store ---------------------------------------------------------------------------------
@@ -107,54 +115,34 @@ def _render(data: Any) -> str:
 def _connect() -> sqlite3.Connection:
     """The store, read-only, when the full application would open it as it is: it exists, this
     user can write it, and its schema is this gsm's."""
-    from gsm_cli.store import database, migrate
-
     path = resolve_paths(os.environ).store_file
-    if not path.is_file() or database.write_problems(path):
+    if not path.is_file() or files.write_problems(path):
         raise FullPath("no store, or a read-only one")
-    with path.open("rb") as fh:
-        if fh.read(len(database.SQLITE_HEADER)) != database.SQLITE_HEADER:
-            raise FullPath("not an SQLite file")
+    if not files.has_sqlite_header(path):
+        raise FullPath("not an SQLite file")
     conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     try:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except BaseException:
         conn.close()
         raise
-    if version != migrate.HEAD:
+    if version != revisions.HEAD:
         conn.close()
-        raise FullPath(f"schema {version}, not {migrate.HEAD}")
+        raise FullPath(f"schema {version}, not {revisions.HEAD}")
     return conn
 
 
 def _servers(conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()) -> list[Any]:
-    """``local_servers`` rows as objects with ``models.LocalServer``'s attributes."""
-    query = f"SELECT {', '.join(SERVER_COLUMNS)} FROM local_servers {where}"
-    rows = []
-    for values in conn.execute(query, params):
-        row = dict(zip(SERVER_COLUMNS, values, strict=True))
-        if row["configuration"] is not None:  # models.JSONText
-            row["configuration"] = json.loads(row["configuration"])
-        rows.append(SimpleNamespace(**row))
-    return rows
+    """``local_servers`` rows with ``models.LocalServer``'s attributes."""
+    from gsm_cli.supervisor_store import read_servers
+
+    return read_servers(conn, where, params)
 
 
 def _community_names(conn: sqlite3.Connection) -> dict[str, str]:
     """services.communities.cached_names."""
     rows = conn.execute("SELECT community_id, community_name FROM community_memberships")
     return {community_id: name for community_id, name in rows if name}
-
-
-def _server_row(server: Any, names: dict[str, str]) -> dict[str, Any]:
-    """commands/server.py's ``_row``: the record with its community's name before its id."""
-    from gsm_cli.services import servers
-
-    shown: dict[str, Any] = {}
-    for key, value in servers.to_dict(server).items():
-        if key == "community_id":
-            shown["community_name"] = names.get(value) if value else None
-        shown[key] = value
-    return shown
 
 
 def _setting_rows(conn: sqlite3.Connection, key: str | None = None) -> dict[str, Any]:
@@ -170,64 +158,61 @@ def _setting_rows(conn: sqlite3.Connection, key: str | None = None) -> dict[str,
 
 
 def server_list(rest: list[str]) -> str:
-    """``gsm server list --json`` (no --status or --game filter), each server as
-    ``lifecycle.observe`` finds it, asked with its own ``game_alive`` and ``supervisor``."""
-    from gsm_cli.services import lifecycle
+    """``gsm server list`` (no --status or --game filter), each server as
+    ``lifecycle.observe`` finds it, asked with the same ``liveness.look``."""
+    from gsm_cli.services import liveness
 
-    _json_only(rest, names=0)
+    asked, names = _output_and_names(rest)
+    if names:
+        raise FullPath("server list takes no argument")
     conn = _connect()
     try:
+        fmt = _format(asked, conn)
         found = _servers(conn, "ORDER BY name")
-        names = _community_names(conn)
+        communities = _community_names(conn)
     finally:
         conn.close()
-    where = resolve_paths(os.environ)
-    rows = []
-    for server in found:
-        # No pid recorded, no game to ask the OS about (lifecycle.observe_many's shortcut).
-        alive = server.process_id is not None and lifecycle.game_alive(server)
-        if (
-            server.status in ACTIVE_STATUSES
-            and not alive
-            and lifecycle.supervisor(where, server) is None
-        ):
-            # lifecycle.observe records the crash: that write is the full path's.
-            raise FullPath(f"{server.name} is recorded {server.status} but is gone")
-        rows.append(
-            {**_server_row(server, names), "process_id": server.process_id if alive else None}
-        )
-    return _render(rows)
+    seen, dead = liveness.look(resolve_paths(os.environ), found)
+    if dead:  # lifecycle.observe records the crash: that write is the full path's
+        raise FullPath(f"{dead[0].name} is recorded {dead[0].status} but is gone")
+    return output.render(views.listed_servers(seen, communities, fmt), fmt, views.SERVER_COLUMNS)
 
 
 def server_show(rest: list[str]) -> str:
-    """``gsm server show NAME --json``: the stored record, as the full path shows it."""
-    (name_or_id,) = _json_only(rest, names=1)
+    """``gsm server show NAME``: the stored record, as the full path shows it."""
+    asked, given = _output_and_names(rest)
+    if len(given) != 1:
+        raise FullPath("server show takes one name")
     conn = _connect()
     try:
+        fmt = _format(asked, conn)
         # services.servers.find: the same condition, the argument lowered in Python.
-        found = _servers(conn, "WHERE lower(name) = ? OR id = ?", (name_or_id.lower(), name_or_id))
+        found = _servers(conn, "WHERE lower(name) = ? OR id = ?", (given[0].lower(), given[0]))
         if len(found) != 1:  # none is an error with a suggestion; two, an order to settle
             raise FullPath("not exactly one server")
-        names = _community_names(conn)
+        communities = _community_names(conn)
     finally:
         conn.close()
-    return _render(_server_row(found[0], names))
+    shown = views.shown_server(found[0], communities, fmt)
+    return output.render(shown, fmt, views.DETAIL_COLUMNS)
 
 
 def config_list(rest: list[str]) -> str:
-    """``gsm config list --json``: settings.list_settings over the rows read here."""
+    """``gsm config list``: settings.resolve_all over the rows read here."""
     from gsm_cli.services import settings
 
-    _json_only(rest, names=0)
+    asked, names = _output_and_names(rest)
+    if names:
+        raise FullPath("config list takes no argument")
     conn = _connect()
     try:
+        fmt = _format(asked, conn)
         rows = _setting_rows(conn)
     finally:
         conn.close()
-    env = dict(os.environ)  # environment.Environment.vars
-    # settings.list_settings without its ORM session: the same resolution of each row.
-    shown = [settings.resolve(key, rows.get(key), env).to_dict() for key in sorted(settings.SPECS)]
-    return _render(shown)
+    resolved = settings.resolve_all(rows, environment.current().vars)
+    shown = [setting.to_dict() for setting in resolved]
+    return output.render(shown, fmt, views.SETTING_COLUMNS)
 
 
 def config_get(rest: list[str]) -> str:
@@ -241,18 +226,22 @@ def config_get(rest: list[str]) -> str:
         row = _setting_rows(conn, key).get(key)
     finally:
         conn.close()
-    setting = settings.resolve(key, row, dict(os.environ))  # settings.get_setting
+    setting = settings.resolve(key, row, environment.current().vars)  # settings.get_setting
     if as_json:
-        return _render(setting.to_dict())
+        return output.render(setting.to_dict(), "json", views.SETTING_COLUMNS)
     return ("" if setting.value is None else output.clean(setting.value)) + "\n"  # emit_value
 
 
 def sync_status(rest: list[str]) -> str:
-    """``gsm sync status --json`` while nothing was rejected and no conflict waits (listing
-    those is services/sync.py's, with the entities they name)."""
-    _json_only(rest, names=0)
+    """``gsm sync status`` while nothing was rejected and no conflict waits (listing those is
+    services/sync.py's, with the entities they name), nor, in a table, anything the last pull
+    skipped (noted on stderr)."""
+    asked, names = _output_and_names(rest)
+    if names:
+        raise FullPath("sync status takes no argument")
     conn = _connect()
     try:
+        fmt = _format(asked, conn)
         queued, retrying, rejected = conn.execute(
             "SELECT coalesce(sum(state = ?), 0),"
             " coalesce(sum(state = ? AND coalesce(retry_count, 0) > 0), 0),"
@@ -269,19 +258,22 @@ def sync_status(rest: list[str]) -> str:
     if rejected or conflicts:
         raise FullPath("rejected operations or conflicts to list")
     cursor, push_at, push, pull_at, pull = state or (0, None, None, None, None)
-    return _render(
-        {
-            "queued": queued,
-            "retrying": retrying,
-            "rejected": [],
-            "conflicts": [],
-            "cursor": cursor,
-            "last_push_at": iso_utc(push_at),
-            "last_push": None if push is None else json.loads(push),  # models.JSONText
-            "last_pull_at": iso_utc(pull_at),
-            "last_pull": None if pull is None else json.loads(pull),
-        }
-    )
+    info = {  # services.sync.status
+        "queued": queued,
+        "retrying": retrying,
+        "rejected": [],
+        "conflicts": [],
+        "cursor": cursor,
+        "last_push_at": iso_utc(push_at),
+        "last_push": None if push is None else json.loads(push),  # models.JSONText
+        "last_pull_at": iso_utc(pull_at),
+        "last_pull": None if pull is None else json.loads(pull),
+    }
+    if fmt != "table":  # commands/sync.status: JSON and CSV carry everything
+        return output.render(info, fmt, ())
+    if (info["last_pull"] or {}).get("invalid"):
+        raise FullPath("what the last pull skipped is noted on stderr")
+    return output.render(views.sync_summary(info), "table", views.SYNC_STATUS_COLUMNS)
 
 
 COMMANDS: dict[tuple[str, ...], Callable[[list[str]], str]] = {

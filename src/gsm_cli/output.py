@@ -8,7 +8,9 @@ JSON stays exact: ``json.dumps`` writes every control character as a ``\\uXXXX``
 """
 
 import csv
+import io
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -94,39 +96,67 @@ def _keys(rows: Sequence[Record]) -> list[str]:
     return list(dict.fromkeys(key for row in rows for key in row))
 
 
-def _print_rich(renderable: Any) -> None:
-    """Print a rich renderable to stdout: coloured on a terminal, plain text elsewhere."""
+def _rich_text(renderable: Any) -> str:
+    """A table as stdout shows it: on a terminal (with colour), what Rich writes to it, sized
+    to it; elsewhere plain text, neither squeezed into 80 columns nor padded."""
     from rich.console import Console
 
     env = environment.current()
     if env.color_for(env.stdout):
-        Console(file=env.stdout, highlight=False).print(renderable)
-        return
+        console = Console(file=env.stdout, highlight=False)
+        with console.capture() as capture:  # the text Rich would write to the terminal
+            console.print(renderable)
+        return capture.get()
     # Off a terminal: no colour, no squeezing into 80 columns, no trailing padding.
     console = Console(width=400, no_color=True, highlight=False, force_terminal=False)
     with console.capture() as capture:
         console.print(renderable)
-    env.stdout.write("\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n")
+    return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"
 
 
 def emit(data: Record | Sequence[Record], fmt: str, columns: Sequence[Column]) -> None:
     """Print a record or a list of records in the chosen format."""
     env = environment.current()
+    if fmt in ("json", "csv") or not old_windows_console():
+        env.stdout.write(render(data, fmt, columns))
+    else:  # Rich writes to an old Windows console through its API, not escape sequences
+        from rich.console import Console
+
+        Console(file=env.stdout, highlight=False).print(_renderable(data, columns))
+    env.stdout.flush()
+
+
+def render(data: Record | Sequence[Record], fmt: str, columns: Sequence[Column]) -> str:
+    """What ``emit`` prints, as text (the fast path, gsm_cli.fastpath, prints it itself)."""
     if fmt == "json":
-        env.stdout.write(json_text(data, terminal=env.stdout_is_terminal))
-    elif fmt == "csv":
+        return json_text(data, terminal=environment.current().stdout_is_terminal)
+    if fmt == "csv":
         # The same keys as JSON, in the same order; `columns` only choose what a table shows.
         rows = [data] if isinstance(data, Mapping) else data
-        if rows:
-            keys = _keys(rows)
-            writer = csv.writer(env.stdout, lineterminator="\n")
-            writer.writerow([clean(key) for key in keys])
-            writer.writerows([[_csv_cell(row.get(key)) for key in keys] for row in rows])
-    elif isinstance(data, Mapping):
-        _emit_details(data, columns)
-    else:
-        _emit_table(data, columns)
-    env.stdout.flush()
+        if not rows:
+            return ""
+        keys = _keys(rows)
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow([clean(key) for key in keys])
+        writer.writerows([[_csv_cell(row.get(key)) for key in keys] for row in rows])
+        return text.getvalue()
+    return _rich_text(_renderable(data, columns))
+
+
+def old_windows_console() -> bool:
+    """Is stdout a Windows console without escape sequences, where Rich colours a table
+    through the console's API (so ``render`` is not what ``emit`` shows)?"""
+    env = environment.current()
+    if os.name != "nt" or not env.color_for(env.stdout):
+        return False
+    from rich.console import Console
+
+    return bool(Console(file=env.stdout).legacy_windows)
+
+
+def _renderable(data: Record | Sequence[Record], columns: Sequence[Column]) -> Any:
+    return _details(data, columns) if isinstance(data, Mapping) else _table(data, columns)
 
 
 def json_text(data: Any, *, terminal: bool) -> str:
@@ -151,11 +181,7 @@ def _table(rows: Sequence[Record], columns: Sequence[Column]) -> Any:
     return table
 
 
-def _emit_table(rows: Sequence[Record], columns: Sequence[Column]) -> None:
-    _print_rich(_table(rows, columns))
-
-
-def _emit_details(record: Record, columns: Sequence[Column]) -> None:
+def _details(record: Record, columns: Sequence[Column]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
@@ -164,7 +190,7 @@ def _emit_details(record: Record, columns: Sequence[Column]) -> None:
     table.add_column(overflow="fold")
     for column in columns:
         table.add_row(Text(column.key), Text(_cell(record.get(column.key)) or "-"))
-    _print_rich(table)
+    return table
 
 
 def emit_value(value: str | None) -> None:

@@ -5,10 +5,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gsm_cli.datadir import (  # noqa: F401 (APP_NAME, STORE_FILENAME: re-exported)
+    APP_NAME,
+    STORE_FILENAME,
+    home,
+    platform_dirs,
+)
 from gsm_cli.errors import HomeUnusableError
 
-APP_NAME = "gsm"
-STORE_FILENAME = "gsm.db"
 FOLDER_HINT = (
     "make it a folder this user can write (check its owner and permissions), "
     "or point GSM_HOME at another folder"
@@ -39,9 +43,8 @@ class Paths:
 
 
 def resolve_paths(env: Mapping[str, str]) -> Paths:
-    home = env.get("GSM_HOME")
-    if home:
-        root = Path(home).expanduser().resolve()
+    root = home(env)
+    if root is not None:
         return Paths(
             home=root,
             data_dir=root,
@@ -49,9 +52,7 @@ def resolve_paths(env: Mapping[str, str]) -> Paths:
             log_dir=root / "logs",
             backup_dir=root / "backups",
         )
-    import platformdirs
-
-    dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
+    dirs = platform_dirs()
     data_dir = Path(dirs.user_data_dir)
     return Paths(
         home=None,

@@ -33,11 +33,9 @@ from typing import Any
 
 from gsm_cli.errors import GsmError, StoreError
 from gsm_cli.services import alerts, cloud_summary, processes, server_config, settings
+from gsm_cli.store.files import BUSY_TIMEOUT_SECONDS  # the store's, without SQLAlchemy
 from gsm_cli.timeutil import iso_utc
 
-# store/database.py's BUSY_TIMEOUT_SECONDS (a test checks they agree; importing it would load
-# SQLAlchemy).
-BUSY_TIMEOUT_SECONDS = 30.0
 # store/outbox.py's PENDING, HELD and SUMMARY (a test checks they agree).
 PENDING = "pending"
 HELD = ("conflict", "rejected")
@@ -253,16 +251,25 @@ class SupervisorStore:
 
 
 def _server(conn: sqlite3.Connection, server_id: str) -> ServerRow | None:
-    row = conn.execute(
-        f"SELECT {', '.join(SERVER_COLUMNS)} FROM local_servers WHERE id = ?", (server_id,)
-    ).fetchone()
-    if row is None:
-        return None
-    values = dict(zip(SERVER_COLUMNS, row, strict=True))
-    if values["configuration"] is not None:
-        values["configuration"] = json.loads(values["configuration"])
-    values["autostart"] = bool(values["autostart"])
-    return ServerRow(**values)
+    found = read_servers(conn, "WHERE id = ?", (server_id,))
+    return found[0] if found else None
+
+
+def read_servers(
+    conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()
+) -> list[ServerRow]:
+    """``local_servers`` rows (``SELECT ... FROM local_servers WHERE``), as ``ServerRow``; the
+    fast path (gsm_cli.fastpath) reads them here too."""
+    rows = []
+    for row in conn.execute(
+        f"SELECT {', '.join(SERVER_COLUMNS)} FROM local_servers {where}", params
+    ):
+        values = dict(zip(SERVER_COLUMNS, row, strict=True))
+        if values["configuration"] is not None:  # models.JSONText
+            values["configuration"] = json.loads(values["configuration"])
+        values["autostart"] = bool(values["autostart"])
+        rows.append(ServerRow(**values))
+    return rows
 
 
 def _device_id(conn: sqlite3.Connection) -> str:

@@ -4,6 +4,7 @@ exit 0); everywhere else it steps aside, and the full application runs."""
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -32,24 +33,31 @@ FAST = [
     ("config", "get", "--json", "backup.retention"),
     ("sync", "status", "--json"),
     ("sync", "status", "--output", "json"),
+    # Tables and CSV, rendered by the same gsm_cli.output functions.
+    ("server", "list"),
+    ("server", "list", "-o", "csv"),
+    ("server", "list", "--output", "Table"),
+    ("server", "show", "alpha"),
+    ("server", "show", "faraway", "-o", "csv"),
+    ("config", "list"),
+    ("config", "list", "--output=csv"),
+    ("sync", "status"),
+    ("sync", "status", "-o", "csv"),
 ]
 ALWAYS_FULL = [
-    ("server", "list"),  # tables are Rich's
-    ("server", "list", "-o", "csv"),
     ("server", "list", "--json", "--status", "stopped"),
+    ("server", "list", "-o", "xml"),  # an error
+    ("server", "list", "-o"),
     ("server", "list", "--json", "-o", "json"),  # an option given twice
     ("server", "show", "nosuch", "--json"),  # an error, with its suggestion
-    ("server", "show", "alpha"),
     ("server", "show", "alpha", "beta", "--json"),
     ("server", "show", "--json"),
     ("server", "list", "--json", "--bogus"),
     ("--verbose", "server", "list", "--json"),
-    ("config", "list"),
     ("config", "get", "no.such.key"),  # an error, with its suggestion
     ("config", "get", "backup.retention", "-o", "json"),  # config get has no --output
     ("config", "get"),
-    ("sync", "status"),
-    ("sync", "status", "-o", "csv"),
+    ("sync", "status", "extra"),
 ]
 
 
@@ -271,3 +279,168 @@ def test_ctrl_c_during_a_fast_answer_is_a_note_and_exit_130(tmp_path: Path) -> N
     assert done.returncode == 130
     assert done.stderr == "interrupted\n"
     assert done.stdout == ""
+
+
+def test_the_default_format_is_the_full_paths(
+    gsm: GsmRunner, gsm_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --json or -o: GSM_OUTPUT, else the output.format setting, else a table."""
+    _fill(gsm, gsm_home)
+    commands = [("server", "list"), ("server", "show", "beta"), ("config", "list")]
+    commands.append(("sync", "status"))
+    assert gsm("config", "set", "output.format", "csv").exit_code == 0
+    for args in commands:
+        fast = fastpath.answer(list(args))
+        assert fast is not None and fast == _full(gsm, args), args
+    assert (fastpath.answer(["server", "list"]) or "").startswith("id,name,")
+    monkeypatch.setenv("GSM_OUTPUT", "json")
+    for args in commands:
+        fast = fastpath.answer(list(args))
+        assert fast is not None and fast == _full(gsm, args), args
+    assert json.loads(fastpath.answer(["config", "list"]) or "")
+    monkeypatch.setenv("GSM_OUTPUT", "yaml")  # an error: the full path says so
+    assert fastpath.answer(["server", "list"]) is None
+
+
+def test_a_table_shows_a_live_game_as_the_full_path_does(gsm: GsmRunner, gsm_home: Path) -> None:
+    """A game that lives without its supervisor is "running (unsupervised)" in the table."""
+    _fill(gsm, gsm_home)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = psutil.Process(child.pid).create_time()
+        with sqlite3.connect(gsm_home / "gsm.db") as conn:
+            conn.execute(
+                "UPDATE local_servers SET status = 'running', process_id = ?,"
+                " process_create_time = ? WHERE name = 'beta'",
+                (child.pid, started),
+            )
+        conn.close()
+        fast = fastpath.answer(["server", "list"])
+        assert fast is not None and fast == _full(gsm, ("server", "list"))
+        assert "running (unsupervised)" in fast and str(child.pid) in fast
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_sync_status_table_steps_aside_for_what_the_last_pull_skipped(
+    gsm: GsmRunner, gsm_home: Path
+) -> None:
+    """The table notes skipped changes on stderr: the full path's; JSON carries them."""
+    _fill(gsm, gsm_home)
+    skipped = {"changes": 2, "invalid": [{"entity_type": "x", "entity_id": "1", "reason": "bad"}]}
+    with sqlite3.connect(gsm_home / "gsm.db") as conn:
+        conn.execute("UPDATE sync_state SET last_pull_result = ?", (json.dumps(skipped),))
+    conn.close()
+    assert fastpath.answer(["sync", "status"]) is None
+    args = ("sync", "status", "--json")
+    assert fastpath.answer(list(args)) == _full(gsm, args)
+
+
+FORBIDDEN = {"sqlalchemy", "alembic", "typer", "click", "pydantic", "httpx"}
+
+
+def _imported(stderr: str) -> set[str]:
+    """The top-level packages `python -X importtime` reports."""
+    return {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("server", "list", "--json"),
+        ("server", "list"),
+        ("server", "show", "alpha", "-o", "csv"),
+        ("server", "show", "beta"),
+        ("config", "list"),
+        ("config", "get", "metrics.interval"),
+        ("config", "get", "backup.retention", "--json"),
+        ("sync", "status"),
+        ("sync", "status", "--json"),
+    ],
+)
+def test_the_program_answers_without_the_heavy_libraries(
+    gsm: GsmRunner, gsm_home: Path, args: tuple[str, ...]
+) -> None:
+    """The installed `gsm` in a child process: the full path's bytes, and not one module of
+    SQLAlchemy, Alembic, Typer, Click, pydantic or httpx imported."""
+    _fill(gsm, gsm_home)
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", str(gsm_executable()), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 0
+    assert run.stdout == _full(gsm, args)
+    imported = _imported(run.stderr)
+    assert "gsm_cli" in imported
+    assert not imported & FORBIDDEN, imported & FORBIDDEN
+
+
+def _on_a_terminal(command: list[str], columns: int, home: Path) -> bytes:
+    """What ``command`` writes to a terminal of ``columns`` columns (a pty; its stderr
+    must stay empty)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("COLUMNS", "LINES", "NO_COLOR", "CI", "FORCE_COLOR", "TERM")
+    }
+    env.update(GSM_HOME=str(home), TERM="xterm-256color")
+    child = subprocess.Popen(
+        command, stdin=follower, stdout=follower, stderr=subprocess.PIPE, env=env
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == 0 and err == b"", (command, err)
+    return b"".join(chunks)
+
+
+FULL_APP = [sys.executable, "-c", "from gsm_cli.app import main; main()"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX pseudo-terminal")
+@pytest.mark.parametrize("columns", [200, 60])
+def test_on_a_terminal_the_bytes_are_the_full_applications(
+    gsm: GsmRunner, gsm_home: Path, columns: int
+) -> None:
+    """A terminal of 200 columns, and one of 60 where Rich folds the long cells: the colours,
+    the widths and the indented JSON are the same from both paths."""
+    _fill(gsm, gsm_home)
+    for args in (
+        ("server", "list"),
+        ("server", "show", "alpha"),
+        ("config", "list"),
+        ("sync", "status"),
+        ("server", "list", "--json"),
+    ):
+        fast = _on_a_terminal([str(gsm_executable()), *args], columns, gsm_home)
+        full = _on_a_terminal([*FULL_APP, *args], columns, gsm_home)
+        assert fast == full, args
+        assert b"\x1b[" in fast or args[-1] == "--json", args  # coloured: a terminal indeed
+    # Sized to the terminal: no line wider than it, once the colours are taken out.
+    shown = _on_a_terminal([str(gsm_executable()), "config", "list"], columns, gsm_home)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", shown.decode()).splitlines()
+    assert max(len(line) for line in lines) <= columns

@@ -14,6 +14,7 @@ from gsm_cli.commands._common import (
     paths,
 )
 from gsm_cli.output import Column
+from gsm_cli.views import SETTING_COLUMNS
 
 app = typer.Typer(
     help="Show and change gsm's settings.", no_args_is_help=True, add_completion=False
@@ -22,13 +23,6 @@ app = typer.Typer(
 KeyArgument = Annotated[
     str, typer.Argument(metavar="KEY", help="Setting key, such as backup.retention.")
 ]
-SETTING_COLUMNS = (
-    Column("key"),
-    Column("value"),
-    Column("source"),
-    Column("default"),
-    Column("description"),
-)
 
 
 @app.command("list")

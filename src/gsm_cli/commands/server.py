@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gsm_cli import environment, output
+from gsm_cli import environment, output, views
 from gsm_cli.commands._common import (
     SERVER_STATUSES,
     JsonOption,
@@ -22,6 +22,7 @@ from gsm_cli.commands._common import (
 )
 from gsm_cli.errors import GsmError, InvalidInputError
 from gsm_cli.output import Column
+from gsm_cli.views import DETAIL_COLUMNS, SERVER_COLUMNS
 
 app = typer.Typer(
     help="Create, start, stop, supervise, back up and restore game servers.",
@@ -44,39 +45,6 @@ TimeoutOption = Annotated[
     ),
 ]
 
-SERVER_COLUMNS = (
-    Column("name"),
-    Column("game_type", "GAME"),
-    Column("status"),
-    Column("port"),
-    Column("process_id", "PID"),
-    Column("install_path", "PATH"),
-    Column("device_name", "DEVICE"),
-)
-DETAIL_COLUMNS = (
-    Column("id"),
-    Column("name"),
-    Column("game_type"),
-    Column("status"),
-    Column("port"),
-    Column("query_protocol"),
-    Column("query_port"),
-    Column("freeze_after"),
-    Column("query_grace"),
-    Column("max_players"),
-    Column("process_id"),
-    Column("install_path"),
-    Column("last_backup"),
-    Column("created_at"),
-    Column("cloud_sync_status"),
-    Column("device_id"),
-    Column("device_name"),
-    Column("community_name", "community"),
-    Column("community_id"),
-    Column("autostart"),
-    Column("remote"),
-    Column("configuration"),
-)
 STATUS_COLUMNS = (
     Column("name"),
     Column("status"),
@@ -241,44 +209,11 @@ def _community_id(store: Any, community: str | None, no_community: bool) -> str 
     return found.id
 
 
-def _row(server: Any, names: dict[str, str]) -> dict[str, Any]:
-    """A server as list and show give it: its record, and its community's name when the
-    membership cache knows it."""
-    from gsm_cli.services import servers
-
-    row = servers.to_dict(server)
-    shown: dict[str, Any] = {}
-    for key, value in row.items():
-        if key == "community_id":
-            shown["community_name"] = names.get(value) if value else None
-        shown[key] = value
-    return shown
-
-
 def _emit_server(server: Any, fmt: str, store: Any) -> None:
     from gsm_cli.services import communities
 
-    row = _row(server, communities.cached_names(store))
-    output.emit(_shown_freeze(row) if fmt == "table" else row, fmt, DETAIL_COLUMNS)
-
-
-def _shown_freeze(row: dict[str, Any]) -> dict[str, Any]:
-    """The freeze settings as a person reads them: with their unit, and whether they are the
-    game's defaults (JSON has ``freeze_after_from`` and ``query_grace_from`` for that)."""
-
-    def origin(key: str) -> str:
-        return " (the game's default)" if row[f"{key}_from"] == "game" else ""
-
-    after, off = row["freeze_after"], row["freeze_off_because"]
-    if off:
-        shown = f"off ({off})"
-    else:
-        shown = ("off" if after == 0 else f"{after} failed queries") + origin("freeze_after")
-    return {
-        **row,
-        "freeze_after": shown,
-        "query_grace": f"{row['query_grace']:g}s" + origin("query_grace"),
-    }
+    shown = views.shown_server(server, communities.cached_names(store), fmt)
+    output.emit(shown, fmt, DETAIL_COLUMNS)
 
 
 def _warn(warnings: list[str]) -> None:
@@ -362,10 +297,7 @@ def list_(
         # The truth, as `status` tells it: pid and create time, supervisor alive.
         seen = lifecycle.observe_all(store, paths(), status=status, game=game)
         names = communities.cached_names(store)
-    rows = [{**_row(s.server, names), "process_id": s.process_id} for s in seen]
-    if fmt == "table":
-        rows = [{**row, "status": s.shown_status} for row, s in zip(rows, seen, strict=True)]
-    output.emit(rows, fmt, SERVER_COLUMNS)
+    output.emit(views.listed_servers(seen, names, fmt), fmt, SERVER_COLUMNS)
 
 
 @app.command()

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gsm_cli import environment, output
+from gsm_cli import environment, output, views
 from gsm_cli.commands._common import (
     JsonOption,
     OutputOption,
@@ -145,25 +145,7 @@ def status(output_: OutputOption = None, json_: JsonOption = False) -> None:
     if fmt != "table":  # JSON and CSV carry everything; the table is a summary
         output.emit(info, fmt, ())
         return
-    output.emit(
-        {
-            "queued": info["queued"],
-            "retrying": info["retrying"],
-            "rejected": len(info["rejected"]),
-            "conflicts": len(info["conflicts"]),
-            "last_push_at": info["last_push_at"],
-            "last_pull_at": info["last_pull_at"],
-        },
-        "table",
-        (
-            Column("queued"),
-            Column("retrying"),
-            Column("rejected"),
-            Column("conflicts"),
-            Column("last_push_at"),
-            Column("last_pull_at"),
-        ),
-    )
+    output.emit(views.sync_summary(info), "table", views.SYNC_STATUS_COLUMNS)
     if info["rejected"]:
         output.message("rejected (gsm sync retry ID, gsm sync drop ID):")
         output.emit(info["rejected"], "table", OP_COLUMNS)

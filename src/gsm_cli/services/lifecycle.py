@@ -7,7 +7,6 @@ processes from the OS (pid + create time), never from the stored status alone.
 """
 
 import contextlib
-import os
 import re
 import sqlite3
 import subprocess
@@ -15,7 +14,6 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +25,20 @@ from gsm_cli.paths import Paths
 from gsm_cli.services import alerts, cloud_summary, control, freeze, ports, processes, servers
 from gsm_cli.services import query as query_service
 from gsm_cli.services.control import POLL_SECONDS, RuntimeFiles, files
+from gsm_cli.services.liveness import (  # re-exported: liveness without SQLAlchemy
+    ACTIVE,
+    Observed,
+    game_alive,
+    is_up,
+    look,
+    shown_status,  # noqa: F401 (re-exported)
+    supervisor,  # noqa: F401 (re-exported)
+    up_of,  # noqa: F401 (re-exported)
+)
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer, ServerEvent
 from gsm_cli.timeutil import iso_utc
 
-ACTIVE = ("starting", "running", "stopping")
 DEFAULT_START_TIMEOUT = 30.0
 FAILED_START_LINES = 10  # console lines quoted when a game exits before it is up
 CPU_SAMPLE_SECONDS = 0.1
@@ -45,50 +52,6 @@ MONITOR_QUERY_TIMEOUT = query_service.DEFAULT_TIMEOUT
 # How long it waits for a supervisor to kill a frozen game (killing waits for the whole tree).
 FREEZE_REQUEST_TIMEOUT = freeze.KILL_WAIT_SECONDS + 10
 LAUNCH_NOTE = re.compile(r"^\[gsm [^\]]*\] started pid \d+")
-
-
-def game_alive(server: LocalServer) -> bool:
-    return processes.is_alive(server.process_id, server.process_create_time)
-
-
-def supervisor(paths: Paths, server: LocalServer) -> control.SupervisorState | None:
-    # The state file's path alone: `files()` builds four paths, and list asks for every server.
-    state = control.SupervisorState.load(paths.data_dir / "run" / f"{server.id}.json")
-    if state and processes.is_alive(state.pid, state.create_time):
-        return state
-    return None
-
-
-def is_up(paths: Paths, server: LocalServer) -> bool:
-    """Running, or being run: its game lives, or its supervisor does (between restarts)."""
-    return game_alive(server) or supervisor(paths, server) is not None
-
-
-def _state_files(paths: Paths) -> set[str]:
-    """The names in the run folder, read once for many servers: a server without a state file
-    there has no supervisor (``supervisor`` would find none), so its file is not opened."""
-    try:
-        return set(os.listdir(paths.data_dir / "run"))
-    except OSError:  # no run folder yet: no supervisor ever ran
-        return set()
-
-
-def _supervisor_of(
-    paths: Paths, server: LocalServer, state_files: set[str] | None
-) -> control.SupervisorState | None:
-    if state_files is not None and f"{server.id}.json" not in state_files:
-        return None
-    return supervisor(paths, server)
-
-
-def up_of(paths: Paths, found: list[LocalServer]) -> list[bool]:
-    """``is_up`` of each server, in order, with the run folder read once. A server recorded
-    without a pid is never asked of the OS (``game_alive`` is false without one)."""
-    state_files = _state_files(paths)
-    return [
-        game_alive(server) or _supervisor_of(paths, server, state_files) is not None
-        for server in found
-    ]
 
 
 def record(
@@ -188,66 +151,6 @@ def _tail(path: Path, lines: int) -> list[str]:
         return []
 
 
-def shown_status(status: str, game_alive: bool, supervised: bool, console: bool) -> str:
-    """The status as a person reads it in a table: a running game without its supervisor, or
-    without its console, says so."""
-    if game_alive and not supervised:
-        return f"{status} (unsupervised)"
-    if game_alive and not console:
-        return f"{status} (no console)"
-    return status
-
-
-@dataclass
-class Observed:
-    """The truth about one server at one moment: its record, reconciled with the OS."""
-
-    server: LocalServer  # its status as it truly is
-    game_alive: bool  # the recorded pid runs, with the recorded create time
-    supervisor: control.SupervisorState | None  # its supervisor, when that lives
-
-    @property
-    def status(self) -> str:
-        return self.server.status
-
-    @property
-    def supervised(self) -> bool:
-        return self.supervisor is not None
-
-    @property
-    def unsupervised(self) -> bool:
-        """Its game runs, but the supervisor that watched it died."""
-        return self.game_alive and self.supervisor is None
-
-    @property
-    def console(self) -> bool:
-        return self.game_alive and self.supervisor is not None and self.supervisor.console
-
-    @property
-    def process_id(self) -> int | None:
-        return self.server.process_id if self.game_alive else None
-
-    @property
-    def shown_status(self) -> str:
-        return shown_status(self.status, self.game_alive, self.supervised, self.console)
-
-    @property
-    def message(self) -> str | None:
-        name = self.server.name
-        if self.unsupervised:
-            return (
-                f"its supervisor died while the game runs: no crash restarts, no console; "
-                f"`gsm server start {name}` attaches a new supervisor, "
-                f"`gsm server restart {name}` also gets the console back"
-            )
-        if self.game_alive and not self.console:
-            return (
-                "supervised again after its first supervisor died, but without a console; "
-                f"`gsm server restart {name}` gets it back"
-            )
-        return None
-
-
 def observe(store: Store, paths: Paths, server: LocalServer) -> Observed:
     """The one place that decides what is true about a server, for list, status, start, stop,
     send and monitor: the game runs when its pid lives with the recorded create time; its
@@ -258,18 +161,10 @@ def observe(store: Store, paths: Paths, server: LocalServer) -> Observed:
 
 
 def observe_many(store: Store, paths: Paths, found: list[LocalServer]) -> list[Observed]:
-    """``observe`` of each server, in order, with the same answer at the cost of one: the run
-    folder is listed once (no state file, no supervisor), a server recorded without a pid is
-    never asked of the OS (no pid, no game), and the crashes found are recorded in one
-    transaction (the same status, sync operation and event for each as ``observe`` writes)."""
-    state_files = _state_files(paths) if len(found) > 1 else None
-    seen, dead = [], []
-    for server in found:
-        alive = game_alive(server)
-        state = _supervisor_of(paths, server, state_files)
-        if server.status in ACTIVE and not alive and state is None:
-            dead.append(server)
-        seen.append(Observed(server, alive, state))
+    """``observe`` of each server, in order, with the same answer at the cost of one
+    (``liveness.look``), and the crashes found recorded in one transaction (the same status,
+    sync operation and event for each as ``observe`` writes)."""
+    seen, dead = look(paths, found)
     if dead and not store.read_only:
         with store.write() as session:
             queued = sum(

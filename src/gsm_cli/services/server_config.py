@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gsm_cli.services import games, query
+from gsm_cli.timeutil import iso_utc
 
 if TYPE_CHECKING:
     from gsm_cli.store.models import LocalServer
@@ -83,3 +84,39 @@ def is_remote(server: LocalServer, this_device: str | None = None) -> bool:
     if server.status == REMOTE:
         return True
     return this_device is not None and server.device_id not in (None, this_device)
+
+
+def to_dict(server: LocalServer) -> dict[str, Any]:
+    """A server as scripts see it: the schema's column names, ISO 8601 UTC times."""
+    config = server.configuration or {}
+    return {
+        "id": server.id,
+        "name": server.name,
+        "game_type": server.game_type,
+        "status": server.status,
+        "port": server.port,
+        "query_protocol": query_protocol(server),
+        "query_port": query_port(server),
+        "freeze_after": freeze_after(server),
+        "freeze_after_from": _source(config, "freeze_after"),
+        "freeze_off_because": freeze_off_because(server),
+        "query_grace": query_grace(server),
+        "query_grace_from": _source(config, "query_grace"),
+        "max_players": config.get("max_players"),
+        "process_id": server.process_id,
+        "install_path": server.install_path,
+        "last_backup": iso_utc(server.last_backup),
+        "created_at": iso_utc(server.created_at),
+        "cloud_sync_status": server.cloud_sync_status,
+        "device_id": server.device_id,
+        "device_name": server.device_name,
+        "community_id": server.community_id,
+        "autostart": bool(server.autostart),
+        "remote": is_remote(server),
+        "configuration": config,
+    }
+
+
+def _source(config: dict[str, Any], key: str) -> str:
+    """Where an effective setting comes from: the server's own value, or its game's default."""
+    return "server" if key in config else "game"

@@ -26,16 +26,16 @@ from gsm_cli.services.server_config import (  # pure rules, importable without S
     DEFAULT_RESTART,
     MAX_FREEZE_AFTER,
     REMOTE,  # noqa: F401 (re-exported: servers.REMOTE)
-    freeze_after,
+    freeze_after,  # noqa: F401 (re-exported)
     freeze_off_because,
     is_remote,
-    query_grace,
-    query_port,
-    query_protocol,
+    query_grace,  # noqa: F401 (re-exported)
+    query_port,  # noqa: F401 (re-exported)
+    query_protocol,  # noqa: F401 (re-exported)
+    to_dict,  # noqa: F401 (re-exported: servers.to_dict)
 )
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalPlugin, LocalServer, PerformanceSample
-from gsm_cli.timeutil import iso_utc
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -66,42 +66,6 @@ class ServerChanges:
     community_id: str | None = None  # "" takes the server out of its community
     autostart: bool | None = None  # started by the gsm service when the machine starts
     warnings: list[str] = field(default_factory=list)
-
-
-def to_dict(server: LocalServer) -> dict[str, Any]:
-    """A server as scripts see it: the schema's column names, ISO 8601 UTC times."""
-    config = server.configuration or {}
-    return {
-        "id": server.id,
-        "name": server.name,
-        "game_type": server.game_type,
-        "status": server.status,
-        "port": server.port,
-        "query_protocol": query_protocol(server),
-        "query_port": query_port(server),
-        "freeze_after": freeze_after(server),
-        "freeze_after_from": _source(config, "freeze_after"),
-        "freeze_off_because": freeze_off_because(server),
-        "query_grace": query_grace(server),
-        "query_grace_from": _source(config, "query_grace"),
-        "max_players": config.get("max_players"),
-        "process_id": server.process_id,
-        "install_path": server.install_path,
-        "last_backup": iso_utc(server.last_backup),
-        "created_at": iso_utc(server.created_at),
-        "cloud_sync_status": server.cloud_sync_status,
-        "device_id": server.device_id,
-        "device_name": server.device_name,
-        "community_id": server.community_id,
-        "autostart": bool(server.autostart),
-        "remote": is_remote(server),
-        "configuration": config,
-    }
-
-
-def _source(config: dict[str, Any], key: str) -> str:
-    """Where an effective setting comes from: the server's own value, or its game's default."""
-    return "server" if key in config else "game"
 
 
 def plugin_dir(server: LocalServer) -> str:

@@ -307,6 +307,12 @@ def list_settings(store: Store, env: Mapping[str, str]) -> list[Setting]:
 
     with store.read() as session:
         rows = {row.key: row for row in session.scalars(select(UserSetting))}
+    return resolve_all(rows, env)
+
+
+def resolve_all(rows: Mapping[str, Any], env: Mapping[str, str]) -> list[Setting]:
+    """Every setting, by key, from the stored rows by key (as ``resolve`` takes them) and the
+    environment: ``list_settings`` without the store."""
     return [_resolve(spec, rows.get(key), env) for key, spec in sorted(SPECS.items())]
 
 
@@ -362,6 +368,11 @@ def effective_value(store: Store, key: str, env: Mapping[str, str]) -> str | Non
 
 
 def default_output_format(store: Store, env: Mapping[str, str]) -> str:
-    value = effective_value(store, "output.format", env) or "table"
+    return output_format_of(get_setting(store, "output.format", env), env)
+
+
+def output_format_of(setting: Setting, env: Mapping[str, str]) -> str:
+    """The output format a command uses by default, from the resolved ``output.format``."""
+    value = setting.value or "table"
     source = "in GSM_OUTPUT" if env.get("GSM_OUTPUT") else "in the output.format setting"
     return check_format(value, source)

@@ -9,30 +9,9 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from gsm_cli.errors import ConflictError
+from gsm_cli.store.revisions import HEAD, REVISIONS, SEED_TABLES  # re-exported
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# In order, oldest first; tests check this matches the Alembic scripts.
-REVISIONS: tuple[str, ...] = (
-    "0001_seed",
-    "0002_outbox_ids",
-    "0003_server_runtime",
-    "0004_sync_state",
-    "0005_devices",
-    "0006_plugin_files",
-    "0007_server_community",
-    "0008_unattended",
-)
-HEAD = REVISIONS[-1]
-SEED_TABLES = frozenset(
-    {
-        "local_servers",
-        "local_plugins",
-        "performance_history",
-        "pending_sync_operations",
-        "user_settings",
-        "game_installations",
-    }
-)
 
 
 def read_version(conn: Connection) -> str | None:
