@@ -11,8 +11,10 @@ The rules that make a push safe to interrupt at any moment:
   one sent, ``outbox.replace_summary``): that answer changes nothing and is not reported.
 """
 
+import contextlib
+import gc
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -336,7 +338,10 @@ def push(
         batch = _Batch.of(_next_batch(session, 0, batch_size, raw=True), this)
     # The request goes out on a thread while this one reads and encodes the batch after it
     # (every store access stays on this thread); the answers are applied as they come.
-    with ThreadPoolExecutor(1, thread_name_prefix="gsm-sync-push") as sender:
+    with (
+        _long_lived_frozen(),
+        ThreadPoolExecutor(1, thread_name_prefix="gsm-sync-push") as sender,
+    ):
         while batch.rows:
             in_flight = sender.submit(client.push, batch.operations)
             with store.read() as session:
@@ -350,6 +355,19 @@ def push(
     result = summary.to_dict()
     _record_push(store, result)
     return result
+
+
+@contextlib.contextmanager
+def _long_lived_frozen() -> Iterator[None]:
+    """Keep the garbage collector off the objects that existed before the push (the modules,
+    the store's engine): each batch allocates enough to set off collections of the oldest
+    generation, which would otherwise walk all of them (measured: about a fifth of the push's
+    own time). Collections go on for what the push makes."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _push_answered(
