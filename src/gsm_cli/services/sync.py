@@ -336,18 +336,23 @@ def push(
     report(0, total, "pushing")
     with store.read() as session:
         batch = _Batch.of(_next_batch(session, 0, batch_size, raw=True), this)
-    # The request goes out on a thread while this one reads and encodes the batch after it
-    # (every store access stays on this thread); the answers are applied as they come.
+    # Requests go out on a thread, one at a time, each only once the one before is answered.
+    # While one is in flight, this thread (which alone touches the store) reads and encodes
+    # the batch after it, then records the answers of the one before it.
     with (
         _long_lived_frozen(),
         ThreadPoolExecutor(1, thread_name_prefix="gsm-sync-push") as sender,
     ):
-        while batch.rows:
-            in_flight = sender.submit(client.push, batch.operations)
+        in_flight = sender.submit(client.push, batch.operations) if batch.rows else None
+        while in_flight is not None:
             with store.read() as session:
                 following = _next_batch(session, batch.rows[-1].id, batch_size, raw=True)
             following_batch = _Batch.of(following, this)
-            _push_answered(store, in_flight, batch.sent, batch.rows, summary)
+            results = _answers(store, in_flight, batch.rows, summary)
+            in_flight = (
+                sender.submit(client.push, following_batch.operations) if following else None
+            )
+            _record_answers(store, batch.sent, results, summary)
             report(summary.sent, total, None)
             batch = following_batch
     with store.read() as session:
@@ -370,16 +375,15 @@ def _long_lived_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _push_answered(
+def _answers(
     store: Store,
     in_flight: Future[list[dict[str, Any]]],
-    batch: list[dict[str, Any]],
     rows: list[Row[Any]],
     summary: PushSummary,
-) -> None:
-    """Wait for one batch's answers and record them; unreachable: count a retry, stop."""
+) -> list[dict[str, Any]]:
+    """Wait for one batch's answers; unreachable: count a retry, stop."""
     try:
-        results = in_flight.result()
+        return in_flight.result()
     except CloudUnreachableError as exc:
         with store.write() as session:
             session.execute(
@@ -398,6 +402,11 @@ def _push_answered(
             hint="run gsm sync push again when the cloud answers",
             code=exc.code,
         ) from None
+
+
+def _record_answers(
+    store: Store, batch: list[dict[str, Any]], results: list[dict[str, Any]], summary: PushSummary
+) -> None:
     with store.write() as session:
         _apply_answers(session, batch, results, summary)
     summary.sent += len(batch)
