@@ -142,16 +142,8 @@ Outcome = tuple[str, str | None]  # (status, reason) of one applied-or-not opera
 # --- push -----------------------------------------------------------------------------------
 
 
-def push(
-    session: Session,
-    user_id: uuid.UUID,
-    operations: Sequence[OperationLike],
-    *,
-    finite_numbers: bool = False,
-) -> list[Result]:
-    """Apply a batch in order; one result per operation, in request order. ``finite_numbers``:
-    the caller knows that no payload holds NaN or Infinity (the request body has no such
-    word), which spares each payload a slower test."""
+def push(session: Session, user_id: uuid.UUID, operations: Sequence[OperationLike]) -> list[Result]:
+    """Apply a batch in order; one result per operation, in request order."""
     now = utcnow()
     postgres = _is_postgres(session)
     if postgres:
@@ -159,7 +151,7 @@ def push(
     first: dict[uuid.UUID, int] = {}
     for index, op in enumerate(operations):
         first.setdefault(op.id, index)
-    unique = [_prepare(operations[index], now, finite_numbers) for index in sorted(first.values())]
+    unique = [_prepare(operations[index], now) for index in sorted(first.values())]
     if postgres:
         # Every push holds the feed's lock from here to its commit, so the ids no earlier
         # push stored are this push's to apply: read once, stored once with their answers.
@@ -229,9 +221,9 @@ class _Prepared:
     claim: bool = False  # that device takes the server over (gsm server adopt)
 
 
-def _prepare(op: OperationLike, now: datetime, finite_numbers: bool = False) -> _Prepared:
+def _prepare(op: OperationLike, now: datetime) -> _Prepared:
     item = _Prepared(op)
-    problem = _payload_problem(op.data_payload, finite_numbers)
+    problem = _payload_problem(op.data_payload)
     if problem is not None:
         item.problem, item.storable = f"invalid payload: data_payload {problem}", False
     elif op.entity_type not in ENTITY_TYPES:
@@ -326,12 +318,11 @@ def _check_payload_id(value: Any, entity_id: uuid.UUID) -> None:
         raise _Refused("invalid payload: id does not match entity_id")
 
 
-def _payload_problem(payload: Any, finite_numbers: bool = False) -> str | None:
-    """Why the database could not hold this payload as JSON, or None. ``finite_numbers``: it
-    is known to hold no NaN or Infinity."""
+def _payload_problem(payload: Any) -> str | None:
+    """Why the database could not hold this payload as JSON, or None."""
     if payload is None:
         return None
-    if _plainly_storable(payload, finite_numbers):
+    if _plainly_storable(payload):
         return None
     size = 0
 
@@ -369,26 +360,11 @@ def _payload_problem(payload: Any, finite_numbers: bool = False) -> str | None:
 
 _INF = float("inf")
 _LONG_NUMBER = re.compile(r"\d{19}")  # 2**63 has 19 digits: anything shorter fits
-_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
 
 
-def _plainly_storable(payload: Any, finite_numbers: bool = False) -> bool:
+def _plainly_storable(payload: Any) -> bool:
     """A quick test that passes nearly every payload: True only when the full walk would find
     no problem (no NaN, valid Unicode, no NUL, no long number, shallow, small enough)."""
-    if finite_numbers:
-        # orjson refuses text that is not valid Unicode and integers over 64 bits, and writes
-        # NUL as \u0000; its length in UTF-8 bytes is at least the walk's count of characters.
-        # It would write NaN as null: hence only for payloads known to hold none.
-        try:
-            encoded = orjson.dumps(payload)
-        except orjson.JSONEncodeError:
-            return False
-        return (
-            b"\\u0000" not in encoded
-            and len(encoded) <= MAX_JSON_BYTES
-            and encoded.count(b"{") + encoded.count(b"[") <= MAX_JSON_DEPTH
-            and _LONG_NUMBER_BYTES.search(encoded) is None
-        )
     try:
         dumped = json.dumps(payload, allow_nan=False, ensure_ascii=False)
         dumped.encode("utf-8")

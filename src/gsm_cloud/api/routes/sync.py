@@ -5,13 +5,11 @@ The protocol is documented in docs/sync-protocol.md.
 
 import contextlib
 import gc
-import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Response
 
 from gsm_cloud.api.bodies import PUSH, ApiRoute, body_limit
 from gsm_cloud.api.deps import CurrentUser, SessionDep
@@ -35,11 +33,6 @@ router = APIRouter(prefix="/v1/sync", tags=["sync"], route_class=ApiRoute)
 MAX_CURSOR = 2**63 - 1
 
 
-# A number that JSON cannot hold as written by Python (NaN, Infinity): when the body has none
-# (nor the word inside a text), no payload holds a non-finite number.
-_NON_FINITE = re.compile(rb"NaN|Infinity")
-
-
 @router.post(
     "/push",
     response_model=PushResponse,
@@ -47,9 +40,7 @@ _NON_FINITE = re.compile(rb"NaN|Infinity")
     responses=responses(401, 422),
 )
 @body_limit(PUSH)
-async def push(
-    request: Request, body: PushRequest, user: CurrentUser, session: SessionDep
-) -> Response:
+def push(body: PushRequest, user: CurrentUser, session: SessionDep) -> Response:
     """Apply 1 to 1000 queued operations in order, each at most once (keyed by its id).
 
     Every operation gets an answer, in request order: ``applied``; ``duplicate`` (this id was
@@ -59,17 +50,11 @@ async def push(
     One bad operation never spoils the others. A 4xx for the whole request means the request
     itself is malformed; a 5xx means nothing was applied: push the same operations again.
     """
-    # The body was parsed and validated once (bodies.ApiRoute); it is still at hand as bytes.
-    finite = _NON_FINITE.search(await request.body()) is None
-    answer = await run_in_threadpool(_push, session, user.id, body, finite)
-    return Response(answer, media_type="application/json")
-
-
-def _push(session: SessionDep, user_id: Any, body: PushRequest, finite: bool) -> bytes:
+    # The body was parsed and validated once (bodies.ApiRoute); the answer is written at once.
     with _long_lived_frozen():
-        results = sync.push(session, user_id, body.operations, finite_numbers=finite)
+        results = sync.push(session, user.id, body.operations)
         session.commit()
-        return _answer(results)
+        return Response(_answer(results), media_type="application/json")
 
 
 @contextlib.contextmanager
