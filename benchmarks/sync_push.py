@@ -3,7 +3,7 @@ rows, on a real gsm-cloud on PostgreSQL, in the same run.
 
 10,000 servers are queued through the outbox in one local transaction and pushed with the
 machinery of `gsm sync push` (services.sync.push, default batch size 500, over HTTP to a
-gsm-cloud with 2 workers). The baseline is what the database alone needs for the same rows:
+gsm-cloud with one worker per CPU). The baseline is what the database alone needs for the same rows:
 psycopg's executemany of ``INSERT INTO game_servers ... ON CONFLICT (id) DO UPDATE`` of the
 10,000 servers (the same columns and values the push writes, under other ids), one commit.
 
@@ -117,11 +117,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    print(f"machine: {os.cpu_count()} CPUs, {_cpu_model()}")
+    workers = os.cpu_count() or 2
+    print(f"machine: {workers} CPUs, {_cpu_model()}; gsm-cloud serve --workers {workers}")
     with (
         tempfile.TemporaryDirectory() as tmp,
         scratch_database() as database_url,
-        running_cloud(database_url) as url,
+        running_cloud(database_url, workers=workers) as url,
     ):
         push_times, baseline_times = [], []
         for run in range(args.runs):
@@ -133,9 +134,11 @@ def main() -> None:
             baseline_times.append(timed_executemany(database_url, owner, payloads))
             elapsed, summary = timed_push(url, token, store, args.batch_size)
             push_times.append(elapsed)
+            load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
             print(
                 f"run {run + 1}: push {args.ops} ops in {elapsed:.2f}s "
-                f"({summary['batches']} requests); executemany {baseline_times[-1]:.2f}s"
+                f"({summary['batches']} requests); executemany {baseline_times[-1]:.2f}s "
+                f"(load average {load}; ratio in this run {elapsed / baseline_times[-1]:.1f}x)"
             )
         push_s, baseline_s = min(push_times), min(baseline_times)
         rate = args.ops / push_s

@@ -6,13 +6,17 @@ on 127.0.0.1."""
 import http.server
 import json
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from gsm_cli.cloud.client import CloudAnswerError, CloudClient
+from gsm_cli.cloud.client import CloudAnswerError, CloudClient, EncodedOperation
+from gsm_cli.services import device, sync
+from gsm_cli.store import Store, outbox
+from gsm_cli.store.models import LocalServer
 from tests.conftest import GsmRunner
 
 Answer = tuple[int, dict[str, str], bytes]
@@ -190,6 +194,65 @@ def test_a_too_large_batch_is_pushed_in_halves(fake_cloud) -> None:  # type: ign
     assert "over 10 bytes" in results[2]["reason"]
     sizes = [len(json.loads(body)["operations"]) for body in cloud.bodies]
     assert sizes == [5, 2, 3, 1, 2]  # 5 too many; 2 fine; 3 too many: 1 (huge), then 2
+
+
+def test_encoded_operations_go_as_they_are_and_in_halves(fake_cloud) -> None:  # type: ignore[no-untyped-def]
+    """Operations already written as JSON are sent byte for byte; a 413 halves them as it
+    halves dicts, and one too large on its own is answered rejected under its id."""
+    cloud = fake_cloud()
+    too_large = {"error": {"code": "too_large", "message": "the request body is over 10 bytes"}}
+
+    def push(body: bytes) -> Answer:
+        operations = json.loads(body)["operations"]
+        if len(operations) > 2 or any(op["id"] == "huge" for op in operations):
+            return 413, {"Content-Type": "application/json"}, json.dumps(too_large).encode()
+        results = [{"id": op["id"], "status": "applied"} for op in operations]
+        return 200, {"Content-Type": "application/json"}, json.dumps({"results": results}).encode()
+
+    cloud.answers["/v1/sync/push"] = push
+    encoded = [
+        EncodedOperation(i, b'{"id": "%s", "data_payload": {"n": NaN}}' % i.encode())
+        for i in ("a", "huge", "c")
+    ]
+    with CloudClient(cloud.url, "gsmc_t") as client:
+        results = client.push(encoded)
+    assert [(r["id"], r["status"]) for r in results] == [
+        ("a", "applied"), ("huge", "rejected"), ("c", "applied"),
+    ]  # fmt: skip
+    assert cloud.bodies[0] == b'{"operations": [' + b", ".join(op.json for op in encoded) + b"]}"
+    assert [len(json.loads(body)["operations"]) for body in cloud.bodies] == [3, 1, 2, 1, 1]
+
+
+def test_a_push_sends_each_queued_payload_as_the_store_holds_it(fake_cloud, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The push puts each payload's stored JSON text into the request as it is: the cloud gets
+    the values wire_operation gives (NaN and text that is not valid Unicode too), and a server
+    of this device goes with the device's current name."""
+    cloud = fake_cloud()
+
+    def push(body: bytes) -> Answer:
+        results = [{"id": op["id"], "status": "applied"} for op in json.loads(body)["operations"]]
+        return 200, {"Content-Type": "application/json"}, json.dumps({"results": results}).encode()
+
+    cloud.answers["/v1/sync/push"] = push
+    this = device.Device(id=str(uuid.uuid4()), name="machine-new")
+    odd = {"path": "/srv/mc\udcff", "ratio": float("nan"), "motd": "caf\u00e9"}
+    with Store.open(tmp_path / "gsm.db") as store:
+        with store.write() as session:
+            for name, device_id in (("mine", this.id), ("theirs", str(uuid.uuid4()))):
+                server = LocalServer(
+                    id=str(uuid.uuid4()), name=name, game_type="valheim", status="stopped",
+                    configuration=odd, device_id=device_id, device_name="machine-old",
+                )  # fmt: skip
+                outbox.record(session, server, "create")
+        with store.read() as session:
+            expected = [sync.wire_operation(row) for row in sync._next_batch(session, 0, 10)]
+        with CloudClient(cloud.url, "gsmc_t") as client:
+            summary = sync.push(store, client, batch_size=10, this=this)
+    assert summary["applied"] == 2 and summary["left"] == 0
+    expected[0]["data_payload"]["device_name"] = "machine-new"  # this device's server only
+    assert expected[1]["data_payload"]["device_name"] == "machine-old"
+    sent = json.loads(cloud.bodies[-1])["operations"]
+    assert json.dumps(sent, sort_keys=True) == json.dumps(expected, sort_keys=True)  # NaN too
 
 
 def test_rate_limited_is_exit_7_with_the_wait(gsm: GsmRunner, fake_cloud) -> None:  # type: ignore[no-untyped-def]

@@ -275,6 +275,30 @@ def test_infinity_and_nan_are_rejected_per_operation(
     assert all("NaN or Infinity" in r["reason"] for r in results[1:])
 
 
+@pytest.mark.parametrize("literal", ["1e400", "-1E+400", "1" * 320 + ".5"])
+def test_a_number_that_overflows_is_rejected_as_infinity(
+    client: TestClient, make_user: MakeUser, literal: str
+) -> None:
+    """A number literal too large for a float is read as Infinity: its operation is refused
+    like one with NaN, even when no NaN or Infinity is written anywhere in the body."""
+    alice = make_user()
+    batch = [
+        operation("create", local_server()),
+        operation("create", local_server(configuration={"ratio": "@"})),
+    ]
+    body = json.dumps({"operations": batch}).replace('"@"', literal)
+    assert "NaN" not in body and "Infinity" not in body
+    response = client.post(
+        "/v1/sync/push",
+        content=body,
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert statuses(results) == ["applied", "rejected"]
+    assert "NaN or Infinity" in results[1]["reason"]
+
+
 def test_batch_size_and_envelope_are_validated(client: TestClient, make_user: MakeUser) -> None:
     alice = make_user()
 

@@ -16,7 +16,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
@@ -80,6 +80,14 @@ class CloudTokenRefusedError(NotAllowedError):
 
 class CloudTooLargeError(InvalidInputError):
     """The cloud refused a request body as too large (HTTP 413)."""
+
+
+class EncodedOperation(NamedTuple):
+    """A push operation already written as a JSON object (ASCII bytes, as ``json_body`` would
+    write it), with its id: a push sends it as it is."""
+
+    id: str | None
+    json: bytes
 
 
 class CloudClient:
@@ -230,16 +238,20 @@ class CloudClient:
             )
         return info
 
-    def push(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def push(
+        self, operations: list[dict[str, Any]] | list[EncodedOperation]
+    ) -> list[dict[str, Any]]:
         """The cloud's answer for each operation, in order. A batch the cloud finds too large
         is sent again in halves; one operation too large on its own is answered ``rejected``."""
         try:
-            answer = self.json("POST", "/v1/sync/push", **json_body({"operations": operations}))
+            answer = self.json("POST", "/v1/sync/push", **_push_body(operations))
         except CloudTooLargeError as exc:
             if len(operations) > 1:
                 half = len(operations) // 2
                 return self.push(operations[:half]) + self.push(operations[half:])
-            return [{"id": operations[0].get("id"), "status": "rejected", "reason": exc.message}]
+            first = operations[0]
+            op_id = first.id if isinstance(first, EncodedOperation) else first.get("id")
+            return [{"id": op_id, "status": "rejected", "reason": exc.message}]
         results = self.checked_object(answer, "the push answer", {"results": list})["results"]
         if len(results) > len(operations):
             raise self.bad_answer(
@@ -389,6 +401,20 @@ def json_body(data: Any) -> dict[str, Any]:
     (httpx's ``json=`` refuses both)."""
     return {
         "content": jsonlib.dumps(data).encode("ascii"),
+        "headers": {"Content-Type": "application/json"},
+    }
+
+
+def _push_body(operations: list[dict[str, Any]] | list[EncodedOperation]) -> dict[str, Any]:
+    """``json_body({"operations": operations})``; encoded operations go in as they are."""
+    if not any(isinstance(op, EncodedOperation) for op in operations):
+        return json_body({"operations": operations})
+    parts = [
+        op.json if isinstance(op, EncodedOperation) else jsonlib.dumps(op).encode("ascii")
+        for op in operations
+    ]
+    return {
+        "content": b'{"operations": [' + b", ".join(parts) + b"]}",
         "headers": {"Content-Type": "application/json"},
     }
 

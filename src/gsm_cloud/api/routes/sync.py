@@ -3,9 +3,13 @@
 The protocol is documented in docs/sync-protocol.md.
 """
 
-from typing import Annotated
+import contextlib
+import gc
+from collections.abc import Iterator
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Query, Response
 
 from gsm_cloud.api.bodies import PUSH, ApiRoute, body_limit
 from gsm_cloud.api.deps import CurrentUser, SessionDep
@@ -20,7 +24,6 @@ from gsm_cloud.api.schemas.sync import (
     PullResponse,
     PushRequest,
     PushResponse,
-    PushResult,
 )
 from gsm_cloud.db.models import GameServer, Plugin, PluginInstallation
 from gsm_cloud.services import sync
@@ -37,7 +40,7 @@ MAX_CURSOR = 2**63 - 1
     responses=responses(401, 422),
 )
 @body_limit(PUSH)
-def push(body: PushRequest, user: CurrentUser, session: SessionDep) -> PushResponse:
+def push(body: PushRequest, user: CurrentUser, session: SessionDep) -> Response:
     """Apply 1 to 1000 queued operations in order, each at most once (keyed by its id).
 
     Every operation gets an answer, in request order: ``applied``; ``duplicate`` (this id was
@@ -47,14 +50,40 @@ def push(body: PushRequest, user: CurrentUser, session: SessionDep) -> PushRespo
     One bad operation never spoils the others. A 4xx for the whole request means the request
     itself is malformed; a 5xx means nothing was applied: push the same operations again.
     """
-    results = sync.push(session, user.id, body.operations)
-    session.commit()
-    return PushResponse(
-        results=[
-            PushResult(id=r.id, status=r.status, reason=r.reason, previous_status=r.previous_status)
-            for r in results
-        ]
-    )
+    # The body was parsed and validated once (bodies.ApiRoute); the answer is written at once.
+    with _long_lived_frozen():
+        results = sync.push(session, user.id, body.operations)
+        session.commit()
+        return Response(_answer(results), media_type="application/json")
+
+
+@contextlib.contextmanager
+def _long_lived_frozen() -> Iterator[None]:
+    """Keep the garbage collector off the objects that existed before (the application, its
+    modules, the session's pool): a batch allocates enough to set off collections of the
+    oldest generation, which would otherwise walk all of them each time (measured: about a
+    sixth of a push's time). Collections go on for what the push itself makes."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _answer(results: list[sync.Result]) -> bytes:
+    """PushResponse as JSON (nulls left out), written at once rather than built as models and
+    serialised by FastAPI: the same document."""
+    rows: list[dict[str, Any]] = []
+    for r in results:
+        row: dict[str, Any] = {"id": r.id, "status": r.status}
+        if r.reason is not None:
+            row["reason"] = r.reason
+        if r.previous_status is not None:
+            row["previous_status"] = r.previous_status
+        rows.append(row)
+    # Every reason is valid Unicode text (services.sync cleans them; the database holds no
+    # other), which is all orjson asks.
+    return orjson.dumps({"results": rows})
 
 
 @router.get("/pull", response_model=PullResponse, responses=responses(401, 422))
