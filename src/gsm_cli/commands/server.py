@@ -845,41 +845,25 @@ def backup(
 ) -> None:
     """Archive a server's folder (after its save command, when running)."""
     from gsm_cli import environment
-    from gsm_cli.services import backups, busy, games, lifecycle, plugins, servers
+    from gsm_cli.services import backups
 
     fmt = output_format(output_, json_)
-    with open_store() as store:
-        server = servers.get_local(store, name)
-        plugins.recover_server(store, paths(), server)  # never archive a half plugin change
-        game = games.get_game(server.game_type)
-        # Busy from the save on (the archive marks itself too): a game busy saving its world
-        # may not answer its queries, and is not to be taken for frozen meanwhile.
-        with busy.marked(paths(), busy.server_subject(server.id), "backup"):
-            supervisor = lifecycle.supervisor(paths(), server)
-            if supervisor and supervisor.console and game.save_command:
-                output.message(f"saving {server.name} first: {game.save_command}")
-                lifecycle.send(
-                    store,
-                    paths(),
-                    name,
-                    game.save_command,
-                    wait_for=game.save_done_pattern,
-                    timeout=60,
-                )
-            elif lifecycle.game_alive(server):
-                output.warning(
-                    f"{server.name} is running; files may change while they are archived"
-                )
-            with output.Progress(f"backing up {server.name}", in_bytes=True) as bar:
-                made = backups.create_backup(
-                    store,
-                    paths(),
-                    environment.current().vars,
-                    name,
-                    keep=keep,
-                    report=bar.report,
-                    notify=output.message,
-                )
+    with (
+        open_store() as store,
+        backups.saved_for_backup(
+            store, paths(), name, tell=output.message, warn=output.warning
+        ) as server,
+        output.Progress(f"backing up {server.name}", in_bytes=True) as bar,
+    ):
+        made = backups.create_backup(
+            store,
+            paths(),
+            environment.current().vars,
+            name,
+            keep=keep,
+            report=bar.report,
+            notify=output.message,
+        )
     if made.snapshot_id:
         where = f"the restic repository {made.path} (snapshot {made.snapshot_id[:8]})"
     else:

@@ -374,6 +374,39 @@ def _write_archive(
     return writer.digest.hexdigest()
 
 
+@contextlib.contextmanager
+def saved_for_backup(
+    store: Store,
+    paths: Paths,
+    server_name: str,
+    *,
+    tell: Callable[[str], None] = lambda _message: None,
+    warn: Callable[[str], None] = lambda _message: None,
+) -> Iterator[LocalServer]:
+    """What comes before backing up a server, for ``gsm server backup`` and a schedule's
+    ``backup`` task alike: a half-finished plugin change undone or finished (never archived
+    half-way), the server marked busy from here on (a game busy saving its world may not
+    answer its queries, and is not to be taken for frozen meanwhile), and its save command
+    sent on its console when it runs with one (``tell`` hears of it; ``warn`` of a running
+    game without a console, whose files may change while they are read)."""
+    from gsm_cli.services import games, lifecycle, plugins
+
+    server = servers.get_local(store, server_name)
+    plugins.recover_server(store, paths, server)
+    game = games.get_game(server.game_type)
+    with busy.marked(paths, busy.server_subject(server.id), "backup"):
+        supervisor = lifecycle.supervisor(paths, server)
+        if supervisor and supervisor.console and game.save_command:
+            tell(f"saving {server.name} first: {game.save_command}")
+            lifecycle.send(
+                store, paths, server.id, game.save_command, wait_for=game.save_done_pattern,
+                timeout=60,
+            )  # fmt: skip
+        elif lifecycle.game_alive(server):
+            warn(f"{server.name} is running; files may change while they are archived")
+        yield server
+
+
 def create_backup(
     store: Store,
     paths: Paths,

@@ -944,13 +944,7 @@ def _do(
         lifecycle.send(store, paths, server.id, argument)
         return "succeeded", f"sent: {argument}"
     if action == "backup":
-        from gsm_cli.services import busy, plugins
-
-        current = servers.get_local(store, server.id)
-        plugins.recover_server(store, paths, current)  # never archive a half plugin change
-        # Busy from the save on, as `gsm server backup`: a game busy saving is not frozen.
-        with busy.marked(paths, busy.server_subject(server.id), "backup"):
-            _save_first(store, paths, server, report)
+        with backups.saved_for_backup(store, paths, server.id, tell=report, warn=report):
             made = backups.create_backup(store, paths, env, server.id)
         return "succeeded", f"backup {made.id[:8]} ({made.size_bytes} bytes) in {made.path}"
     if action == "restart":
@@ -976,19 +970,6 @@ def _do(
         installed = steamcmd.update(store, server.game_type, env)
         return "succeeded", f"{server.game_type} updated (build {installed.version or '?'})"
     raise InvalidInputError(f"unknown task {action!r}", code="invalid_task")
-
-
-def _save_first(store: Store, paths: Paths, server: LocalServer, report: Report) -> None:
-    """The game's save command before a backup, when it runs with its console (as
-    `gsm server backup` does)."""
-    game = games.get_game(server.game_type)
-    supervisor = lifecycle.supervisor(paths, servers.get(store, server.id))
-    if supervisor and supervisor.console and game.save_command:
-        report(f"saving {server.name} first: {game.save_command}")
-        lifecycle.send(
-            store, paths, server.id, game.save_command, wait_for=game.save_done_pattern,
-            timeout=60,
-        )  # fmt: skip
 
 
 def execute(
