@@ -157,7 +157,8 @@ def _usage(command: Any, ctx: Context) -> str:
     return " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)])
 
 
-def _section(command: Any, ctx: Context, level: int) -> str:
+def _section(command: Any, ctx: Context, level: int, *, pages: bool = False) -> str:
+    """One command's section; PAGES: its commands link to their pages (the root)."""
     out = [f"{'#' * level} {ctx.command_path}", "", "```", _usage(command, ctx), "```", ""]
     help_text = _help_text(command)
     if help_text:
@@ -191,7 +192,7 @@ def _section(command: Any, ctx: Context, level: int) -> str:
         rows = []
         for name, sub in _subcommands(command, ctx):
             path = f"{ctx.command_path} {name}"
-            if ctx.parent is None:  # the root: a page per command, summaries as `gsm --help`
+            if pages:  # the root: a page per command, summaries as `gsm --help`
                 link, summary = f"{name}.md", COMMANDS[name][1]
             else:
                 link, summary = f"#{_anchor(path)}", sub.get_short_help_str(limit=1000)
@@ -225,7 +226,7 @@ def render() -> dict[str, str]:
         "[../commands.md](../commands.md). Every command also takes `-h`, `--help` (show its help "
         "and exit); the root options go before the command: `gsm -v config list`.",
         "",
-        _section(root, root_ctx, 2),
+        _section(root, root_ctx, 2, pages=True),
     ]
     for name in COMMANDS:
         command = load_command(name)
