@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer._click import Context
 
 from gsm_cli.app import COMMANDS, app, load_command
 
@@ -35,12 +34,12 @@ _TYPE_NAMES = {
 }
 
 
-def _context(command: Any, name: str, parent: Context | None) -> Context:
+def _context(command: Any, name: str, parent: typer.Context | None) -> typer.Context:
     settings = dict(getattr(command, "context_settings", None) or {})
     return command.context_class(command, info_name=name, parent=parent, **settings)
 
 
-def _subcommands(command: Any, ctx: Context) -> list[tuple[str, Any]]:
+def _subcommands(command: Any, ctx: typer.Context) -> list[tuple[str, Any]]:
     """A group's visible commands in the order of its ``--help``."""
     found = []
     for name in command.list_commands(ctx):
@@ -51,7 +50,7 @@ def _subcommands(command: Any, ctx: Context) -> list[tuple[str, Any]]:
     return found
 
 
-def _walk(command: Any, ctx: Context) -> Iterator[tuple[Any, Context]]:
+def _walk(command: Any, ctx: typer.Context) -> Iterator[tuple[Any, typer.Context]]:
     """The command and every visible command below it, depth first, in help order."""
     yield command, ctx
     if hasattr(command, "list_commands"):
@@ -153,11 +152,11 @@ def _argument_name(param: Any) -> str:
     return name.upper()
 
 
-def _usage(command: Any, ctx: Context) -> str:
+def _usage(command: Any, ctx: typer.Context) -> str:
     return " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)])
 
 
-def _section(command: Any, ctx: Context, level: int, *, pages: bool = False) -> str:
+def _section(command: Any, ctx: typer.Context, level: int, *, pages: bool = False) -> str:
     """One command's section; PAGES: its commands link to their pages (the root)."""
     out = [f"{'#' * level} {ctx.command_path}", "", "```", _usage(command, ctx), "```", ""]
     help_text = _help_text(command)
@@ -207,7 +206,7 @@ def _anchor(heading: str) -> str:
     return heading.strip().lower().replace(" ", "-")
 
 
-def _root() -> tuple[Any, Context]:
+def _root() -> tuple[Any, typer.Context]:
     command = typer.main.get_command(app)
     return command, _context(command, "gsm", None)
 

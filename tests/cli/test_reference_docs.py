@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer._click import Context
 
 from gsm_cli import reference_docs
 from gsm_cli.app import COMMANDS, app, load_command
@@ -23,12 +22,12 @@ REFERENCE = ROOT / "docs" / "reference"
 def _command_paths() -> list[str]:
     """Every visible command path of the app, walked through Click's own API."""
     root = typer.main.get_command(app)
-    root_ctx = Context(root, info_name="gsm")
+    root_ctx = typer.Context(root, info_name="gsm")
     paths = ["gsm"]
-    todo = [
-        (load_command(name), Context(load_command(name), info_name=name, parent=root_ctx))
-        for name in COMMANDS
-    ]
+    todo = []
+    for name in COMMANDS:
+        command = load_command(name)
+        todo.append((command, typer.Context(command, info_name=name, parent=root_ctx)))
     while todo:
         command, ctx = todo.pop()
         paths.append(ctx.command_path)
@@ -36,7 +35,7 @@ def _command_paths() -> list[str]:
             for name in command.list_commands(ctx):
                 sub = command.get_command(ctx, name)
                 if not sub.hidden:
-                    todo.append((sub, Context(sub, info_name=name, parent=ctx)))
+                    todo.append((sub, typer.Context(sub, info_name=name, parent=ctx)))
     return paths
 
 
@@ -126,7 +125,7 @@ def test_hidden_commands_and_options_are_left_out() -> None:
         """Never in the reference."""
 
     command = typer.main.get_command(small)
-    ctx = Context(command, info_name="small")
+    ctx = typer.Context(command, info_name="small")
     sections = [reference_docs._section(cmd, c, 2) for cmd, c in reference_docs._walk(command, ctx)]
     text = "\n".join(sections)
     assert "## small shown" in text
