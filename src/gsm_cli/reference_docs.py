@@ -1,6 +1,7 @@
 """Write the command reference (docs/reference/) from the app itself.
 
-    python -m gsm_cli.reference_docs [DIR]          # write the pages (default: docs/reference)
+    python -m gsm_cli.reference_docs [DIR]          # write the pages (default: docs/reference
+                                                    # of the checkout)
     python -m gsm_cli.reference_docs --check [DIR]  # exit 1 when the pages are not up to date
 
 Every command of ``gsm`` gets its usage line, help text, arguments and options (names, short
@@ -266,6 +267,14 @@ def differences(folder: Path) -> list[str]:
     return sorted(changed + sorted(present - set(pages)))
 
 
+def default_folder() -> Path:
+    """docs/reference of the checkout gsm runs from (an editable install), else of the cwd."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "docs").is_dir():
+        return checkout / "docs" / "reference"
+    return Path("docs") / "reference"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
@@ -273,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(rest) > 1 or any(arg.startswith("-") for arg in rest):
         print(f"usage: {REGENERATE} [--check] [DIR]", file=sys.stderr)
         return 2
-    folder = Path(rest[0]) if rest else Path("docs") / "reference"
+    folder = Path(rest[0]) if rest else default_folder()
     if check:
         stale = differences(folder)
         if stale:

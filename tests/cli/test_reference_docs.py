@@ -134,3 +134,12 @@ def test_hidden_commands_and_options_are_left_out() -> None:
     assert "| `--kind`, `-k` | `TEXT` | `a` | Which kind. |" in text
     assert "Shown \\*here\\*." in text
     assert "| `NAME` | yes | A \\<name\\>. |" in text
+
+
+def test_regenerating_from_anywhere_writes_the_checkout_s_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert reference_docs.default_folder() == REFERENCE
+    assert reference_docs.main(["--check"]) == 0
+    assert not (tmp_path / "docs").exists()
