@@ -143,3 +143,38 @@ def test_regenerating_from_anywhere_writes_the_checkout_s_reference(
     assert reference_docs.default_folder() == REFERENCE
     assert reference_docs.main(["--check"]) == 0
     assert not (tmp_path / "docs").exists()
+
+
+def test_pages_render_as_intended_markdown() -> None:
+    """Each table row keeps its cells (a `|` in a help text is escaped), no help text turns
+    into HTML (`<data>`) or leaves a backslash behind, and no line is lost to a stray fence."""
+    from markdown_it import MarkdownIt
+
+    markdown = MarkdownIt("commonmark").enable("table")
+    for page in sorted(REFERENCE.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        tokens = markdown.parse(text)
+        html = [t for t in tokens if t.type == "html_block"] + [
+            child
+            for t in tokens
+            if t.type == "inline"
+            for child in t.children or []
+            if child.type == "html_inline"
+        ]
+        assert [t.content.strip() for t in html] == [text.split("\n", 1)[0]], page.name
+        widths, row = [], 0
+        for token in tokens:
+            if token.type == "tr_open":
+                row = 0
+            elif token.type in ("th_open", "td_open"):
+                row += 1
+            elif token.type == "tr_close":
+                widths.append(row)
+        table_lines = [line for line in text.splitlines() if line.startswith("| ")]
+        rows = [line for line in table_lines if not line.startswith("| ---")]
+        assert len(widths) == len(rows), f"{page.name}: a table row did not render"
+        for line, width in zip(rows, widths, strict=True):
+            cells = len(line.replace("\\|", "").split("|")) - 2
+            assert cells == width, f"{page.name}: {line}"
+        rendered = markdown.render(text)
+        assert "\\" not in rendered, f"{page.name}: a backslash shows"
