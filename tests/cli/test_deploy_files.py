@@ -12,6 +12,7 @@ import inspect
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,40 @@ def test_the_services_and_their_order() -> None:
     for name in ("migrate", "api"):
         assert services[name]["build"]["dockerfile"] == "deploy/Dockerfile"
         assert (COMPOSE.parent / services[name]["build"]["context"] / "deploy/Dockerfile").is_file()
+
+
+def test_compose_itself_accepts_the_file(tmp_path: Path) -> None:
+    """Where a Compose program is installed (docker-compose, or the docker compose plugin; no
+    daemon needed), its `config` validates the file against the Compose schema. Elsewhere the
+    YAML checks of this module stand alone."""
+    env = {**os.environ, "POSTGRES_PASSWORD": PASSWORD}
+    programs = []
+    if shutil.which("docker-compose"):
+        programs.append(["docker-compose"])
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
+        if probe.returncode == 0:
+            programs.append(["docker", "compose"])
+    for program in programs:
+        done = subprocess.run(
+            [*program, "-f", str(COMPOSE), "config", "--quiet"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        # And without the password, it refuses with the guide's message.
+        env_without = {k: v for k, v in env.items() if k != "POSTGRES_PASSWORD"}
+        refused = subprocess.run(
+            [*program, "-f", str(COMPOSE), "config", "--quiet"],
+            env=env_without,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode != 0
+        assert "set POSTGRES_PASSWORD in deploy/.env" in refused.stderr
 
 
 def test_the_commands_are_gsm_clouds_own() -> None:
