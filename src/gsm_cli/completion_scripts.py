@@ -47,6 +47,7 @@ class Model:
     subcommands: dict[str, list[tuple[str, str]]]
     leaves: dict[str, Command] = field(default_factory=dict)
     global_options: list[Option] = field(default_factory=list)
+    help_option: Option = field(default_factory=lambda: Option(["--help"], False, "", ""))
     setting_values: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -140,10 +141,15 @@ def build() -> Model:
                 continue
             names = [*param.opts, *param.secondary_opts]
             options.append(Option(names, not param.is_flag, spec, _summary(param.help)))
-        options.append(Option(["--help"], False, "", "Show help and exit"))
+        options.append(help_option)
         return Command(path, options, arguments, many)
 
     root = typer_command(app.app)
+    # The help options every command inherits from the root's context (-h, --help).
+    help_names = root.context_settings.get("help_option_names", ["--help"])
+    help_option = Option(
+        sorted(help_names, key=lambda n: n.startswith("--")), False, "", "Show help and exit"
+    )
     model = Model(
         commands=[(name, summary) for name, (_m, summary) in app.COMMANDS.items()], subcommands={}
     )
@@ -160,7 +166,8 @@ def build() -> Model:
     for param in root.params:
         names = [*param.opts, *param.secondary_opts]
         model.global_options.append(Option(names, False, "", _summary(param.help)))
-    model.global_options.append(Option(["--help"], False, "", "Show help and exit"))
+    model.global_options.append(help_option)
+    model.help_option = help_option
     unused = sorted(set(v.VALUES) - used)
     if unused:
         raise ValueError(f"gsm_cli.commands._values.VALUES names no parameter: {unused}")
@@ -225,6 +232,7 @@ def bash_tables(model: Model) -> str:
         f'_gsm_commands="{" ".join(c for c, _ in model.commands)}"',
         f'_gsm_global_opts="{" ".join(_names(model.global_options))}"',
         f'_gsm_value_opts="{" ".join(model.value_options)}"',
+        f'_gsm_help_opts="{" ".join(model.help_option.names)}"',
         "",
         "# The sub-commands of command $1, in _gsm_r (none: empty).",
         "_gsm_subs() {",
@@ -240,7 +248,7 @@ def bash_tables(model: Model) -> str:
     ]
     for path, command in model.leaves.items():
         out.append(f'    "{path}") _gsm_r="{" ".join(_names(command.options))}" ;;')
-    out += ['    *) _gsm_r="--help" ;;', "    esac", "}", ""]
+    out += ['    *) _gsm_r="$_gsm_help_opts" ;;', "    esac", "}", ""]
     out += [
         '# What the value of option $1 of a command ("server create --game") is, in _gsm_r.',
         "_gsm_value() {",
@@ -283,6 +291,8 @@ def zsh_tables(model: Model) -> str:
     out += [f"  {described(name, summary)}" for name, summary in model.commands]
     out += [")", "_gsm_global_opts=("]
     out += [f"  {described(n, o.help)}" for o in model.global_options for n in o.names]
+    out += [")", "_gsm_help_opts=("]
+    out += [f"  {described(n, model.help_option.help)}" for n in model.help_option.names]
     out += [")", _wrap(model.value_options, "_gsm_value_opts=(", "  ", ")"), ""]
     out += [
         "# The sub-commands of command $1, with what they do, in reply.",
@@ -301,7 +311,7 @@ def zsh_tables(model: Model) -> str:
     for path, command in model.leaves.items():
         items = " ".join(described(n, o.help) for o in command.options for n in o.names)
         out.append(f"    ({_zsh_quote(path)}) reply=({items}) ;;")
-    out += ["    (*) reply=('--help:Show help and exit') ;;", "  esac", "}", ""]
+    out += ["    (*) reply=($_gsm_help_opts) ;;", "  esac", "}", ""]
     out += [
         '# What the value of option $1 of a command ("server create --game") is, in REPLY.',
         "_gsm_value() {",
@@ -344,6 +354,8 @@ def fish_tables(model: Model) -> str:
     out += [value_opts.replace("\n", " \\\n"), ""]
     out += ["# The commands, with what they do.", "function __gsm_command_list"]
     out += [f"    echo {described(n, s)}" for n, s in model.commands]
+    out += ["end", "", "# The help options, with what they do.", "function __gsm_help_opts"]
+    out += [f"    echo {described(n, model.help_option.help)}" for n in model.help_option.names]
     out += ["end", "", "# The global options, with what they do.", "function __gsm_global_opts"]
     out += [f"    echo {described(n, o.help)}" for o in model.global_options for n in o.names]
     out += [
@@ -371,7 +383,7 @@ def fish_tables(model: Model) -> str:
         ]
     out += [
         "        case '*'",
-        "            echo --help\\t'Show help and exit'",
+        "            __gsm_help_opts",
         "    end",
         "end",
         "",
@@ -421,6 +433,7 @@ def ps_tables(model: Model) -> str:
     out = [
         f"{ind}$gsmCommands = {_ps_list(c for c, _ in model.commands)}",
         f"{ind}$gsmGlobalOptions = {_ps_list(_names(model.global_options))}",
+        f"{ind}$gsmHelpOptions = {_ps_list(model.help_option.names)}",
         f"{ind}# Options that take a value, so that the value is not taken for an argument.",
         f"{ind}$gsmValueOptions = {_ps_list(model.value_options)}",
         f"{ind}$gsmSubCommands = @{{",

@@ -7,6 +7,7 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,7 +101,8 @@ def typed(shell: str, keys: str, home: Path | None = None, run: bool = False) ->
     import pty
 
     leader, follower = pty.openpty()
-    env = {**shell_env(home), "TERM": "xterm", "HOME": str(COMPLETIONS / "no-such-home")}
+    user_home = tempfile.mkdtemp(prefix="gsm-shell-home-")  # fish writes its config there
+    env = {**shell_env(home), "TERM": "xterm", "HOME": user_home}
     child = subprocess.Popen(
         argv,
         stdin=follower,
@@ -149,6 +151,7 @@ def typed(shell: str, keys: str, home: Path | None = None, run: bool = False) ->
             child.kill()
             child.wait()
         os.close(leader)
+        shutil.rmtree(user_home, ignore_errors=True)
     # Control sequences (cursor moves, colours) part words, as on the screen.
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]", " ", shown.decode(errors="replace"))
     return text.replace("\r", "")

@@ -127,7 +127,7 @@ _gsm() {
         if [[ -z $cmd ]]; then
             COMPREPLY=($(compgen -W "$_gsm_global_opts" -- "$cur"))
         elif [[ -n $subs && -z $sub ]]; then
-            COMPREPLY=($(compgen -W "--help" -- "$cur"))
+            COMPREPLY=($(compgen -W "$_gsm_help_opts" -- "$cur"))
         else
             _gsm_opts "$path"
             COMPREPLY=($(compgen -W "$_gsm_r" -- "$cur"))

@@ -117,7 +117,7 @@ function __gsm_complete
         if not set -q args[1]
             __gsm_global_opts
         else if test (count $subs) -gt 0; and not set -q args[2]
-            echo --help\t'Show help and exit'
+            __gsm_help_opts
         else
             __gsm_opts $path
         end

@@ -87,13 +87,13 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
             $candidates = $gsmGlobalOptions
         }
         elseif ($hasSubs -and $words.Count -lt 2) {
-            $candidates = @('--help')
+            $candidates = $gsmHelpOptions
         }
         elseif ($gsmOptions.ContainsKey($path)) {
             $candidates = $gsmOptions[$path]
         }
         else {
-            $candidates = @('--help')
+            $candidates = $gsmHelpOptions
         }
     }
     elseif ($words.Count -eq 0) {

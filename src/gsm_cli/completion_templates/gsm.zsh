@@ -101,8 +101,7 @@ _gsm() {
     if [[ -z $cmd ]]; then
       _describe -t options 'gsm option' _gsm_global_opts
     elif (( $#subs )) && [[ -z $args[2] ]]; then
-      reply=('--help:Show help and exit')
-      _describe -t options 'option' reply
+      _describe -t options 'option' _gsm_help_opts
     else
       _gsm_opts $cmdpath
       _describe -t options "gsm $cmdpath option" reply
