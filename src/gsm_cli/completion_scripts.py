@@ -12,6 +12,7 @@ fails when completions/ is not what this writes.
 
 from __future__ import annotations
 
+import enum
 import re
 import sys
 import typing
@@ -108,6 +109,18 @@ def _is_path(param: Any) -> bool:
     return False
 
 
+def _choices(param: Any) -> tuple[str, ...]:
+    """The values of a parameter typed as an Enum or a Literal (Typer's choices)."""
+    found: list[str] = []
+    annotation = param.type_descriptor.annotation
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(candidate) is typing.Literal:
+            found += [str(value) for value in typing.get_args(candidate)]
+        elif isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            found += [str(member.value) for member in candidate]
+    return tuple(found)
+
+
 def build() -> Model:
     """The model of the whole app: every command group loaded."""
     from gsm_cli import app
@@ -123,6 +136,9 @@ def build() -> Model:
                 return _spec(v.VALUES[key], _static_words)
         if getattr(param, "is_flag", False):
             return ""
+        choices = _choices(param)
+        if choices:
+            return _spec(choices, _static_words)
         return v.FILE if _is_path(param) else ""
 
     def read(path: str, command: Any) -> Command:

@@ -59,6 +59,32 @@ def test_the_model_reads_kinds_choices_and_paths_from_the_app() -> None:
     assert "--path" in model.value_options and "--json" not in model.value_options
 
 
+def test_enum_and_literal_parameters_complete_their_values() -> None:
+    import enum
+    from typing import Annotated, Literal
+
+    import typer
+
+    class Side(enum.Enum):
+        local = "local"
+        cloud = "cloud"
+
+    app = typer.Typer()
+
+    @app.command()
+    def pick(
+        side: Annotated[Side, typer.Option()] = Side.local,
+        mode: Annotated[Literal["fast", "safe"] | None, typer.Option()] = None,
+        name: str = "x",
+    ) -> None:
+        """A command with choices."""
+
+    params = {p.name: p for p in completion_scripts.typer_command(app).params}
+    assert completion_scripts._choices(params["side"]) == ("local", "cloud")
+    assert completion_scripts._choices(params["mode"]) == ("fast", "safe")
+    assert completion_scripts._choices(params["name"]) == ()
+
+
 # Real shells, typed into: Tab as a user presses it.
 SHELLS = {
     "bash": (
