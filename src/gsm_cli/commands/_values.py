@@ -12,7 +12,7 @@ wins; ``None`` says "nothing to complete" where a group's key would say otherwis
 - SETTINGS (the setting keys), GAMES (the catalog's game ids), SETTING_VALUE (the value of
   the setting named just before it: see SETTING_VALUES);
 - DIR or FILE: a folder or a file of the machine (a ``Path`` parameter not listed here is a
-  FILE);
+  FILE; an Enum or Literal one completes its values);
 - a tuple of the words it takes.
 
 The generator refuses an entry that names no parameter of the app, so the table cannot go
