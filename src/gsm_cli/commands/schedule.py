@@ -296,7 +296,7 @@ def run(name: NameArgument, json_: JsonOption = False, output_: OutputOption = N
 @app.command()
 def history(
     name: Annotated[
-        str | None, typer.Argument(metavar="[NAME]", help="Only this schedule's runs.")
+        str | None, typer.Argument(metavar="NAME", help="Only this schedule's runs.")
     ] = None,
     limit: Annotated[
         int,

@@ -32,7 +32,7 @@ app = typer.Typer(
 
 NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="Server name (or id).")]
 TargetArgument = Annotated[
-    str | None, typer.Argument(metavar="[NAME]", help="Server name; or use --all.")
+    str | None, typer.Argument(metavar="NAME", help="Server name; or use --all.")
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every server.")]
 SECONDS = number_in_range(0, above=True, what="a number of seconds")
