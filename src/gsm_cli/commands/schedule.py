@@ -303,6 +303,7 @@ def history(
         typer.Option(
             "--limit",
             "-n",
+            metavar="N",
             help="How many runs, newest first.",
             callback=number_in_range(1, 10000, what="a whole number"),
         ),
