@@ -1,110 +1,1370 @@
-# fish completion for gsm. Installation: see completions/README.md.
+# fish completion for gsm (fish 3). Installation: see completions/README.md.
 #
-# These lists must follow gsm itself; tests/cli/test_completions.py checks that every command
-# of gsm_cli.app.COMMANDS and every setting key of gsm_cli.services.settings.SPECS is here.
-# A new command: add its name to __gsm_commands. If it has sub-commands, add a list named
-# __gsm_sub_<command> and a `complete` line like config's below. Commands that take only
-# --json (no --output) go in __gsm_json_only as "command sub-command"; commands that take
-# neither go in __gsm_no_data_opts. An option that takes a value goes in __gsm_value_opts too,
-# so that its value is not taken for an argument.
-set -g __gsm_commands server auth config doctor game sync plugin metrics community revenue \
-    alert service schedule
-set -g __gsm_sub_server create list show update delete adopt start stop restart status send \
-    logs monitor backup backups restore
-set -g __gsm_sub_auth login status logout
-set -g __gsm_sub_config list get set unset path
-set -g __gsm_sub_game list info install update validate installations
-set -g __gsm_sub_sync push pull status retry drop resolve
-set -g __gsm_sub_plugin init pack validate publish search info install uninstall enable disable \
-    update pin unpin list lock apply verify buy
-set -g __gsm_sub_metrics show export prune collect watch
-set -g __gsm_sub_community list show create update delete join leave members role remove \
-    invite invitations revoke donate
-set -g __gsm_sub_revenue report
-set -g __gsm_sub_alert add list show remove test
-set -g __gsm_sub_service install status uninstall run
-set -g __gsm_sub_schedule add list show remove enable disable run history tick
-set -g __gsm_revenue_by plugin community month
-set -g __gsm_game_ids 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft \
-    palworld pz rust satisfactory terraria tf2 unturned valheim vrising
-set -g __gsm_setting_keys alerts.attempts alerts.console_lines alerts.retry_seconds \
-    alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily \
-    backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout \
-    device.name metrics.interval metrics.retention_days metrics.rollup output.format \
-    server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size
-set -g __gsm_server_statuses stopped starting running stopping crashed failed remote
-set -g __gsm_query_protocols minecraft a2s tcp none
-set -g __gsm_formats table json csv
-set -g __gsm_sync_sides local cloud
-set -g __gsm_plugin_categories admin anticheat chat economy gameplay library maps performance \
-    protection utility world other
-set -g __gsm_plugin_sorts downloads rating new
-set -g __gsm_export_formats csv json
-set -g __gsm_json_only "config get" "config set" "config unset" "game install" "game update" \
-    "game validate" "server delete" "server send" "auth login" "auth logout" \
-    "sync push" "sync pull" "sync retry" "sync drop" "sync resolve" "plugin init" "plugin pack" \
-    "plugin lock" "metrics watch" "community delete" "alert remove" "alert test" "schedule remove"
-set -g __gsm_no_data_opts "server logs" "metrics export"
-set -g __gsm_value_opts -o --output --path -g --game --port --query-port --query-protocol \
-    --max-players --arg --env --command --stop-command --max-restarts --ready-pattern --settle-seconds --status \
-    --freeze-after --query-grace --count --refresh \
-    --name --timeout --wait-for -n --lines --interval --keep --api-url --email --batch-size \
-    --category --junit --plugin-dir --server --lock --from --changelog --sort --limit \
-    --format --since --until --older-than --community --search --description --logo-url \
-    --banner-url --code --expires --uses --amount --currency --message --wait --by --url --on \
-    --home -s --cron --task --max-wait
+# Generated from gsm itself by `python -m gsm_cli.completion_scripts completions` (template:
+# src/gsm_cli/completion_templates/gsm.fish); do not edit the generated file.
+# Names of the local store (servers, backups, plugins, communities, schedules, alert channels)
+# come from `gsm __complete`; everything else is in the tables below.
+set -g __gsm_commands server auth config doctor game sync plugin metrics community revenue alert \
+    service schedule
+set -g __gsm_value_opts --game -g --path --port --query-port --query-protocol --freeze-after \
+    --query-grace --max-players --arg --env --command --stop-command --max-restarts --ready-pattern \
+    --settle-seconds --plugin-dir --community --output -o --status --name --timeout --max-wait \
+    --wait-for --lines -n --interval --keep --api-url --email --batch-size --category --junit \
+    --changelog --sort --limit --wait --server --from --lock --since --until --format --older-than \
+    --count --refresh --search --description --logo-url --banner-url --code --expires --uses \
+    --amount --currency --message --by --url --on --home -s --cron --task
 
-# The words typed after `gsm` that are not options, nor the value of an option.
-function __gsm_args
-    set -l tokens (commandline -opc)
-    set -e tokens[1]
-    set -l skip 0
-    for token in $tokens
-        if test $skip -eq 1
-            set skip 0
-            continue
-        end
-        if contains -- $token $__gsm_value_opts
-            set skip 1
-            continue
-        end
-        switch $token
-            case '-*'
-            case '*'
-                echo $token
-        end
+# The commands, with what they do.
+function __gsm_command_list
+    echo 'server	Create, start, stop, supervise, back up and restore game servers.'
+    echo 'auth	Log in to gsm-cloud and out again.'
+    echo 'config	Show and change gsm\'s settings.'
+    echo 'doctor	Check the store, folders, cloud and tools.'
+    echo 'game	List games; install, update and validate game files.'
+    echo 'sync	Push queued changes to gsm-cloud and pull others\' changes.'
+    echo 'plugin	Author, publish, search, install, lock and verify plugins.'
+    echo 'metrics	Collect, show, chart, watch, export and prune servers\' performance history.'
+    echo 'community	Create, join and manage communities in gsm-cloud: members, roles, invitations.'
+    echo 'revenue	What you earned from your plugins and communities.'
+    echo 'alert	Send crashes, crash loops and other server events to chat, mail or webhooks.'
+    echo 'service	Install and run the gsm service: autostart servers at boot, run gsm\'s duties.'
+    echo 'schedule	Schedule task chains per server: in-game warnings, backups, restarts, updates.'
+end
+
+# The help options, with what they do.
+function __gsm_help_opts
+    echo '-h	Show help and exit'
+    echo '--help	Show help and exit'
+end
+
+# The global options, with what they do.
+function __gsm_global_opts
+    echo '--version	Show gsm\'s version and exit'
+    echo '--verbose	Say more about what gsm does, on stderr'
+    echo '-v	Say more about what gsm does, on stderr'
+    echo '--debug	Debug logging; tracebacks on errors'
+    echo '-h	Show help and exit'
+    echo '--help	Show help and exit'
+end
+
+# The sub-commands of command $argv[1], with what they do.
+function __gsm_subs
+    switch $argv[1]
+        case server
+            echo 'create	Create a server record and its folder'
+            echo 'list	List servers'
+            echo 'show	Show one server\'s record'
+            echo 'update	Change a server\'s settings (takes effect at its next start)'
+            echo 'delete	Delete a stopped server (its folder too with --purge)'
+            echo 'adopt	Take a server of another device (a remote one) onto this machine, in folder --path'
+            echo 'start	Start a server under its supervisor and wait until the game is up (its ready line, or its settle time); it keeps running after gsm exits'
+            echo 'stop	Stop gracefully: the game\'s stop command or signal, then terminate, then kill'
+            echo 'restart	Stop and start again (a stopped server is just started; --all restarts only the servers that run, and starts none that is down)'
+            echo 'status	Is it running?'
+            echo 'send	Write a line to a running server\'s console'
+            echo 'logs	Print a server\'s console log (the game\'s output and gsm\'s notes)'
+            echo 'monitor	Check every server: restart crashed ones, and frozen ones (a running game whose query failed --freeze-after times in a row, counted across runs), attach a supervisor to a game whose supervisor died'
+            echo 'backup	Archive a server\'s folder (after its save command, when running)'
+            echo 'backups	List a server\'s backups, newest first'
+            echo 'restore	Replace a server\'s folder with a backup, atomically (a failed restore changes nothing)'
+        case auth
+            echo 'login	Log in with email and password (asked on a terminal), or --with-token for CI'
+            echo 'status	Who you are on which cloud, and whether the token still works'
+            echo 'logout	Forget the token on this machine (it keeps working elsewhere); --revoke revokes it'
+        case config
+            echo 'list	List every setting with its value and where the value comes from'
+            echo 'get	Print a setting\'s value (an empty line when it has none)'
+            echo 'set	Store a setting after checking its value'
+            echo 'unset	Forget a stored setting, so its default applies again'
+            echo 'path	Show where gsm keeps its store, settings, logs and backups'
+        case game
+            echo 'list	List the games gsm knows, with their Steam app ids and default ports'
+            echo 'info	Show one game: ports, how it starts and stops, and where it is installed'
+            echo 'install	Install a game\'s server files with SteamCMD (anonymous login)'
+            echo 'update	Update an installed game\'s files where they were installed'
+            echo 'validate	Check an installed game\'s files; SteamCMD fetches again what is missing or damaged'
+            echo 'installations	List the games installed with gsm, where, and which build'
+        case sync
+            echo 'push	Send queued operations, oldest first, in batches; each leaves the queue once answered'
+            echo 'pull	Apply what changed in the cloud since the last pull, page by page'
+            echo 'status	Queued, retrying and rejected operations, conflicts, and the last push and pull'
+            echo 'retry	Queue rejected operations again (as new operations built from the current local rows)'
+            echo 'drop	Forget rejected operations: the cloud will never learn of those changes'
+            echo 'resolve	Settle a conflict: keep the local version (queued again) or the cloud\'s (applied here)'
+        case plugin
+            echo 'init	Write a plugin skeleton that validates: gsm-plugin.toml, files/ and a README.md'
+            echo 'pack	Validate a plugin folder and build its zip reproducibly; print its path and sha256'
+            echo 'validate	List every problem of a package, each with its rule id and path; exit 8 when any'
+            echo 'publish	Validate a package here, then publish it to gsm-cloud (Developer role); print its sha256'
+            echo 'search	Search the marketplace; offline or logged out, the catalog cache of `gsm sync pull`'
+            echo 'info	Show a marketplace plugin: its versions with their sha256s, games and dependencies'
+            echo 'buy	Buy a paid plugin at its price; once the payment is confirmed, install it'
+            echo 'install	Install plugins and their dependencies on a stopped server, all or nothing'
+            echo 'uninstall	Remove exactly the files a plugin installed (changed files are kept unless --force)'
+            echo 'enable	Move a disabled plugin\'s files back into place'
+            echo 'disable	Move a plugin\'s files aside (into .gsm-disabled/ in the server folder); none deleted'
+            echo 'update	Update plugins to the newest version their dependents allow; all or nothing'
+            echo 'pin	Keep a plugin at its version: update leaves it alone'
+            echo 'unpin	Let update change a pinned plugin again'
+            echo 'list	List the plugins installed on a server'
+            echo 'lock	Write the server\'s exact plugin set: versions, package and file sha256s, states'
+            echo 'apply	Make a server\'s plugins exactly what a lock file says; all or nothing'
+            echo 'verify	Check installed plugin files, games, dependencies and states; exit 8 on any drift'
+        case metrics
+            echo 'show	Samples, min, average, p95 and max of CPU, memory, latency and players, with charts'
+            echo 'export	Stream samples in time order, as CSV or JSON, to stdout or a file (constant memory)'
+            echo 'prune	Delete samples recorded before a cutoff (or roll them into hourly averages)'
+            echo 'collect	Sample running servers now, into their performance history (as the supervisor does)'
+            echo 'watch	A live dashboard of servers (JSON Lines off a terminal); it writes no samples'
+        case community
+            echo 'list	List the communities you can see; offline, --mine answers from the membership cache'
+            echo 'show	Show a community and your role in it'
+            echo 'create	Create a community; you become its Owner'
+            echo 'update	Change a community\'s name, description, visibility or pictures (Owners and Admins)'
+            echo 'delete	Delete a community and its memberships (its Owner only); asks first unless --yes'
+            echo 'join	Join a community as a Member: a public one, or any with an invitation\'s code'
+            echo 'leave	Leave a community (its last Owner cannot: make someone else Owner first)'
+            echo 'members	List a community\'s members and their roles, in the order they joined'
+            echo 'role	Give a member another role (Owners and Admins)'
+            echo 'remove	Remove a member (Owners and Admins; an Admin cannot remove an Owner or an Admin)'
+            echo 'invite	Create an invitation (Owners and Admins) and print its code: shown this once only'
+            echo 'invitations	List a community\'s invitations and their state (Owners and Admins); codes are not kept'
+            echo 'revoke	Revoke an invitation: its code admits nobody from now on (Owners and Admins)'
+            echo 'donate	Donate to a community: its owner receives it once the payment is confirmed'
+        case revenue
+            echo 'report	Confirmed purchases of your plugins and donations to your communities, per currency'
+        case alert
+            echo 'add	Add a channel: an Apprise URL and the events sent to it (checked by Apprise now)'
+            echo 'list	The channels, their URLs masked, and their messages by status'
+            echo 'show	One channel (URL masked) and its latest messages: sent, pending, failed, suppressed'
+            echo 'remove	Remove a channel, with its queued and sent messages'
+            echo 'test	Send a test message now and wait for it (exit 1, with the reason, when undelivered)'
+        case service
+            echo 'install	Install the service and start it'
+            echo 'status	What is installed, whether the service runs (its pid), and its last round'
+            echo 'uninstall	Stop and remove what gsm service install set up (only that)'
+            echo 'run	Run the service (what install sets up to run)'
+        case schedule
+            echo 'add	Add a schedule: a cron expression and a chain of tasks for one server'
+            echo 'list	List schedules with their next time (local time in the table, UTC in JSON)'
+            echo 'show	Show one schedule: its chain, its next time and its last run'
+            echo 'remove	Delete a schedule and its run history (a chain running now runs to its end)'
+            echo 'enable	Enable a schedule; it fires from its next time on (missed times are not caught up)'
+            echo 'disable	Disable a schedule: it does not fire until enabled again'
+            echo 'run	Run a schedule\'s chain now, here, showing each step (--when-empty and --only-when-running apply)'
+            echo 'history	Past and running runs, newest first, with each task\'s outcome (in JSON and CSV)'
+            echo 'tick	Fire the schedules that are due now, once, and exit (what `gsm service run` does every 30 seconds; usable from cron: `* * * * * gsm schedule tick`)'
     end
 end
 
-# True when the words typed so far are exactly the arguments ("*" stands for any word).
-function __gsm_args_are
-    set -l args (__gsm_args)
-    test (count $args) -eq (count $argv); or return 1
-    for i in (seq (count $argv))
-        string match -q -- $argv[$i] $args[$i]; or return 1
+# The options of command $argv[1] ("server start"), with what they do.
+function __gsm_opts
+    switch $argv[1]
+        case 'server create'
+            echo '--game	Game id (see gsm game list)'
+            echo '-g	Game id (see gsm game list)'
+            echo '--path	Server folder (default: data folder)'
+            echo '--port	Game port (default: the game\'s)'
+            echo '--query-port	Port the game answers queries on, 1-65535 (default: the game\'s, else --port)'
+            echo '--query-protocol	How gsm asks the game for players and latency (\'\' for the game\'s own; default: the game\'s, none for --game custom)'
+            echo '--freeze-after	Failed queries in a row that make gsm restart the game as frozen; 0 turns it off (default: 4, or off without a query protocol)'
+            echo '--query-grace	Seconds after a start during which failed queries do not count (default: the game\'s, see gsm game info; 120 for most)'
+            echo '--max-players	Player slots'
+            echo '--arg	Extra argument (repeatable)'
+            echo '--env	Environment K=V (repeatable)'
+            echo '--command	Command line to run (required for --game custom)'
+            echo '--stop-command	Console line(s) that stop it, \';\'-separated'
+            echo '--restart	Restart after a crash'
+            echo '--no-restart	Restart after a crash'
+            echo '--autostart	Start it when the machine starts (see gsm service install)'
+            echo '--no-autostart	Start it when the machine starts (see gsm service install)'
+            echo '--max-restarts	Restarts allowed per 10 minutes'
+            echo '--ready-pattern	Regex of the console line that says the game is up (\'\' for the game\'s own)'
+            echo '--settle-seconds	Seconds the game must stay up to count as started, 0-600 (default: the game\'s)'
+            echo '--plugin-dir	Plugin folder, relative to the server folder (\'\' for the game\'s own; default: the game\'s, see gsm game info)'
+            echo '--community	Put the server in this gsm-cloud community (name or id; you must be a member)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server list'
+            echo '--status	Only servers in this status'
+            echo '--game	Only servers of this game'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server show'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server update'
+            echo '--name	Rename the server'
+            echo '--path	Move to another folder (stopped only)'
+            echo '--port	Game port (default: the game\'s)'
+            echo '--query-port	Port the game answers queries on, 1-65535 (default: the game\'s, else --port)'
+            echo '--query-protocol	How gsm asks the game for players and latency (\'\' for the game\'s own; default: the game\'s, none for --game custom)'
+            echo '--freeze-after	Failed queries in a row that make gsm restart the game as frozen; 0 turns it off (default: 4, or off without a query protocol)'
+            echo '--query-grace	Seconds after a start during which failed queries do not count (default: the game\'s, see gsm game info; 120 for most)'
+            echo '--max-players	Player slots'
+            echo '--arg	Extra argument (repeatable)'
+            echo '--env	Environment K=V (repeatable)'
+            echo '--command	Command line to run'
+            echo '--stop-command	Console line(s) that stop it, \';\'-separated'
+            echo '--restart	Restart after a crash'
+            echo '--no-restart	Restart after a crash'
+            echo '--autostart	Start it when the machine starts (see gsm service install)'
+            echo '--no-autostart	Start it when the machine starts (see gsm service install)'
+            echo '--max-restarts	Restarts allowed per 10 minutes'
+            echo '--ready-pattern	Regex of the console line that says the game is up (\'\' for the game\'s own)'
+            echo '--settle-seconds	Seconds the game must stay up to count as started, 0-600 (default: the game\'s)'
+            echo '--plugin-dir	Plugin folder, relative to the server folder (\'\' for the game\'s own; default: the game\'s, see gsm game info)'
+            echo '--community	Put the server in this gsm-cloud community (name or id; you must be a member)'
+            echo '--no-community	Take the server out of its community'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server delete'
+            echo '--purge	Also delete the server\'s folder'
+            echo '--no-purge	Also delete the server\'s folder'
+            echo '--yes	Do it without asking'
+            echo '-y	Do it without asking'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server adopt'
+            echo '--path	This machine\'s folder for the server'
+            echo '--yes	Do it without asking'
+            echo '-y	Do it without asking'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server start'
+            echo '--all	Every server'
+            echo '--timeout	Seconds to wait for it to be up (default: 30, or its settle time + 10)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server stop'
+            echo '--all	Every server'
+            echo '--timeout	Seconds to wait at each step (default: server.stop_timeout)'
+            echo '--force	Kill at once, without asking it to stop'
+            echo '--no-force	Kill at once, without asking it to stop'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server restart'
+            echo '--all	Every server'
+            echo '--timeout	Seconds to wait at each step (default: server.stop_timeout)'
+            echo '--when-empty	First wait until no player is on (from the server\'s query), up to --max-wait; then warn the players for a minute and restart anyway'
+            echo '--max-wait	With --when-empty: the longest wait (default 30m)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server status'
+            echo '--all	Every server'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server send'
+            echo '--wait-for	Wait for a log line matching this regular expression'
+            echo '--timeout	Seconds to wait with --wait-for'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server logs'
+            echo '--follow	Keep printing new lines'
+            echo '-f	Keep printing new lines'
+            echo '--lines	How many last lines'
+            echo '-n	How many last lines'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server monitor'
+            echo '--once	Check once and exit (for cron / Task Scheduler)'
+            echo '--no-once	Check once and exit (for cron / Task Scheduler)'
+            echo '--interval	Seconds between checks'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server backup'
+            echo '--keep	Backups to keep, 1-1000 (default: backup.retention)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server backups'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'server restore'
+            echo '--stop	Stop the server first, and start it again after'
+            echo '--yes	Do it without asking'
+            echo '-y	Do it without asking'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'auth login'
+            echo '--api-url	The cloud API (default: configured)'
+            echo '--with-token	Read a token (e.g'
+            echo '--no-with-token	Read a token (e.g'
+            echo '--email	Email (asked for when not given)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'auth status'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'auth logout'
+            echo '--revoke	Also revoke the token on the cloud: it stops working on every machine'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'config list'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'config get'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'config set'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'config unset'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'config path'
+            echo '--output	Output format (default: GSM_OUTPUT, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'doctor'
+            echo '--output	Output format (default: GSM_OUTPUT, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'game list'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'game info'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'game install'
+            echo '--path	Folder for the game\'s files (default: <data>/games/GAME)'
+            echo '--validate	Also check every file after the download'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'game update'
+            echo '--validate	Also check every file after the download'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'game validate'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'game installations'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'sync push'
+            echo '--batch-size	Operations per request, 1-5000 (default: the sync.batch_size setting)'
+            echo '--dry-run	Only say what would be sent'
+            echo '--no-dry-run	Only say what would be sent'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'sync pull'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'sync status'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'sync retry'
+            echo '--all	Every rejected operation'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'sync drop'
+            echo '--all-rejected	Every rejected operation'
+            echo '--yes	Do it without asking'
+            echo '-y	Do it without asking'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'sync resolve'
+            echo '--keep	local: push this machine\'s version; cloud: take the cloud\'s'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin init'
+            echo '--name	Plugin name: 1-128 letters, digits, _ or -'
+            echo '--game	Game id from `gsm game list` (or custom)'
+            echo '--category	admin, anticheat, chat, economy, gameplay, library, maps, performance, protection, utility, world or other'
+            echo '--force	Write into a folder that is not empty (replaces its gsm-plugin.toml and README.md; nothing else is touched)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin pack'
+            echo '--output	Zip to write (default: NAME-VERSION.zip in the current folder)'
+            echo '-o	Zip to write (default: NAME-VERSION.zip in the current folder)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin validate'
+            echo '--junit	Also write a JUnit XML report: one test case per rule'
+            echo '--output	Output format (default: GSM_OUTPUT, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin publish'
+            echo '--changelog	What changed in this version'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin search'
+            echo '--game	Only plugins for this game'
+            echo '--category	Only plugins of this category'
+            echo '--verified	Only plugins an admin verified'
+            echo '--sort	Most downloaded, best rated or newest first'
+            echo '--limit	Show at most N plugins (1-200)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin info'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin buy'
+            echo '--yes	Buy without asking'
+            echo '-y	Buy without asking'
+            echo '--wait	Wait up to SECONDS for a pending payment to be confirmed (or failed)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin install'
+            echo '--server	Server name (or id)'
+            echo '--force	Install over files gsm did not install (they are kept in .gsm-replaced/)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin uninstall'
+            echo '--server	Server name (or id)'
+            echo '--force	Also remove files changed since the install, and plugins others need'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin enable'
+            echo '--server	Server name (or id)'
+            echo '--force	Even when other plugins need it, or files gsm did not install are in the way'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin disable'
+            echo '--server	Server name (or id)'
+            echo '--force	Even when other plugins need it, or files gsm did not install are in the way'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin update'
+            echo '--server	Server name (or id)'
+            echo '--all	Every plugin that is not pinned'
+            echo '--from	Take the packages from this folder of package files instead of the cloud'
+            echo '--force	Replace files changed here (kept in .gsm-replaced/)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin pin'
+            echo '--server	Server name (or id)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin unpin'
+            echo '--server	Server name (or id)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin list'
+            echo '--server	Server name (or id)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin lock'
+            echo '--server	Server name (or id)'
+            echo '--output	Lock file to write; - for stdout (default: gsm-plugins.lock)'
+            echo '-o	Lock file to write; - for stdout (default: gsm-plugins.lock)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin apply'
+            echo '--server	Server name (or id)'
+            echo '--from	Take packages from this folder (matched by sha256) instead of the cloud'
+            echo '--dry-run	Only show what would change'
+            echo '--force	Replace files changed here or not gsm\'s (kept in .gsm-replaced/), remove changed files of plugins the lock drops'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'plugin verify'
+            echo '--server	Server to check (repeatable)'
+            echo '--all	Every server of this machine'
+            echo '--lock	Also require exactly this lock\'s set'
+            echo '--junit	Also write a JUnit XML report: one test case per plugin'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'metrics show'
+            echo '--since	Start: a duration back from now (90s, 30m, 24h, 7d, 2w) or an ISO date/time'
+            echo '--until	End, in the same forms as --since (default: now)'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'metrics export'
+            echo '--all	Every server\'s samples'
+            echo '--format	csv (a header row), or json (one array, one sample object per line)'
+            echo '--since	Start: a duration back from now (90s, 30m, 24h, 7d, 2w) or an ISO date/time'
+            echo '--until	End, in the same forms as --since (default: now)'
+            echo '--output	Write to FILE (replaced whole, atomically) instead of stdout'
+            echo '-o	Write to FILE (replaced whole, atomically) instead of stdout'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'metrics prune'
+            echo '--older-than	Delete samples older than this: 90s, 30m, 24h, 7d, 2w'
+            echo '--rollup	Keep one average per server and hour instead of deleting (docs/metrics.md)'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'metrics collect'
+            echo '--all	Every server'
+            echo '--count	Samples per server'
+            echo '--interval	Seconds between samples; the CPU is measured over each (the first too)'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'metrics watch'
+            echo '--all	Every server'
+            echo '--refresh	Seconds between two redraws'
+            echo '--count	Stop after N refreshes (default: until Ctrl-C)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community list'
+            echo '--mine	Only communities you are a member of'
+            echo '--search	Only names that contain TEXT (any case)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community show'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community create'
+            echo '--description	What the community is (\'\' clears it)'
+            echo '--public	Anyone may see and join it, or only members see it and join by invitation (create: public unless --private)'
+            echo '--private	Anyone may see and join it, or only members see it and join by invitation (create: public unless --private)'
+            echo '--logo-url	An http(s) URL of its logo (\'\' clears it)'
+            echo '--banner-url	An http(s) URL of its banner (\'\' clears it)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community update'
+            echo '--name	Rename the community'
+            echo '--description	What the community is (\'\' clears it)'
+            echo '--public	Anyone may see and join it, or only members see it and join by invitation (create: public unless --private)'
+            echo '--private	Anyone may see and join it, or only members see it and join by invitation (create: public unless --private)'
+            echo '--logo-url	An http(s) URL of its logo (\'\' clears it)'
+            echo '--banner-url	An http(s) URL of its banner (\'\' clears it)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community delete'
+            echo '--yes	Do it without asking'
+            echo '-y	Do it without asking'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community join'
+            echo '--code	An invitation\'s code: joins a private community too (name it by its id)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community leave'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community members'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community role'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community remove'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community invite'
+            echo '--email	Only the user with this email may use it'
+            echo '--expires	How long it is valid: 60s to 90d (30m, 24h, 2w)'
+            echo '--uses	How many users it admits, 1-1000'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community invitations'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community revoke'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'community donate'
+            echo '--amount	How much, above zero, with a decimal point: 5.00 (at most the currency\'s decimals)'
+            echo '--currency	ISO 4217 currency: EUR, USD'
+            echo '--message	A few words to go with it'
+            echo '--yes	Do it without asking'
+            echo '-y	Do it without asking'
+            echo '--wait	Wait up to SECONDS for a pending payment to be confirmed (or failed)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'revenue report'
+            echo '--since	From this time: a duration back from now (30d, 12h) or an ISO date or time'
+            echo '--until	Up to this time (same forms as --since; default now)'
+            echo '--by	One row per plugin, per community or per month (and currency)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'alert add'
+            echo '--url	An Apprise URL (discord://..., slack://..., tgram://..., mailto://..., ntfy://..., json://host/path...)'
+            echo '--on	Comma-separated events to send: crash, crash-loop, freeze, backup-failed, start, stop, update, schedule-failed, or all (default: crash, crash-loop, freeze, backup-failed, schedule-failed)'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'alert list'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'alert show'
+            echo '--limit	Latest messages shown'
+            echo '-n	Latest messages shown'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'alert remove'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'alert test'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'service install'
+            echo '--cron	Write gsm\'s lines into your crontab instead (not Windows)'
+            echo '--at-startup	Windows: run when the machine starts rather than at your log-on (an administrator shell; no password is stored)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'service status'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'service uninstall'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'service run'
+            echo '--once	Run one round and exit'
+            echo '--boot	The machine has just started: start autostart servers'
+            echo '--interval	Seconds between rounds, at most 30'
+            echo '--home	Use this GSM_HOME (the service\'s install sets it when needed)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule add'
+            echo '--server	The server it runs for'
+            echo '-s	The server it runs for'
+            echo '--cron	When, as cron\'s five fields in this machine\'s local time: \'0 4 * * *\' is 04:00 every day'
+            echo '--task	A task of the chain, in order (repeatable): say TEXT, command LINE, wait DURATION, countdown DURATION [TEXT], backup, restart, stop, start, update; before it, +OFFSET and continue-on-failure may be given'
+            echo '--only-when-running	Skip a firing when the server is not running'
+            echo '--when-empty	Wait until no player is on (from the server\'s query) first'
+            echo '--max-wait	With --when-empty: the longest wait, then a countdown and on anyway (default 30m)'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule list'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule show'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule remove'
+            echo '--json	Same as --output json'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule enable'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule disable'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule run'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule history'
+            echo '--limit	How many runs, newest first'
+            echo '-n	How many runs, newest first'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case 'schedule tick'
+            echo '--json	Same as --output json'
+            echo '--output	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-o	Output format (default: GSM_OUTPUT, then the output.format setting, then table)'
+            echo '-h	Show help and exit'
+            echo '--help	Show help and exit'
+        case '*'
+            __gsm_help_opts
     end
 end
 
-# True once the command (and its sub-command, if it has them) is complete.
-function __gsm_command_chosen
-    set -l args (__gsm_args)
-    test (count $args) -ge 1; or return 1
-    contains -- $args[1] $__gsm_commands; or return 1
-    set -l subs __gsm_sub_$args[1]
-    set -q $subs; and test (count $args) -lt 2; and return 1
-    return 0
+# What the value of option $argv[1] of a command ("server create --game") is.
+function __gsm_value
+    switch $argv[1]
+        case 'server create --game'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'server create -g'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'server create --path'
+            echo 'dir'
+        case 'server create --query-protocol'
+            echo 'words minecraft a2s tcp none'
+        case 'server create --output'
+            echo 'words table json csv'
+        case 'server create -o'
+            echo 'words table json csv'
+        case 'server list --status'
+            echo 'words stopped starting running stopping crashed failed remote'
+        case 'server list --game'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'server list --output'
+            echo 'words table json csv'
+        case 'server list -o'
+            echo 'words table json csv'
+        case 'server show --output'
+            echo 'words table json csv'
+        case 'server show -o'
+            echo 'words table json csv'
+        case 'server update --path'
+            echo 'dir'
+        case 'server update --query-protocol'
+            echo 'words minecraft a2s tcp none'
+        case 'server update --output'
+            echo 'words table json csv'
+        case 'server update -o'
+            echo 'words table json csv'
+        case 'server adopt --path'
+            echo 'dir'
+        case 'server adopt --output'
+            echo 'words table json csv'
+        case 'server adopt -o'
+            echo 'words table json csv'
+        case 'server start --output'
+            echo 'words table json csv'
+        case 'server start -o'
+            echo 'words table json csv'
+        case 'server stop --output'
+            echo 'words table json csv'
+        case 'server stop -o'
+            echo 'words table json csv'
+        case 'server restart --output'
+            echo 'words table json csv'
+        case 'server restart -o'
+            echo 'words table json csv'
+        case 'server status --output'
+            echo 'words table json csv'
+        case 'server status -o'
+            echo 'words table json csv'
+        case 'server monitor --output'
+            echo 'words table json csv'
+        case 'server monitor -o'
+            echo 'words table json csv'
+        case 'server backup --output'
+            echo 'words table json csv'
+        case 'server backup -o'
+            echo 'words table json csv'
+        case 'server backups --output'
+            echo 'words table json csv'
+        case 'server backups -o'
+            echo 'words table json csv'
+        case 'server restore --output'
+            echo 'words table json csv'
+        case 'server restore -o'
+            echo 'words table json csv'
+        case 'auth status --output'
+            echo 'words table json csv'
+        case 'auth status -o'
+            echo 'words table json csv'
+        case 'config list --output'
+            echo 'words table json csv'
+        case 'config list -o'
+            echo 'words table json csv'
+        case 'config path --output'
+            echo 'words table json csv'
+        case 'config path -o'
+            echo 'words table json csv'
+        case 'doctor --output'
+            echo 'words table json csv'
+        case 'doctor -o'
+            echo 'words table json csv'
+        case 'game list --output'
+            echo 'words table json csv'
+        case 'game list -o'
+            echo 'words table json csv'
+        case 'game info --output'
+            echo 'words table json csv'
+        case 'game info -o'
+            echo 'words table json csv'
+        case 'game install --path'
+            echo 'dir'
+        case 'game installations --output'
+            echo 'words table json csv'
+        case 'game installations -o'
+            echo 'words table json csv'
+        case 'sync status --output'
+            echo 'words table json csv'
+        case 'sync status -o'
+            echo 'words table json csv'
+        case 'sync resolve --keep'
+            echo 'words local cloud'
+        case 'plugin init --game'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'plugin init --category'
+            echo 'words admin anticheat chat economy gameplay library maps performance protection utility world other'
+        case 'plugin pack --output'
+            echo 'file'
+        case 'plugin pack -o'
+            echo 'file'
+        case 'plugin validate --junit'
+            echo 'file'
+        case 'plugin validate --output'
+            echo 'words table json csv'
+        case 'plugin validate -o'
+            echo 'words table json csv'
+        case 'plugin publish --output'
+            echo 'words table json csv'
+        case 'plugin publish -o'
+            echo 'words table json csv'
+        case 'plugin search --game'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'plugin search --category'
+            echo 'words admin anticheat chat economy gameplay library maps performance protection utility world other'
+        case 'plugin search --sort'
+            echo 'words downloads rating new'
+        case 'plugin search --output'
+            echo 'words table json csv'
+        case 'plugin search -o'
+            echo 'words table json csv'
+        case 'plugin info --output'
+            echo 'words table json csv'
+        case 'plugin info -o'
+            echo 'words table json csv'
+        case 'plugin buy --output'
+            echo 'words table json csv'
+        case 'plugin buy -o'
+            echo 'words table json csv'
+        case 'plugin install --server'
+            echo 'servers'
+        case 'plugin install --output'
+            echo 'words table json csv'
+        case 'plugin install -o'
+            echo 'words table json csv'
+        case 'plugin uninstall --server'
+            echo 'servers'
+        case 'plugin uninstall --output'
+            echo 'words table json csv'
+        case 'plugin uninstall -o'
+            echo 'words table json csv'
+        case 'plugin enable --server'
+            echo 'servers'
+        case 'plugin enable --output'
+            echo 'words table json csv'
+        case 'plugin enable -o'
+            echo 'words table json csv'
+        case 'plugin disable --server'
+            echo 'servers'
+        case 'plugin disable --output'
+            echo 'words table json csv'
+        case 'plugin disable -o'
+            echo 'words table json csv'
+        case 'plugin update --server'
+            echo 'servers'
+        case 'plugin update --from'
+            echo 'dir'
+        case 'plugin update --output'
+            echo 'words table json csv'
+        case 'plugin update -o'
+            echo 'words table json csv'
+        case 'plugin pin --server'
+            echo 'servers'
+        case 'plugin pin --output'
+            echo 'words table json csv'
+        case 'plugin pin -o'
+            echo 'words table json csv'
+        case 'plugin unpin --server'
+            echo 'servers'
+        case 'plugin unpin --output'
+            echo 'words table json csv'
+        case 'plugin unpin -o'
+            echo 'words table json csv'
+        case 'plugin list --server'
+            echo 'servers'
+        case 'plugin list --output'
+            echo 'words table json csv'
+        case 'plugin list -o'
+            echo 'words table json csv'
+        case 'plugin lock --server'
+            echo 'servers'
+        case 'plugin lock --output'
+            echo 'file'
+        case 'plugin lock -o'
+            echo 'file'
+        case 'plugin apply --server'
+            echo 'servers'
+        case 'plugin apply --from'
+            echo 'dir'
+        case 'plugin apply --output'
+            echo 'words table json csv'
+        case 'plugin apply -o'
+            echo 'words table json csv'
+        case 'plugin verify --server'
+            echo 'servers'
+        case 'plugin verify --lock'
+            echo 'file'
+        case 'plugin verify --junit'
+            echo 'file'
+        case 'plugin verify --output'
+            echo 'words table json csv'
+        case 'plugin verify -o'
+            echo 'words table json csv'
+        case 'metrics show --output'
+            echo 'words table json csv'
+        case 'metrics show -o'
+            echo 'words table json csv'
+        case 'metrics export --format'
+            echo 'words csv json'
+        case 'metrics export --output'
+            echo 'file'
+        case 'metrics export -o'
+            echo 'file'
+        case 'metrics prune --output'
+            echo 'words table json csv'
+        case 'metrics prune -o'
+            echo 'words table json csv'
+        case 'metrics collect --output'
+            echo 'words table json csv'
+        case 'metrics collect -o'
+            echo 'words table json csv'
+        case 'community list --output'
+            echo 'words table json csv'
+        case 'community list -o'
+            echo 'words table json csv'
+        case 'community show --output'
+            echo 'words table json csv'
+        case 'community show -o'
+            echo 'words table json csv'
+        case 'community create --output'
+            echo 'words table json csv'
+        case 'community create -o'
+            echo 'words table json csv'
+        case 'community update --output'
+            echo 'words table json csv'
+        case 'community update -o'
+            echo 'words table json csv'
+        case 'community join --output'
+            echo 'words table json csv'
+        case 'community join -o'
+            echo 'words table json csv'
+        case 'community leave --output'
+            echo 'words table json csv'
+        case 'community leave -o'
+            echo 'words table json csv'
+        case 'community members --output'
+            echo 'words table json csv'
+        case 'community members -o'
+            echo 'words table json csv'
+        case 'community role --output'
+            echo 'words table json csv'
+        case 'community role -o'
+            echo 'words table json csv'
+        case 'community remove --output'
+            echo 'words table json csv'
+        case 'community remove -o'
+            echo 'words table json csv'
+        case 'community invite --output'
+            echo 'words table json csv'
+        case 'community invite -o'
+            echo 'words table json csv'
+        case 'community invitations --output'
+            echo 'words table json csv'
+        case 'community invitations -o'
+            echo 'words table json csv'
+        case 'community revoke --output'
+            echo 'words table json csv'
+        case 'community revoke -o'
+            echo 'words table json csv'
+        case 'community donate --output'
+            echo 'words table json csv'
+        case 'community donate -o'
+            echo 'words table json csv'
+        case 'revenue report --by'
+            echo 'words plugin community month'
+        case 'revenue report --output'
+            echo 'words table json csv'
+        case 'revenue report -o'
+            echo 'words table json csv'
+        case 'alert add --output'
+            echo 'words table json csv'
+        case 'alert add -o'
+            echo 'words table json csv'
+        case 'alert list --output'
+            echo 'words table json csv'
+        case 'alert list -o'
+            echo 'words table json csv'
+        case 'alert show --output'
+            echo 'words table json csv'
+        case 'alert show -o'
+            echo 'words table json csv'
+        case 'service install --output'
+            echo 'words table json csv'
+        case 'service install -o'
+            echo 'words table json csv'
+        case 'service status --output'
+            echo 'words table json csv'
+        case 'service status -o'
+            echo 'words table json csv'
+        case 'service uninstall --output'
+            echo 'words table json csv'
+        case 'service uninstall -o'
+            echo 'words table json csv'
+        case 'service run --home'
+            echo 'dir'
+        case 'service run --output'
+            echo 'words table json csv'
+        case 'service run -o'
+            echo 'words table json csv'
+        case 'schedule add --server'
+            echo 'servers'
+        case 'schedule add -s'
+            echo 'servers'
+        case 'schedule add --output'
+            echo 'words table json csv'
+        case 'schedule add -o'
+            echo 'words table json csv'
+        case 'schedule list --output'
+            echo 'words table json csv'
+        case 'schedule list -o'
+            echo 'words table json csv'
+        case 'schedule show --output'
+            echo 'words table json csv'
+        case 'schedule show -o'
+            echo 'words table json csv'
+        case 'schedule enable --output'
+            echo 'words table json csv'
+        case 'schedule enable -o'
+            echo 'words table json csv'
+        case 'schedule disable --output'
+            echo 'words table json csv'
+        case 'schedule disable -o'
+            echo 'words table json csv'
+        case 'schedule run --output'
+            echo 'words table json csv'
+        case 'schedule run -o'
+            echo 'words table json csv'
+        case 'schedule history --output'
+            echo 'words table json csv'
+        case 'schedule history -o'
+            echo 'words table json csv'
+        case 'schedule tick --output'
+            echo 'words table json csv'
+        case 'schedule tick -o'
+            echo 'words table json csv'
+    end
 end
 
-function __gsm_takes_json
-    __gsm_command_chosen; or return 1
-    set -l args (__gsm_args)
-    not contains -- "$args[1] $args[2]" $__gsm_no_data_opts
+# What argument N of a command ("server restore 2") is.
+function __gsm_arg
+    switch $argv[1]
+        case 'server show 1'
+            echo 'servers'
+        case 'server update 1'
+            echo 'servers'
+        case 'server delete 1'
+            echo 'servers'
+        case 'server start 1'
+            echo 'servers'
+        case 'server stop 1'
+            echo 'servers'
+        case 'server restart 1'
+            echo 'servers'
+        case 'server status 1'
+            echo 'servers'
+        case 'server send 1'
+            echo 'servers'
+        case 'server logs 1'
+            echo 'servers'
+        case 'server backup 1'
+            echo 'servers'
+        case 'server backups 1'
+            echo 'servers'
+        case 'server restore 1'
+            echo 'servers'
+        case 'server restore 2'
+            echo 'backups'
+        case 'config get 1'
+            echo 'words alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size'
+        case 'config set 1'
+            echo 'words alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size'
+        case 'config set 2'
+            echo 'setting-value'
+        case 'config unset 1'
+            echo 'words alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size'
+        case 'game info 1'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'game install 1'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'game update 1'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'game validate 1'
+            echo 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        case 'sync resolve 1'
+            echo 'servers'
+        case 'plugin init 1'
+            echo 'dir'
+        case 'plugin pack 1'
+            echo 'dir'
+        case 'plugin validate 1'
+            echo 'file'
+        case 'plugin publish 1'
+            echo 'file'
+        case 'plugin install ''*'
+            echo 'file'
+        case 'plugin uninstall 1'
+            echo 'plugins'
+        case 'plugin enable 1'
+            echo 'plugins'
+        case 'plugin disable 1'
+            echo 'plugins'
+        case 'plugin update ''*'
+            echo 'plugins'
+        case 'plugin pin 1'
+            echo 'plugins'
+        case 'plugin unpin 1'
+            echo 'plugins'
+        case 'plugin apply 1'
+            echo 'file'
+        case 'metrics show 1'
+            echo 'servers'
+        case 'metrics export 1'
+            echo 'servers'
+        case 'metrics collect ''*'
+            echo 'servers'
+        case 'metrics watch ''*'
+            echo 'servers'
+        case 'community show 1'
+            echo 'communities'
+        case 'community update 1'
+            echo 'communities'
+        case 'community delete 1'
+            echo 'communities'
+        case 'community leave 1'
+            echo 'communities'
+        case 'community members 1'
+            echo 'communities'
+        case 'community role 1'
+            echo 'communities'
+        case 'community remove 1'
+            echo 'communities'
+        case 'community invite 1'
+            echo 'communities'
+        case 'community invitations 1'
+            echo 'communities'
+        case 'community revoke 1'
+            echo 'communities'
+        case 'community donate 1'
+            echo 'communities'
+        case 'alert show 1'
+            echo 'alerts'
+        case 'alert remove 1'
+            echo 'alerts'
+        case 'alert test 1'
+            echo 'alerts'
+        case 'schedule show 1'
+            echo 'schedules'
+        case 'schedule remove 1'
+            echo 'schedules'
+        case 'schedule enable 1'
+            echo 'schedules'
+        case 'schedule disable 1'
+            echo 'schedules'
+        case 'schedule run 1'
+            echo 'schedules'
+        case 'schedule history 1'
+            echo 'schedules'
+    end
 end
 
-function __gsm_takes_output
-    __gsm_takes_json; or return 1
-    set -l args (__gsm_args)
-    not contains -- "$args[1] $args[2]" $__gsm_json_only
+# What the value of `gsm config set KEY VALUE` is, by KEY.
+function __gsm_setting_value
+    switch $argv[1]
+        case 'output.format'
+            echo 'words table json csv'
+        case 'backup.dir'
+            echo 'dir'
+        case 'steamcmd.path'
+            echo 'file'
+    end
 end
 
 # The names gsm's local store holds: `gsm __complete KIND [--server NAME]` (KIND: servers,
@@ -136,289 +1396,104 @@ function __gsm_server_option
     end
 end
 
-# True at the Nth argument after a sub-command: `__gsm_arg_of N COMMAND SUB...`; `+N` for the
-# Nth and any after it.
-function __gsm_arg_of
-    set -l args (__gsm_args)
-    test (count $args) -ge 2; and test "$args[1]" = $argv[2]; or return 1
-    contains -- $args[2] $argv[3..-1]; or return 1
-    set -l n (string replace + '' -- $argv[1])
-    if string match -q '+*' -- $argv[1]
-        test (count $args) -ge (math $n + 1)
-    else
-        test (count $args) -eq (math $n + 1)
+# What spec $argv[1] offers for the word $argv[2] ($argv[3]: the command's first argument,
+# the server of a backup or the key of a setting).
+function __gsm_offer
+    set -l spec $argv[1]
+    switch "$spec"
+        case ''
+        case 'words *'
+            string split ' ' -- (string replace 'words ' '' -- $spec)
+        case dir
+            __fish_complete_directories "$argv[2]"
+        case file
+            __fish_complete_path "$argv[2]"
+        case setting-value
+            set -l value (__gsm_setting_value $argv[3])
+            test -n "$value"; and __gsm_offer "$value" "$argv[2]"
+        case backups
+            test -n "$argv[3]"; and __gsm_names backups $argv[3]
+        case plugins
+            __gsm_names plugins (__gsm_server_option)
+        case '*'
+            __gsm_names $spec
     end
 end
 
-complete -c gsm -f
+# Everything gsm offers at the cursor.
+function __gsm_complete
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l cur (commandline -ct)
+    set -l args
+    set -l prev ''
+    for token in $tokens
+        if test -n "$prev"
+            set prev ''
+            continue
+        end
+        if contains -- $token $__gsm_value_opts
+            set prev $token
+            continue
+        end
+        switch $token
+            case '-*'
+            case '*'
+                set -a args $token
+        end
+    end
 
-# Global options, before the command.
-complete -c gsm -n "__gsm_args_are" -l version -d "Show gsm's version and exit"
-complete -c gsm -n "__gsm_args_are" -s v -l verbose -d "Say more about what gsm does, on stderr"
-complete -c gsm -n "__gsm_args_are" -l debug -d "Debug logging; tracebacks on errors"
-complete -c gsm -s h -l help -d "Show help and exit"
+    set -l subs
+    set -q args[1]; and set subs (__gsm_subs $args[1])
+    set -l path "$args[1]"
+    set -l depth 1
+    if test (count $subs) -gt 0
+        set path "$args[1] $args[2]"
+        set depth 2
+    end
+    set -l first ''
+    set -l at (math $depth + 1)
+    set -q args[$at]; and set first $args[$at]
 
-# Commands and sub-commands.
-complete -c gsm -n "__gsm_args_are" -a "$__gsm_commands"
-complete -c gsm -n "__gsm_args_are auth" -a "$__gsm_sub_auth"
-complete -c gsm -n "__gsm_args_are config" -a "$__gsm_sub_config"
-complete -c gsm -n "__gsm_args_are game" -a "$__gsm_sub_game"
-complete -c gsm -n "__gsm_args_are server" -a "$__gsm_sub_server"
-complete -c gsm -n "__gsm_args_are sync" -a "$__gsm_sub_sync"
-complete -c gsm -n "__gsm_args_are plugin" -a "$__gsm_sub_plugin"
-complete -c gsm -n "__gsm_args_are metrics" -a "$__gsm_sub_metrics"
-complete -c gsm -n "__gsm_args_are community" -a "$__gsm_sub_community"
-complete -c gsm -n "__gsm_args_are revenue" -a "$__gsm_sub_revenue"
+    # --output=js: the option's value, after its "=".
+    if test -z "$prev"; and string match -qr -- '^--[^=]+=' $cur
+        set -l option (string replace -r -- '=.*' '' $cur)
+        if contains -- $option $__gsm_value_opts
+            set -l typed (string replace -r -- '^[^=]*=' '' $cur)
+            set -l spec (__gsm_value "$path $option")
+            for value in (__gsm_offer "$spec" "$typed" "$first")
+                echo "$option=$value"
+            end
+            return 0
+        end
+    end
 
-# Options of the commands.
-complete -c gsm -n "__gsm_takes_json" -l json -d "Same as --output json"
-complete -c gsm -n "__gsm_takes_output" -s o -l output -x -a "$__gsm_formats" -d "Output format"
+    if test -n "$prev"
+        set -l spec (__gsm_value "$path $prev")
+        __gsm_offer "$spec" "$cur" "$first"
+        return 0
+    end
 
-# Setting keys and values.
-complete -c gsm -n "__gsm_args_are config get; or __gsm_args_are config set; or __gsm_args_are config unset" \
-    -a "$__gsm_setting_keys"
-complete -c gsm -n "__gsm_args_are config set output.format" -a "$__gsm_formats"
-complete -c gsm -n "__gsm_args_are config set backup.dir" -a "(__fish_complete_directories)"
-complete -c gsm -n "__gsm_args_are config set steamcmd.path" -F
+    if string match -q -- '-*' $cur
+        if not set -q args[1]
+            __gsm_global_opts
+        else if test (count $subs) -gt 0; and not set -q args[2]
+            __gsm_help_opts
+        else
+            __gsm_opts $path
+        end
+        return 0
+    end
 
-# Game ids and the options of gsm game install / update.
-function __gsm_game_sub
-    set -l args (__gsm_args)
-    test (count $args) -ge 2; and test "$args[1]" = game; and contains -- $args[2] $argv
+    set -l n (count $args)
+    if test $n -eq 0
+        __gsm_command_list
+    else if test $n -eq 1; and test (count $subs) -gt 0
+        printf '%s\n' $subs
+    else
+        set -l spec (__gsm_arg "$path "(math $n - $depth + 1))
+        __gsm_offer "$spec" "$cur" "$first"
+    end
 end
-complete -c gsm -n "__gsm_args_are game info; or __gsm_args_are game install; or __gsm_args_are game update; or __gsm_args_are game validate" \
-    -a "$__gsm_game_ids"
-complete -c gsm -n "__gsm_game_sub install" -l path -x -a "(__fish_complete_directories)" \
-    -d "Folder for the game's files"
-complete -c gsm -n "__gsm_game_sub install update" -l validate \
-    -d "Also check every file after the download"
 
-# Server names, backup ids, installed plugins and communities, from the local store.
-complete -c gsm -n "__gsm_arg_of 1 server show update delete start stop restart status send logs backup backups restore" \
-    -a "(__gsm_names servers)"
-complete -c gsm -n "__gsm_arg_of 1 metrics show export; or __gsm_arg_of +1 metrics collect watch; or __gsm_arg_of 1 sync resolve" \
-    -a "(__gsm_names servers)"
-complete -c gsm -n "__gsm_arg_of 2 server restore" -a "(__gsm_names backups (__gsm_args)[3])"
-complete -c gsm -n "__gsm_arg_of 1 plugin uninstall enable disable pin unpin; or __gsm_arg_of +1 plugin update" \
-    -a "(__gsm_names plugins (__gsm_server_option))"
-complete -c gsm -n "__gsm_arg_of 1 community show update delete leave members role remove invite invitations revoke donate" \
-    -a "(__gsm_names communities)"
-complete -c gsm -n "__gsm_arg_of 1 schedule show remove enable disable run history" \
-    -a "(__gsm_names schedules)"
-complete -c gsm -n "__gsm_arg_of 1 alert show remove test" -a "(__gsm_names alerts)"
-
-# The options of gsm server's sub-commands.
-function __gsm_server_sub
-    set -l args (__gsm_args)
-    test (count $args) -ge 2; and test "$args[1]" = server; and contains -- $args[2] $argv
-end
-complete -c gsm -n "__gsm_server_sub create" -s g -l game -x -a "$__gsm_game_ids" \
-    -d "Game id (see gsm game list)"
-complete -c gsm -n "__gsm_server_sub list" -l game -x -a "$__gsm_game_ids" \
-    -d "Only servers of this game"
-complete -c gsm -n "__gsm_server_sub list" -l status -x -a "$__gsm_server_statuses" \
-    -d "Only servers in this status"
-complete -c gsm -n "__gsm_server_sub update" -l name -x -d "Rename the server"
-complete -c gsm -n "__gsm_server_sub create update" -l path -x -a "(__fish_complete_directories)" \
-    -d "Server folder"
-complete -c gsm -n "__gsm_server_sub create update" -l port -x -d "Game port"
-complete -c gsm -n "__gsm_server_sub create update" -l query-port -x \
-    -d "Port the game answers queries on"
-complete -c gsm -n "__gsm_server_sub create update" -l query-protocol -x \
-    -a "$__gsm_query_protocols" -d "How gsm asks the game for players and latency"
-complete -c gsm -n "__gsm_server_sub create update" -l max-players -x -d "Player slots"
-complete -c gsm -n "__gsm_server_sub create update" -l arg -x -d "Extra argument (repeatable)"
-complete -c gsm -n "__gsm_server_sub create update" -l env -x -d "Environment K=V (repeatable)"
-complete -c gsm -n "__gsm_server_sub create update" -l command -x -d "Command line to run"
-complete -c gsm -n "__gsm_server_sub create update" -l stop-command -x \
-    -d "Console line(s) that stop it, ';'-separated"
-complete -c gsm -n "__gsm_server_sub create update" -l restart -d "Restart after a crash"
-complete -c gsm -n "__gsm_server_sub create update" -l no-restart -d "Do not restart after a crash"
-complete -c gsm -n "__gsm_server_sub create update" -l autostart \
-    -d "Start it when the machine starts (see gsm service install)"
-complete -c gsm -n "__gsm_server_sub create update" -l no-autostart \
-    -d "Do not start it when the machine starts"
-complete -c gsm -n "__gsm_server_sub create update" -l max-restarts -x \
-    -d "Restarts allowed per 10 minutes"
-complete -c gsm -n "__gsm_server_sub create update" -l ready-pattern -x \
-    -d "Regex of the console line that says the game is up"
-complete -c gsm -n "__gsm_server_sub create update" -l settle-seconds -x \
-    -d "Seconds the game must stay up to count as started"
-complete -c gsm -n "__gsm_server_sub create update" -l plugin-dir -x \
-    -d "Plugin folder, relative to the server folder"
-complete -c gsm -n "__gsm_server_sub create update" -l community -x \
-    -d "The community (name or id) the server belongs to"
-complete -c gsm -n "__gsm_server_sub update" -l no-community -d "Take the server out of its community"
-complete -c gsm -n "__gsm_server_sub create update" -l freeze-after -x \
-    -d "Failed queries in a row before a freeze restart (0: off)"
-complete -c gsm -n "__gsm_server_sub create update" -l query-grace -x \
-    -d "Seconds after a start when failed queries do not count"
-complete -c gsm -n "__gsm_server_sub delete" -l purge -d "Also delete the server's folder"
-complete -c gsm -n "__gsm_server_sub delete" -l no-purge -d "Keep the server's folder"
-complete -c gsm -n "__gsm_server_sub delete restore adopt" -s y -l yes -d "Do it without asking"
-complete -c gsm -n "__gsm_server_sub adopt" -l path -x -a "(__fish_complete_directories)" \
-    -d "This machine's folder for the server"
-complete -c gsm -n "__gsm_server_sub start stop restart status" -l all -d "Every server"
-complete -c gsm -n "__gsm_server_sub start stop restart" -l timeout -x -d "Seconds to wait"
-complete -c gsm -n "__gsm_server_sub stop" -l force -d "Kill at once, without asking it to stop"
-complete -c gsm -n "__gsm_server_sub stop" -l no-force -d "Ask it to stop first"
-complete -c gsm -n "__gsm_server_sub send" -l wait-for -x \
-    -d "Wait for a log line matching this regular expression"
-complete -c gsm -n "__gsm_server_sub send" -l timeout -x -d "Seconds to wait with --wait-for"
-complete -c gsm -n "__gsm_server_sub logs" -s f -l follow -d "Keep printing new lines"
-complete -c gsm -n "__gsm_server_sub logs" -s n -l lines -x -d "How many last lines"
-complete -c gsm -n "__gsm_server_sub monitor" -l once -d "Check once and exit"
-complete -c gsm -n "__gsm_server_sub monitor" -l no-once -d "Keep checking"
-complete -c gsm -n "__gsm_server_sub monitor" -l interval -x -d "Seconds between checks"
-complete -c gsm -n "__gsm_server_sub backup" -l keep -x -d "Backups to keep"
-complete -c gsm -n "__gsm_server_sub restore" -l stop \
-    -d "Stop the server first, and start it again after"
-
-# The options of gsm auth login and logout. The URL and the email are not completed.
-function __gsm_auth_sub
-    set -l args (__gsm_args)
-    test (count $args) -ge 2; and test "$args[1]" = auth; and contains -- $args[2] $argv
-end
-complete -c gsm -n "__gsm_auth_sub login" -l api-url -x -d "The cloud API (default: configured)"
-complete -c gsm -n "__gsm_auth_sub login" -l with-token -d "Read a token from stdin (for CI)"
-complete -c gsm -n "__gsm_auth_sub login" -l no-with-token -d "Log in with email and password"
-complete -c gsm -n "__gsm_auth_sub login" -l email -x -d "Email (asked for when not given)"
-complete -c gsm -n "__gsm_auth_sub logout" -l revoke -d "Also revoke the token on the cloud"
-
-# The options of gsm sync's sub-commands, and the side that wins after --keep. Operation ids
-# are not completed.
-function __gsm_sync_sub
-    set -l args (__gsm_args)
-    test (count $args) -ge 2; and test "$args[1]" = sync; and contains -- $args[2] $argv
-end
-complete -c gsm -n "__gsm_sync_sub push" -l batch-size -x -d "Operations per request"
-complete -c gsm -n "__gsm_sync_sub push" -l dry-run -d "Only say what would be sent"
-complete -c gsm -n "__gsm_sync_sub push" -l no-dry-run -d "Send the operations"
-complete -c gsm -n "__gsm_sync_sub retry" -l all -d "Every rejected operation"
-complete -c gsm -n "__gsm_sync_sub drop" -l all-rejected -d "Every rejected operation"
-complete -c gsm -n "__gsm_sync_sub drop" -s y -l yes -d "Do it without asking"
-complete -c gsm -n "__gsm_sync_sub resolve" -l keep -x -a "$__gsm_sync_sides" \
-    -d "local: push this machine's version; cloud: take the cloud's"
-
-# The options of gsm plugin's sub-commands. `gsm plugin pack -o` names the zip to write, not an
-# output format.
-function __gsm_plugin_sub
-    set -l args (__gsm_args)
-    test (count $args) -ge 2; and test "$args[1]" = plugin; and contains -- $args[2] $argv
-end
-complete -c gsm -n "__gsm_args_are plugin init; or __gsm_args_are plugin pack" \
-    -a "(__fish_complete_directories)"
-complete -c gsm -n "__gsm_args_are plugin validate" -F
-complete -c gsm -n "__gsm_plugin_sub init" -l name -x -d "Plugin name"
-complete -c gsm -n "__gsm_plugin_sub init" -l game -x -a "$__gsm_game_ids" \
-    -d "Game id (see gsm game list)"
-complete -c gsm -n "__gsm_plugin_sub init" -l category -x -a "$__gsm_plugin_categories" \
-    -d "Plugin category"
-complete -c gsm -n "__gsm_plugin_sub init" -l force -d "Write into a folder that is not empty"
-complete -c gsm -n "__gsm_plugin_sub pack" -s o -l output -r -F -d "Zip to write"
-complete -c gsm -n "__gsm_plugin_sub validate" -l junit -r -F -d "Also write a JUnit XML report"
-# The marketplace. Plugin names and search words are not completed (they live in the cloud).
-complete -c gsm -n "__gsm_args_are plugin publish" -F
-complete -c gsm -n "__gsm_plugin_sub publish" -l changelog -x -d "What changed in this version"
-complete -c gsm -n "__gsm_plugin_sub search" -l game -x -a "$__gsm_game_ids" \
-    -d "Only plugins for this game"
-complete -c gsm -n "__gsm_plugin_sub search" -l category -x -a "$__gsm_plugin_categories" \
-    -d "Only plugins of this category"
-complete -c gsm -n "__gsm_plugin_sub search" -l verified -d "Only plugins an admin verified"
-complete -c gsm -n "__gsm_plugin_sub search" -l sort -x -a "$__gsm_plugin_sorts" \
-    -d "Most downloaded, best rated or newest first"
-complete -c gsm -n "__gsm_plugin_sub search" -l limit -x -d "Show at most N plugins (1-200)"
-# Installed plugins.
-complete -c gsm -n "__gsm_args_are plugin install; or __gsm_args_are plugin apply" -F
-complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update pin unpin list lock apply verify" \
-    -l server -x -a "(__gsm_names servers)" -d "Server name"
-complete -c gsm -n "__gsm_plugin_sub install uninstall enable disable update apply" -l force \
-    -d "Go on over files gsm did not install or that changed (they are kept aside)"
-complete -c gsm -n "__gsm_plugin_sub update verify" -l all -d "Every plugin, or every server"
-complete -c gsm -n "__gsm_plugin_sub update apply" -l from -x -a "(__fish_complete_directories)" \
-    -d "Folder of package files"
-complete -c gsm -n "__gsm_plugin_sub apply" -l dry-run -d "Only show what would change"
-complete -c gsm -n "__gsm_plugin_sub lock" -s o -l output -r -F -d "Lock file to write"
-complete -c gsm -n "__gsm_plugin_sub verify" -l lock -r -F -d "Require exactly this lock's set"
-complete -c gsm -n "__gsm_plugin_sub verify" -l junit -r -F -d "Also write a JUnit XML report"
-
-# gsm metrics.
-function __gsm_metrics_sub
-    set -l args (__gsm_args)
-    test (count $args) -ge 2; and test "$args[1]" = metrics; and contains -- $args[2] $argv
-end
-complete -c gsm -n "__gsm_metrics_sub show export" -l since -x \
-    -d "Start: 90s 30m 24h 7d 2w or an ISO date/time"
-complete -c gsm -n "__gsm_metrics_sub show export" -l until -x \
-    -d "End: a duration back from now or an ISO date/time"
-complete -c gsm -n "__gsm_metrics_sub export" -l all -d "Every server"
-complete -c gsm -n "__gsm_metrics_sub export" -l format -x -a "$__gsm_export_formats" \
-    -d "csv or json"
-complete -c gsm -n "__gsm_metrics_sub export" -s o -l output -r -F -d "File to write"
-complete -c gsm -n "__gsm_metrics_sub prune" -l older-than -x \
-    -d "Delete samples older than: 90s 30m 24h 7d 2w"
-complete -c gsm -n "__gsm_metrics_sub prune" -l rollup \
-    -d "Keep one average per server and hour instead"
-complete -c gsm -n "__gsm_metrics_sub collect watch" -l all -d "Every running server"
-complete -c gsm -n "__gsm_metrics_sub collect watch" -l count -x -d "Samples (collect) or refreshes (watch)"
-complete -c gsm -n "__gsm_metrics_sub collect" -l interval -x -d "Seconds between samples"
-complete -c gsm -n "__gsm_metrics_sub watch" -l refresh -x -d "Seconds between refreshes"
-
-# gsm community, gsm revenue and gsm plugin buy.
-function __gsm_sub_of
-    set -l args (__gsm_args)
-    test (count $args) -ge 2; and test "$args[1]" = $argv[1]; and contains -- $args[2] $argv[2..-1]
-end
-complete -c gsm -n "__gsm_sub_of community list" -l mine -d "Only communities you are a member of"
-complete -c gsm -n "__gsm_sub_of community list" -l search -x -d "Words in the name or description"
-complete -c gsm -n "__gsm_sub_of community update" -l name -x -d "A new name"
-complete -c gsm -n "__gsm_sub_of community create update" -l description -x -d "What it is about"
-complete -c gsm -n "__gsm_sub_of community create update" -l public -d "Anyone can see and join it"
-complete -c gsm -n "__gsm_sub_of community create update" -l private \
-    -d "Members and invited users only"
-complete -c gsm -n "__gsm_sub_of community create update" -l logo-url -x -d "Logo image URL"
-complete -c gsm -n "__gsm_sub_of community create update" -l banner-url -x -d "Banner image URL"
-complete -c gsm -n "__gsm_sub_of community delete donate" -s y -l yes -d "Do not ask"
-complete -c gsm -n "__gsm_sub_of community join" -l code -x -d "Invitation code"
-complete -c gsm -n "__gsm_sub_of community invite" -l email -x -d "Only this user may use it"
-complete -c gsm -n "__gsm_sub_of community invite" -l expires -x -d "Valid for: 30m 24h 7d 2w"
-complete -c gsm -n "__gsm_sub_of community invite" -l uses -x -d "How many joins it allows"
-complete -c gsm -n "__gsm_sub_of community donate" -l amount -x -d "Amount, e.g. 5.00"
-complete -c gsm -n "__gsm_sub_of community donate" -l currency -x -d "ISO 4217 code, e.g. EUR"
-complete -c gsm -n "__gsm_sub_of community donate" -l message -x -d "A message to the community"
-complete -c gsm -n "__gsm_sub_of community donate; or __gsm_sub_of plugin buy" -l wait -x \
-    -d "Seconds to wait for the payment"
-complete -c gsm -n "__gsm_sub_of plugin buy" -s y -l yes -d "Do not ask"
-complete -c gsm -n "__gsm_sub_of revenue report" -l since -x -d "Start: 30d or an ISO date/time"
-complete -c gsm -n "__gsm_sub_of revenue report" -l until -x \
-    -d "End: a duration back from now or an ISO date/time"
-complete -c gsm -n "__gsm_sub_of revenue report" -l by -x -a "$__gsm_revenue_by" -d "Group by"
-
-# gsm alert and gsm service.
-complete -c gsm -n "__gsm_args_are alert" -a "$__gsm_sub_alert"
-complete -c gsm -n "__gsm_args_are service" -a "$__gsm_sub_service"
-complete -c gsm -n "__gsm_sub_of alert add" -l url -x -d "An Apprise URL (a secret)"
-complete -c gsm -n "__gsm_sub_of alert add" -l on -x -d "Comma-separated events to send"
-complete -c gsm -n "__gsm_sub_of alert show" -s n -l limit -x -d "Latest messages shown"
-complete -c gsm -n "__gsm_sub_of service install" -l cron -d "Write gsm's lines into your crontab"
-complete -c gsm -n "__gsm_sub_of service install" -l at-startup \
-    -d "Windows: run when the machine starts"
-complete -c gsm -n "__gsm_sub_of service run" -l once -d "Run one round and exit"
-complete -c gsm -n "__gsm_sub_of service run" -l boot -d "The machine has just started"
-complete -c gsm -n "__gsm_sub_of service run" -l interval -x -d "Seconds between rounds"
-complete -c gsm -n "__gsm_sub_of service run" -l home -x -a "(__fish_complete_directories)" \
-    -d "Use this GSM_HOME"
-
-# gsm schedule, and gsm server restart --when-empty.
-complete -c gsm -n "__gsm_args_are schedule" -a "$__gsm_sub_schedule"
-complete -c gsm -n "__gsm_sub_of schedule add" -s s -l server -x -a "(__gsm_names servers)" \
-    -d "The server it runs for"
-complete -c gsm -n "__gsm_sub_of schedule add" -l cron -x -d "When, as cron's five fields"
-complete -c gsm -n "__gsm_sub_of schedule add" -l task -x -d "A task of the chain (repeatable)"
-complete -c gsm -n "__gsm_sub_of schedule add" -l only-when-running \
-    -d "Skip a firing when the server is not running"
-complete -c gsm -n "__gsm_sub_of schedule add; or __gsm_server_sub restart" -l when-empty \
-    -d "Wait until no player is on first"
-complete -c gsm -n "__gsm_sub_of schedule add; or __gsm_server_sub restart" -l max-wait -x \
-    -d "With --when-empty: the longest wait"
-complete -c gsm -n "__gsm_sub_of schedule history" -s n -l limit -x -d "How many runs"
+complete -c gsm -f -a '(__gsm_complete)'

@@ -1,147 +1,376 @@
 # PowerShell completion for gsm (Windows PowerShell 5.1 and PowerShell 7+).
 # Installation: see completions/README.md.
 #
-# These lists must follow gsm itself; tests/cli/test_completions.py checks that every command
-# of gsm_cli.app.COMMANDS and every setting key of gsm_cli.services.settings.SPECS is here.
-# A new command: add its name to $gsmCommands. If it has sub-commands, add an entry to
-# $gsmSubCommands. Commands that take only --json (no --output) go in $gsmJsonOnly; other
-# options go in $gsmOptions, and those that take a value in $gsmValueOptions too.
+# Generated from gsm itself by `python -m gsm_cli.completion_scripts completions` (template:
+# src/gsm_cli/completion_templates/gsm.ps1); do not edit the generated file.
+# Names of the local store (servers, backups, plugins, communities, schedules, alert channels)
+# come from `gsm __complete`; everything else is in the tables below.
 Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
-    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin', 'metrics',
-        'community', 'revenue', 'alert', 'service', 'schedule')
+    $gsmCommands = @('server', 'auth', 'config', 'doctor', 'game', 'sync', 'plugin', 'metrics', 'community', 'revenue', 'alert', 'service', 'schedule')
+    $gsmGlobalOptions = @('--version', '--verbose', '-v', '--debug', '-h', '--help')
+    $gsmHelpOptions = @('-h', '--help')
+    # Options that take a value, so that the value is not taken for an argument.
+    $gsmValueOptions = @('--game', '-g', '--path', '--port', '--query-port', '--query-protocol', '--freeze-after', '--query-grace', '--max-players', '--arg', '--env', '--command', '--stop-command', '--max-restarts', '--ready-pattern', '--settle-seconds', '--plugin-dir', '--community', '--output', '-o', '--status', '--name', '--timeout', '--max-wait', '--wait-for', '--lines', '-n', '--interval', '--keep', '--api-url', '--email', '--batch-size', '--category', '--junit', '--changelog', '--sort', '--limit', '--wait', '--server', '--from', '--lock', '--since', '--until', '--format', '--older-than', '--count', '--refresh', '--search', '--description', '--logo-url', '--banner-url', '--code', '--expires', '--uses', '--amount', '--currency', '--message', '--by', '--url', '--on', '--home', '-s', '--cron', '--task')
     $gsmSubCommands = @{
-        'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop',
-            'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
+        'server' = @('create', 'list', 'show', 'update', 'delete', 'adopt', 'start', 'stop', 'restart', 'status', 'send', 'logs', 'monitor', 'backup', 'backups', 'restore')
         'auth' = @('login', 'status', 'logout')
         'config' = @('list', 'get', 'set', 'unset', 'path')
         'game' = @('list', 'info', 'install', 'update', 'validate', 'installations')
         'sync' = @('push', 'pull', 'status', 'retry', 'drop', 'resolve')
-        'plugin' = @('init', 'pack', 'validate', 'publish', 'search', 'info', 'install',
-            'uninstall', 'enable', 'disable', 'update', 'pin', 'unpin', 'list', 'lock', 'apply',
-            'verify', 'buy')
+        'plugin' = @('init', 'pack', 'validate', 'publish', 'search', 'info', 'buy', 'install', 'uninstall', 'enable', 'disable', 'update', 'pin', 'unpin', 'list', 'lock', 'apply', 'verify')
         'metrics' = @('show', 'export', 'prune', 'collect', 'watch')
-        'community' = @('list', 'show', 'create', 'update', 'delete', 'join', 'leave', 'members',
-            'role', 'remove', 'invite', 'invitations', 'revoke', 'donate')
+        'community' = @('list', 'show', 'create', 'update', 'delete', 'join', 'leave', 'members', 'role', 'remove', 'invite', 'invitations', 'revoke', 'donate')
         'revenue' = @('report')
         'alert' = @('add', 'list', 'show', 'remove', 'test')
         'service' = @('install', 'status', 'uninstall', 'run')
-        'schedule' = @('add', 'list', 'show', 'remove', 'enable', 'disable', 'run', 'history',
-            'tick')
+        'schedule' = @('add', 'list', 'show', 'remove', 'enable', 'disable', 'run', 'history', 'tick')
     }
-    $gsmSettingKeys = @(
-        'alerts.attempts', 'alerts.console_lines', 'alerts.retry_seconds', 'alerts.timeout',
-        'alerts.window', 'backup.backend', 'backup.dir', 'backup.exclude', 'backup.keep_daily',
-        'backup.password_file', 'backup.repository', 'backup.retention', 'cloud.api_url',
-        'cloud.timeout', 'device.name', 'metrics.interval', 'metrics.retention_days',
-        'metrics.rollup', 'output.format', 'server.log_max_bytes', 'server.stop_timeout',
-        'steamcmd.path', 'sync.batch_size'
-    )
-    $gsmGameIds = @(
-        '7dtd', 'ark', 'corekeeper', 'cs2', 'custom', 'dst', 'enshrouded', 'factorio', 'gmod',
-        'l4d2', 'minecraft', 'palworld', 'pz', 'rust', 'satisfactory', 'terraria', 'tf2',
-        'unturned', 'valheim', 'vrising'
-    )
-    $gsmServerStatuses = @('stopped', 'starting', 'running', 'stopping', 'crashed', 'failed',
-        'remote')
-    $gsmQueryProtocols = @('minecraft', 'a2s', 'tcp', 'none')
-    $gsmFormats = @('table', 'json', 'csv')
-    $gsmSyncSides = @('local', 'cloud')
-    $gsmPluginCategories = @('admin', 'anticheat', 'chat', 'economy', 'gameplay', 'library',
-        'maps', 'performance', 'protection', 'utility', 'world', 'other')
-    $gsmPluginSorts = @('downloads', 'rating', 'new')
-    $gsmExportFormats = @('csv', 'json')
-    $gsmRevenueBy = @('plugin', 'community', 'month')
-    $gsmGlobalOptions = @('--help', '--version', '--verbose', '-v', '--debug')
-    $gsmDataOptions = @('--json', '--output', '-o', '--help')
-    $gsmJsonOnly = @('config get', 'config set', 'config unset', 'game validate', 'sync pull',
-        'alert remove', 'alert test', 'schedule remove')
-    # Options that take a value, so that the value is not taken for an argument.
-    $gsmValueOptions = @(
-        '-o', '--output', '--path', '-g', '--game', '--port', '--query-port', '--query-protocol',
-        '--max-players', '--arg', '--env', '--command', '--stop-command', '--max-restarts',
-        '--ready-pattern', '--settle-seconds', '--status', '--name', '--timeout', '--wait-for',
-        '-n', '--lines', '--interval', '--keep', '--api-url', '--email', '--batch-size',
-        '--category', '--junit', '--plugin-dir', '--server', '--lock', '--from', '--changelog',
-        '--sort', '--limit', '--format', '--since', '--until', '--older-than',
-        '--freeze-after', '--query-grace', '--count', '--refresh', '--community', '--search',
-        '--description', '--logo-url', '--banner-url', '--code', '--email', '--expires', '--uses',
-        '--amount', '--currency', '--message', '--wait', '--by', '--url', '--on', '--home',
-        '-s', '--cron', '--task', '--max-wait'
-    )
-    # Sub-commands whose options are not the usual data options (or --json alone).
-    $serverChange = @('--port', '--query-port', '--query-protocol', '--max-players', '--arg',
-        '--env', '--command', '--stop-command', '--restart', '--no-restart', '--autostart',
-        '--no-autostart', '--max-restarts',
-        '--ready-pattern', '--settle-seconds', '--freeze-after', '--query-grace', '--plugin-dir')
+    # The options of each command.
     $gsmOptions = @{
-        'game install' = @('--path', '--validate', '--json', '--help')
-        'game update' = @('--validate', '--json', '--help')
-        'server create' = @('--game', '-g', '--path', '--community') + $serverChange + $gsmDataOptions
-        'server list' = @('--status', '--game') + $gsmDataOptions
-        'server update' = @('--name', '--path', '--community', '--no-community') + $serverChange +
-            $gsmDataOptions
-        'server delete' = @('--purge', '--no-purge', '--yes', '-y', '--json', '--help')
-        'server adopt' = @('--path', '--yes', '-y') + $gsmDataOptions
-        'server start' = @('--all', '--timeout') + $gsmDataOptions
-        'server stop' = @('--all', '--timeout', '--force', '--no-force') + $gsmDataOptions
-        'server restart' = @('--all', '--timeout', '--when-empty', '--max-wait') + $gsmDataOptions
-        'server status' = @('--all') + $gsmDataOptions
-        'server send' = @('--wait-for', '--timeout', '--json', '--help')
-        'server logs' = @('--follow', '-f', '--lines', '-n', '--help')
-        'server monitor' = @('--once', '--no-once', '--interval') + $gsmDataOptions
-        'server backup' = @('--keep') + $gsmDataOptions
-        'server restore' = @('--stop', '--yes', '-y') + $gsmDataOptions
-        'auth login' = @('--api-url', '--with-token', '--no-with-token', '--email', '--json',
-            '--help')
-        'auth logout' = @('--revoke', '--json', '--help')
-        'sync push' = @('--batch-size', '--dry-run', '--no-dry-run', '--json', '--help')
-        'sync retry' = @('--all', '--json', '--help')
-        'sync drop' = @('--all-rejected', '--yes', '-y', '--json', '--help')
-        'sync resolve' = @('--keep', '--json', '--help')
-        'plugin init' = @('--name', '--game', '--category', '--force', '--json', '--help')
-        'plugin pack' = @('--output', '-o', '--json', '--help')
-        'plugin validate' = @('--junit') + $gsmDataOptions
-        'plugin publish' = @('--changelog') + $gsmDataOptions
-        'plugin search' = @('--game', '--category', '--verified', '--sort', '--limit') +
-            $gsmDataOptions
-        'plugin info' = $gsmDataOptions
-        'plugin install' = @('--server', '--force') + $gsmDataOptions
-        'plugin uninstall' = @('--server', '--force') + $gsmDataOptions
-        'plugin enable' = @('--server', '--force') + $gsmDataOptions
-        'plugin disable' = @('--server', '--force') + $gsmDataOptions
-        'plugin update' = @('--server', '--all', '--from', '--force') + $gsmDataOptions
-        'plugin pin' = @('--server') + $gsmDataOptions
-        'plugin unpin' = @('--server') + $gsmDataOptions
-        'plugin list' = @('--server') + $gsmDataOptions
-        'plugin lock' = @('--server', '--output', '-o', '--json', '--help')
-        'plugin apply' = @('--server', '--from', '--dry-run', '--force') + $gsmDataOptions
-        'plugin verify' = @('--server', '--all', '--lock', '--junit') + $gsmDataOptions
-        'metrics show' = @('--since', '--until') + $gsmDataOptions
-        'metrics export' = @('--all', '--format', '--since', '--until', '--output', '-o', '--help')
-        'metrics prune' = @('--older-than', '--rollup') + $gsmDataOptions
-        'metrics collect' = @('--all', '--count', '--interval') + $gsmDataOptions
-        'metrics watch' = @('--all', '--refresh', '--count', '--json', '--help')
-        'community list' = @('--mine', '--search') + $gsmDataOptions
-        'community create' = @('--description', '--public', '--private', '--logo-url',
-            '--banner-url') + $gsmDataOptions
-        'community update' = @('--name', '--description', '--public', '--private', '--logo-url',
-            '--banner-url') + $gsmDataOptions
-        'community delete' = @('--yes', '-y', '--json', '--help')
-        'community join' = @('--code') + $gsmDataOptions
-        'community invite' = @('--email', '--expires', '--uses') + $gsmDataOptions
-        'community donate' = @('--amount', '--currency', '--message', '--yes', '-y', '--wait') +
-            $gsmDataOptions
-        'plugin buy' = @('--yes', '-y', '--wait') + $gsmDataOptions
-        'revenue report' = @('--since', '--until', '--by') + $gsmDataOptions
-        'alert add' = @('--url', '--on') + $gsmDataOptions
-        'alert show' = @('--limit', '-n') + $gsmDataOptions
-        'service install' = @('--cron', '--at-startup') + $gsmDataOptions
-        'service run' = @('--once', '--boot', '--interval', '--home') + $gsmDataOptions
-        'schedule add' = @('--server', '-s', '--cron', '--task', '--only-when-running',
-            '--when-empty', '--max-wait') + $gsmDataOptions
-        'schedule history' = @('--limit', '-n') + $gsmDataOptions
+        'server create' = @('--game', '-g', '--path', '--port', '--query-port', '--query-protocol', '--freeze-after', '--query-grace', '--max-players', '--arg', '--env', '--command', '--stop-command', '--restart', '--no-restart', '--autostart', '--no-autostart', '--max-restarts', '--ready-pattern', '--settle-seconds', '--plugin-dir', '--community', '--json', '--output', '-o', '-h', '--help')
+        'server list' = @('--status', '--game', '--json', '--output', '-o', '-h', '--help')
+        'server show' = @('--json', '--output', '-o', '-h', '--help')
+        'server update' = @('--name', '--path', '--port', '--query-port', '--query-protocol', '--freeze-after', '--query-grace', '--max-players', '--arg', '--env', '--command', '--stop-command', '--restart', '--no-restart', '--autostart', '--no-autostart', '--max-restarts', '--ready-pattern', '--settle-seconds', '--plugin-dir', '--community', '--no-community', '--json', '--output', '-o', '-h', '--help')
+        'server delete' = @('--purge', '--no-purge', '--yes', '-y', '--json', '-h', '--help')
+        'server adopt' = @('--path', '--yes', '-y', '--json', '--output', '-o', '-h', '--help')
+        'server start' = @('--all', '--timeout', '--json', '--output', '-o', '-h', '--help')
+        'server stop' = @('--all', '--timeout', '--force', '--no-force', '--json', '--output', '-o', '-h', '--help')
+        'server restart' = @('--all', '--timeout', '--when-empty', '--max-wait', '--json', '--output', '-o', '-h', '--help')
+        'server status' = @('--all', '--json', '--output', '-o', '-h', '--help')
+        'server send' = @('--wait-for', '--timeout', '--json', '-h', '--help')
+        'server logs' = @('--follow', '-f', '--lines', '-n', '-h', '--help')
+        'server monitor' = @('--once', '--no-once', '--interval', '--json', '--output', '-o', '-h', '--help')
+        'server backup' = @('--keep', '--json', '--output', '-o', '-h', '--help')
+        'server backups' = @('--json', '--output', '-o', '-h', '--help')
+        'server restore' = @('--stop', '--yes', '-y', '--json', '--output', '-o', '-h', '--help')
+        'auth login' = @('--api-url', '--with-token', '--no-with-token', '--email', '--json', '-h', '--help')
+        'auth status' = @('--output', '-o', '--json', '-h', '--help')
+        'auth logout' = @('--revoke', '--json', '-h', '--help')
+        'config list' = @('--output', '-o', '--json', '-h', '--help')
+        'config get' = @('--json', '-h', '--help')
+        'config set' = @('--json', '-h', '--help')
+        'config unset' = @('--json', '-h', '--help')
+        'config path' = @('--output', '-o', '--json', '-h', '--help')
+        'doctor' = @('--output', '-o', '--json', '-h', '--help')
+        'game list' = @('--output', '-o', '--json', '-h', '--help')
+        'game info' = @('--output', '-o', '--json', '-h', '--help')
+        'game install' = @('--path', '--validate', '--json', '-h', '--help')
+        'game update' = @('--validate', '--json', '-h', '--help')
+        'game validate' = @('--json', '-h', '--help')
+        'game installations' = @('--output', '-o', '--json', '-h', '--help')
+        'sync push' = @('--batch-size', '--dry-run', '--no-dry-run', '--json', '-h', '--help')
+        'sync pull' = @('--json', '-h', '--help')
+        'sync status' = @('--output', '-o', '--json', '-h', '--help')
+        'sync retry' = @('--all', '--json', '-h', '--help')
+        'sync drop' = @('--all-rejected', '--yes', '-y', '--json', '-h', '--help')
+        'sync resolve' = @('--keep', '--json', '-h', '--help')
+        'plugin init' = @('--name', '--game', '--category', '--force', '--json', '-h', '--help')
+        'plugin pack' = @('--output', '-o', '--json', '-h', '--help')
+        'plugin validate' = @('--junit', '--output', '-o', '--json', '-h', '--help')
+        'plugin publish' = @('--changelog', '--json', '--output', '-o', '-h', '--help')
+        'plugin search' = @('--game', '--category', '--verified', '--sort', '--limit', '--json', '--output', '-o', '-h', '--help')
+        'plugin info' = @('--json', '--output', '-o', '-h', '--help')
+        'plugin buy' = @('--yes', '-y', '--wait', '--json', '--output', '-o', '-h', '--help')
+        'plugin install' = @('--server', '--force', '--json', '--output', '-o', '-h', '--help')
+        'plugin uninstall' = @('--server', '--force', '--json', '--output', '-o', '-h', '--help')
+        'plugin enable' = @('--server', '--force', '--json', '--output', '-o', '-h', '--help')
+        'plugin disable' = @('--server', '--force', '--json', '--output', '-o', '-h', '--help')
+        'plugin update' = @('--server', '--all', '--from', '--force', '--json', '--output', '-o', '-h', '--help')
+        'plugin pin' = @('--server', '--json', '--output', '-o', '-h', '--help')
+        'plugin unpin' = @('--server', '--json', '--output', '-o', '-h', '--help')
+        'plugin list' = @('--server', '--json', '--output', '-o', '-h', '--help')
+        'plugin lock' = @('--server', '--output', '-o', '--json', '-h', '--help')
+        'plugin apply' = @('--server', '--from', '--dry-run', '--force', '--json', '--output', '-o', '-h', '--help')
+        'plugin verify' = @('--server', '--all', '--lock', '--junit', '--json', '--output', '-o', '-h', '--help')
+        'metrics show' = @('--since', '--until', '--output', '-o', '--json', '-h', '--help')
+        'metrics export' = @('--all', '--format', '--since', '--until', '--output', '-o', '-h', '--help')
+        'metrics prune' = @('--older-than', '--rollup', '--output', '-o', '--json', '-h', '--help')
+        'metrics collect' = @('--all', '--count', '--interval', '--output', '-o', '--json', '-h', '--help')
+        'metrics watch' = @('--all', '--refresh', '--count', '--json', '-h', '--help')
+        'community list' = @('--mine', '--search', '--json', '--output', '-o', '-h', '--help')
+        'community show' = @('--json', '--output', '-o', '-h', '--help')
+        'community create' = @('--description', '--public', '--private', '--logo-url', '--banner-url', '--json', '--output', '-o', '-h', '--help')
+        'community update' = @('--name', '--description', '--public', '--private', '--logo-url', '--banner-url', '--json', '--output', '-o', '-h', '--help')
+        'community delete' = @('--yes', '-y', '--json', '-h', '--help')
+        'community join' = @('--code', '--json', '--output', '-o', '-h', '--help')
+        'community leave' = @('--json', '--output', '-o', '-h', '--help')
+        'community members' = @('--json', '--output', '-o', '-h', '--help')
+        'community role' = @('--json', '--output', '-o', '-h', '--help')
+        'community remove' = @('--json', '--output', '-o', '-h', '--help')
+        'community invite' = @('--email', '--expires', '--uses', '--json', '--output', '-o', '-h', '--help')
+        'community invitations' = @('--json', '--output', '-o', '-h', '--help')
+        'community revoke' = @('--json', '--output', '-o', '-h', '--help')
+        'community donate' = @('--amount', '--currency', '--message', '--yes', '-y', '--wait', '--json', '--output', '-o', '-h', '--help')
+        'revenue report' = @('--since', '--until', '--by', '--json', '--output', '-o', '-h', '--help')
+        'alert add' = @('--url', '--on', '--output', '-o', '--json', '-h', '--help')
+        'alert list' = @('--output', '-o', '--json', '-h', '--help')
+        'alert show' = @('--limit', '-n', '--output', '-o', '--json', '-h', '--help')
+        'alert remove' = @('--json', '-h', '--help')
+        'alert test' = @('--json', '-h', '--help')
+        'service install' = @('--cron', '--at-startup', '--json', '--output', '-o', '-h', '--help')
+        'service status' = @('--json', '--output', '-o', '-h', '--help')
+        'service uninstall' = @('--json', '--output', '-o', '-h', '--help')
+        'service run' = @('--once', '--boot', '--interval', '--home', '--json', '--output', '-o', '-h', '--help')
+        'schedule add' = @('--server', '-s', '--cron', '--task', '--only-when-running', '--when-empty', '--max-wait', '--json', '--output', '-o', '-h', '--help')
+        'schedule list' = @('--json', '--output', '-o', '-h', '--help')
+        'schedule show' = @('--json', '--output', '-o', '-h', '--help')
+        'schedule remove' = @('--json', '-h', '--help')
+        'schedule enable' = @('--json', '--output', '-o', '-h', '--help')
+        'schedule disable' = @('--json', '--output', '-o', '-h', '--help')
+        'schedule run' = @('--json', '--output', '-o', '-h', '--help')
+        'schedule history' = @('--limit', '-n', '--json', '--output', '-o', '-h', '--help')
+        'schedule tick' = @('--json', '--output', '-o', '-h', '--help')
+    }
+    # What an option's value is: 'COMMAND OPTION' = spec.
+    $gsmValues = @{
+        'server create --game' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'server create -g' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'server create --path' = 'dir'
+        'server create --query-protocol' = 'words minecraft a2s tcp none'
+        'server create --output' = 'words table json csv'
+        'server create -o' = 'words table json csv'
+        'server list --status' = 'words stopped starting running stopping crashed failed remote'
+        'server list --game' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'server list --output' = 'words table json csv'
+        'server list -o' = 'words table json csv'
+        'server show --output' = 'words table json csv'
+        'server show -o' = 'words table json csv'
+        'server update --path' = 'dir'
+        'server update --query-protocol' = 'words minecraft a2s tcp none'
+        'server update --output' = 'words table json csv'
+        'server update -o' = 'words table json csv'
+        'server adopt --path' = 'dir'
+        'server adopt --output' = 'words table json csv'
+        'server adopt -o' = 'words table json csv'
+        'server start --output' = 'words table json csv'
+        'server start -o' = 'words table json csv'
+        'server stop --output' = 'words table json csv'
+        'server stop -o' = 'words table json csv'
+        'server restart --output' = 'words table json csv'
+        'server restart -o' = 'words table json csv'
+        'server status --output' = 'words table json csv'
+        'server status -o' = 'words table json csv'
+        'server monitor --output' = 'words table json csv'
+        'server monitor -o' = 'words table json csv'
+        'server backup --output' = 'words table json csv'
+        'server backup -o' = 'words table json csv'
+        'server backups --output' = 'words table json csv'
+        'server backups -o' = 'words table json csv'
+        'server restore --output' = 'words table json csv'
+        'server restore -o' = 'words table json csv'
+        'auth status --output' = 'words table json csv'
+        'auth status -o' = 'words table json csv'
+        'config list --output' = 'words table json csv'
+        'config list -o' = 'words table json csv'
+        'config path --output' = 'words table json csv'
+        'config path -o' = 'words table json csv'
+        'doctor --output' = 'words table json csv'
+        'doctor -o' = 'words table json csv'
+        'game list --output' = 'words table json csv'
+        'game list -o' = 'words table json csv'
+        'game info --output' = 'words table json csv'
+        'game info -o' = 'words table json csv'
+        'game install --path' = 'dir'
+        'game installations --output' = 'words table json csv'
+        'game installations -o' = 'words table json csv'
+        'sync status --output' = 'words table json csv'
+        'sync status -o' = 'words table json csv'
+        'sync resolve --keep' = 'words local cloud'
+        'plugin init --game' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'plugin init --category' = 'words admin anticheat chat economy gameplay library maps performance protection utility world other'
+        'plugin pack --output' = 'file'
+        'plugin pack -o' = 'file'
+        'plugin validate --junit' = 'file'
+        'plugin validate --output' = 'words table json csv'
+        'plugin validate -o' = 'words table json csv'
+        'plugin publish --output' = 'words table json csv'
+        'plugin publish -o' = 'words table json csv'
+        'plugin search --game' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'plugin search --category' = 'words admin anticheat chat economy gameplay library maps performance protection utility world other'
+        'plugin search --sort' = 'words downloads rating new'
+        'plugin search --output' = 'words table json csv'
+        'plugin search -o' = 'words table json csv'
+        'plugin info --output' = 'words table json csv'
+        'plugin info -o' = 'words table json csv'
+        'plugin buy --output' = 'words table json csv'
+        'plugin buy -o' = 'words table json csv'
+        'plugin install --server' = 'servers'
+        'plugin install --output' = 'words table json csv'
+        'plugin install -o' = 'words table json csv'
+        'plugin uninstall --server' = 'servers'
+        'plugin uninstall --output' = 'words table json csv'
+        'plugin uninstall -o' = 'words table json csv'
+        'plugin enable --server' = 'servers'
+        'plugin enable --output' = 'words table json csv'
+        'plugin enable -o' = 'words table json csv'
+        'plugin disable --server' = 'servers'
+        'plugin disable --output' = 'words table json csv'
+        'plugin disable -o' = 'words table json csv'
+        'plugin update --server' = 'servers'
+        'plugin update --from' = 'dir'
+        'plugin update --output' = 'words table json csv'
+        'plugin update -o' = 'words table json csv'
+        'plugin pin --server' = 'servers'
+        'plugin pin --output' = 'words table json csv'
+        'plugin pin -o' = 'words table json csv'
+        'plugin unpin --server' = 'servers'
+        'plugin unpin --output' = 'words table json csv'
+        'plugin unpin -o' = 'words table json csv'
+        'plugin list --server' = 'servers'
+        'plugin list --output' = 'words table json csv'
+        'plugin list -o' = 'words table json csv'
+        'plugin lock --server' = 'servers'
+        'plugin lock --output' = 'file'
+        'plugin lock -o' = 'file'
+        'plugin apply --server' = 'servers'
+        'plugin apply --from' = 'dir'
+        'plugin apply --output' = 'words table json csv'
+        'plugin apply -o' = 'words table json csv'
+        'plugin verify --server' = 'servers'
+        'plugin verify --lock' = 'file'
+        'plugin verify --junit' = 'file'
+        'plugin verify --output' = 'words table json csv'
+        'plugin verify -o' = 'words table json csv'
+        'metrics show --output' = 'words table json csv'
+        'metrics show -o' = 'words table json csv'
+        'metrics export --format' = 'words csv json'
+        'metrics export --output' = 'file'
+        'metrics export -o' = 'file'
+        'metrics prune --output' = 'words table json csv'
+        'metrics prune -o' = 'words table json csv'
+        'metrics collect --output' = 'words table json csv'
+        'metrics collect -o' = 'words table json csv'
+        'community list --output' = 'words table json csv'
+        'community list -o' = 'words table json csv'
+        'community show --output' = 'words table json csv'
+        'community show -o' = 'words table json csv'
+        'community create --output' = 'words table json csv'
+        'community create -o' = 'words table json csv'
+        'community update --output' = 'words table json csv'
+        'community update -o' = 'words table json csv'
+        'community join --output' = 'words table json csv'
+        'community join -o' = 'words table json csv'
+        'community leave --output' = 'words table json csv'
+        'community leave -o' = 'words table json csv'
+        'community members --output' = 'words table json csv'
+        'community members -o' = 'words table json csv'
+        'community role --output' = 'words table json csv'
+        'community role -o' = 'words table json csv'
+        'community remove --output' = 'words table json csv'
+        'community remove -o' = 'words table json csv'
+        'community invite --output' = 'words table json csv'
+        'community invite -o' = 'words table json csv'
+        'community invitations --output' = 'words table json csv'
+        'community invitations -o' = 'words table json csv'
+        'community revoke --output' = 'words table json csv'
+        'community revoke -o' = 'words table json csv'
+        'community donate --output' = 'words table json csv'
+        'community donate -o' = 'words table json csv'
+        'revenue report --by' = 'words plugin community month'
+        'revenue report --output' = 'words table json csv'
+        'revenue report -o' = 'words table json csv'
+        'alert add --output' = 'words table json csv'
+        'alert add -o' = 'words table json csv'
+        'alert list --output' = 'words table json csv'
+        'alert list -o' = 'words table json csv'
+        'alert show --output' = 'words table json csv'
+        'alert show -o' = 'words table json csv'
+        'service install --output' = 'words table json csv'
+        'service install -o' = 'words table json csv'
+        'service status --output' = 'words table json csv'
+        'service status -o' = 'words table json csv'
+        'service uninstall --output' = 'words table json csv'
+        'service uninstall -o' = 'words table json csv'
+        'service run --home' = 'dir'
+        'service run --output' = 'words table json csv'
+        'service run -o' = 'words table json csv'
+        'schedule add --server' = 'servers'
+        'schedule add -s' = 'servers'
+        'schedule add --output' = 'words table json csv'
+        'schedule add -o' = 'words table json csv'
+        'schedule list --output' = 'words table json csv'
+        'schedule list -o' = 'words table json csv'
+        'schedule show --output' = 'words table json csv'
+        'schedule show -o' = 'words table json csv'
+        'schedule enable --output' = 'words table json csv'
+        'schedule enable -o' = 'words table json csv'
+        'schedule disable --output' = 'words table json csv'
+        'schedule disable -o' = 'words table json csv'
+        'schedule run --output' = 'words table json csv'
+        'schedule run -o' = 'words table json csv'
+        'schedule history --output' = 'words table json csv'
+        'schedule history -o' = 'words table json csv'
+        'schedule tick --output' = 'words table json csv'
+        'schedule tick -o' = 'words table json csv'
+    }
+    # What an argument is: 'COMMAND N' = spec ('COMMAND *': any after).
+    $gsmArguments = @{
+        'server show 1' = 'servers'
+        'server update 1' = 'servers'
+        'server delete 1' = 'servers'
+        'server start 1' = 'servers'
+        'server stop 1' = 'servers'
+        'server restart 1' = 'servers'
+        'server status 1' = 'servers'
+        'server send 1' = 'servers'
+        'server logs 1' = 'servers'
+        'server backup 1' = 'servers'
+        'server backups 1' = 'servers'
+        'server restore 1' = 'servers'
+        'server restore 2' = 'backups'
+        'config get 1' = 'words alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size'
+        'config set 1' = 'words alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size'
+        'config set 2' = 'setting-value'
+        'config unset 1' = 'words alerts.attempts alerts.console_lines alerts.retry_seconds alerts.timeout alerts.window backup.backend backup.dir backup.exclude backup.keep_daily backup.password_file backup.repository backup.retention cloud.api_url cloud.timeout device.name metrics.interval metrics.retention_days metrics.rollup output.format server.log_max_bytes server.stop_timeout steamcmd.path sync.batch_size'
+        'game info 1' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'game install 1' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'game update 1' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'game validate 1' = 'words 7dtd ark corekeeper cs2 custom dst enshrouded factorio gmod l4d2 minecraft palworld pz rust satisfactory terraria tf2 unturned valheim vrising'
+        'sync resolve 1' = 'servers'
+        'plugin init 1' = 'dir'
+        'plugin pack 1' = 'dir'
+        'plugin validate 1' = 'file'
+        'plugin publish 1' = 'file'
+        'plugin install *' = 'file'
+        'plugin uninstall 1' = 'plugins'
+        'plugin enable 1' = 'plugins'
+        'plugin disable 1' = 'plugins'
+        'plugin update *' = 'plugins'
+        'plugin pin 1' = 'plugins'
+        'plugin unpin 1' = 'plugins'
+        'plugin apply 1' = 'file'
+        'metrics show 1' = 'servers'
+        'metrics export 1' = 'servers'
+        'metrics collect *' = 'servers'
+        'metrics watch *' = 'servers'
+        'community show 1' = 'communities'
+        'community update 1' = 'communities'
+        'community delete 1' = 'communities'
+        'community leave 1' = 'communities'
+        'community members 1' = 'communities'
+        'community role 1' = 'communities'
+        'community remove 1' = 'communities'
+        'community invite 1' = 'communities'
+        'community invitations 1' = 'communities'
+        'community revoke 1' = 'communities'
+        'community donate 1' = 'communities'
+        'alert show 1' = 'alerts'
+        'alert remove 1' = 'alerts'
+        'alert test 1' = 'alerts'
+        'schedule show 1' = 'schedules'
+        'schedule remove 1' = 'schedules'
+        'schedule enable 1' = 'schedules'
+        'schedule disable 1' = 'schedules'
+        'schedule run 1' = 'schedules'
+        'schedule history 1' = 'schedules'
+    }
+    # What the value of gsm config set KEY VALUE is, by KEY.
+    $gsmSettingValues = @{
+        'output.format' = 'words table json csv'
+        'backup.dir' = 'dir'
+        'steamcmd.path' = 'file'
     }
 
     # The words before the cursor, without `gsm` itself.
@@ -185,131 +414,89 @@ Register-ArgumentCompleter -Native -CommandName 'gsm', 'gsm.exe' -ScriptBlock {
         catch { return @() }
         @($found | Where-Object { $_ })
     }
-    $pair = if ($words.Count -ge 2) { "$($words[0]) $($words[1])" } else { '' }
-    $serverArgument = @('server show', 'server update', 'server delete', 'server start',
-        'server stop', 'server restart', 'server status', 'server send', 'server logs',
-        'server backup', 'server backups', 'server restore', 'metrics show', 'metrics export',
-        'metrics collect', 'metrics watch', 'sync resolve')
-    $pluginArgument = @('plugin uninstall', 'plugin enable', 'plugin disable', 'plugin update',
-        'plugin pin', 'plugin unpin')
-    $communityArgument = @('community show', 'community update', 'community delete',
-        'community leave', 'community members', 'community role', 'community remove',
-        'community invite', 'community invitations', 'community revoke', 'community donate')
-    $scheduleArgument = @('schedule show', 'schedule remove', 'schedule enable',
-        'schedule disable', 'schedule run', 'schedule history')
-    $alertArgument = @('alert show', 'alert remove', 'alert test')
+
+    $command = ''
+    $depth = 1
+    if ($words.Count -ge 1) { $command = $words[0] }
+    $hasSubs = $command -and $gsmSubCommands.ContainsKey($command)
+    $path = $command
+    if ($hasSubs) {
+        $depth = 2
+        if ($words.Count -ge 2) { $path = "$($words[0]) $($words[1])" } else { $path = '' }
+    }
+    $first = ''
+    if ($words.Count -gt $depth) { $first = $words[$depth] }
 
     $prefix = ''
-    $candidates = @()
-    $kind = 'ParameterValue'
-    if ($wordToComplete -match '^(--output|--game|--status|--query-protocol|--path|--keep|--category|--sort|--junit|--lock|--from|--format|--by|--server)=') {
+    if ($wordToComplete -match '^(--[^=]+)=' -and $gsmValueOptions -contains $Matches[1]) {
+        # --output=js: the option's value, after its "=".
         $prefix = $Matches[0]
         $previous = $Matches[1]
     }
-    $isPack = ($words.Count -ge 2 -and $words[0] -eq 'plugin' -and
-        ($words[1] -eq 'pack' -or $words[1] -eq 'lock')) -or
-        ($words.Count -ge 2 -and $words[0] -eq 'metrics' -and $words[1] -eq 'export')
-    if ($previous -eq '--path' -or $previous -eq '--junit' -or $previous -eq '--lock' -or
-        $previous -eq '--from' -or $previous -eq '--home' -or
-        ($isPack -and ($previous -eq '--output' -or $previous -eq '-o'))) {
-        # A folder or a file (gsm plugin pack -o FILE): PowerShell falls back to file names.
-        return
-    }
-    elseif ($previous -eq '--category') {
-        $candidates = $gsmPluginCategories
-    }
-    elseif ($previous -eq '--sort') {
-        $candidates = $gsmPluginSorts
-    }
-    elseif ($previous -eq '--format') {
-        $candidates = $gsmExportFormats
-    }
-    elseif ($previous -eq '--by') {
-        $candidates = $gsmRevenueBy
-    }
-    elseif ($previous -eq '--output' -or $previous -eq '-o') {
-        $candidates = $gsmFormats
-    }
-    elseif ($previous -eq '--game' -or $previous -eq '-g') {
-        $candidates = $gsmGameIds
-    }
-    elseif ($previous -eq '--status') {
-        $candidates = $gsmServerStatuses
-    }
-    elseif ($previous -eq '--query-protocol') {
-        $candidates = $gsmQueryProtocols
-    }
-    elseif ($previous -eq '--keep' -and $words.Count -ge 2 -and $words[0] -eq 'sync' -and
-        $words[1] -eq 'resolve') {
-        # gsm sync resolve NAME --keep local|cloud (gsm server backup's --keep is a number).
-        $candidates = $gsmSyncSides
-    }
-    elseif ($previous -eq '--server' -or ($previous -eq '-s' -and $pair -eq 'schedule add')) {
-        $candidates = & $gsmNames 'servers'
-    }
-    elseif ($previous -ne '') {
-        # A number, a name or a command line: nothing to offer.
-        return
+
+    $spec = $null
+    $candidates = @()
+    $kind = 'ParameterValue'
+    if ($previous -ne '') {
+        $spec = $gsmValues["$path $previous"]
+        if (-not $spec) {
+            # A number, a name or a command line: nothing to offer.
+            return
+        }
     }
     elseif ($wordToComplete -like '-*') {
         $kind = 'ParameterName'
         if ($words.Count -eq 0) {
             $candidates = $gsmGlobalOptions
         }
-        elseif ($gsmSubCommands.ContainsKey($words[0]) -and $words.Count -lt 2) {
-            $candidates = @('--help')
+        elseif ($hasSubs -and $words.Count -lt 2) {
+            $candidates = $gsmHelpOptions
         }
-        elseif ($words.Count -ge 2 -and $gsmOptions.ContainsKey("$($words[0]) $($words[1])")) {
-            $candidates = $gsmOptions["$($words[0]) $($words[1])"]
-        }
-        elseif ($words.Count -ge 2 -and $gsmJsonOnly -contains "$($words[0]) $($words[1])") {
-            $candidates = @('--json', '--help')
+        elseif ($gsmOptions.ContainsKey($path)) {
+            $candidates = $gsmOptions[$path]
         }
         else {
-            $candidates = $gsmDataOptions
+            $candidates = $gsmHelpOptions
         }
     }
     elseif ($words.Count -eq 0) {
         $candidates = $gsmCommands
     }
-    elseif ($words.Count -eq 1 -and $gsmSubCommands.ContainsKey($words[0])) {
-        $candidates = $gsmSubCommands[$words[0]]
-    }
-    elseif ($words.Count -eq 2 -and $words[0] -eq 'game' -and
-        @('info', 'install', 'update', 'validate') -contains $words[1]) {
-        $candidates = $gsmGameIds
-    }
-    elseif ($words.Count -eq 2 -and $words[0] -eq 'config' -and
-        @('get', 'set', 'unset') -contains $words[1]) {
-        $candidates = $gsmSettingKeys
-    }
-    elseif ($words.Count -eq 3 -and $words[0] -eq 'config' -and $words[1] -eq 'set' -and
-        $words[2] -eq 'output.format') {
-        $candidates = $gsmFormats
-    }
-    elseif (($words.Count -eq 2 -and $serverArgument -contains $pair) -or
-        ($words.Count -ge 2 -and @('metrics collect', 'metrics watch') -contains $pair)) {
-        $candidates = & $gsmNames 'servers'
-    }
-    elseif ($words.Count -eq 3 -and $pair -eq 'server restore') {
-        $candidates = & $gsmNames 'backups' $words[2]
-    }
-    elseif (($words.Count -eq 2 -and $pluginArgument -contains $pair) -or
-        ($words.Count -ge 2 -and $pair -eq 'plugin update')) {
-        $candidates = & $gsmNames 'plugins' $serverOption
-    }
-    elseif ($words.Count -eq 2 -and $communityArgument -contains $pair) {
-        $candidates = & $gsmNames 'communities'
-    }
-    elseif ($words.Count -eq 2 -and $scheduleArgument -contains $pair) {
-        $candidates = & $gsmNames 'schedules'
-    }
-    elseif ($words.Count -eq 2 -and $alertArgument -contains $pair) {
-        $candidates = & $gsmNames 'alerts'
+    elseif ($words.Count -eq 1 -and $hasSubs) {
+        $candidates = $gsmSubCommands[$command]
     }
     else {
-        # Nothing of ours to offer: PowerShell falls back to file names.
-        return
+        $index = $words.Count - $depth + 1
+        $spec = $gsmArguments["$path $index"]
+        if (-not $spec) { $spec = $gsmArguments["$path *"] }
+        if (-not $spec) {
+            # Nothing of ours to offer: PowerShell falls back to file names.
+            return
+        }
+    }
+
+    if ($spec -eq 'setting-value') {
+        $spec = $gsmSettingValues[$first]
+        if (-not $spec) { return }
+    }
+    if ($spec) {
+        if ($spec -eq 'dir' -or $spec -eq 'file') {
+            # A folder or a file: PowerShell falls back to file names.
+            return
+        }
+        elseif ($spec -like 'words *') {
+            $candidates = $spec.Substring(6).Split(' ')
+        }
+        elseif ($spec -eq 'backups') {
+            if (-not $first) { return }
+            $candidates = & $gsmNames 'backups' $first
+        }
+        elseif ($spec -eq 'plugins') {
+            $candidates = & $gsmNames 'plugins' $serverOption
+        }
+        else {
+            $candidates = & $gsmNames $spec
+        }
     }
 
     $typed = $wordToComplete.Substring($prefix.Length)

@@ -62,11 +62,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 log = logging.getLogger("gsm")
 
 
-def load_command(name: str) -> Any:
+def load_command(name: str, parent: typer.Context | None = None) -> Any:
+    """The command ``name`` with gsm's help conventions (its help option too, given the
+    context it runs under)."""
+    from gsm_cli.commands._common import plain_help
+
     module_path, _summary = COMMANDS[name]
     module = importlib.import_module(module_path)
     command = typer.main.get_command(module.app)
     command.name = name
+    plain_help(command, typer.Context(command, parent=parent, info_name=name) if parent else None)
     return command
 
 
@@ -82,7 +87,14 @@ class GsmGroup(TyperGroup):
         if self._formatting_help:
             # Listing commands in help needs only the summary: do not import the module.
             return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][1])
-        return load_command(cmd_name)
+        return load_command(cmd_name, ctx)
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        from gsm_cli.commands._common import plain_params
+
+        params = super().get_params(ctx)
+        plain_params(params)  # gsm's own options; the commands get theirs in load_command
+        return params
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         self._formatting_help = True

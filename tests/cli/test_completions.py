@@ -215,7 +215,7 @@ def test_bash_completes_server_options() -> None:
     offered = set(bash_complete("gsm", "server", "create", "x", "--"))
     assert {"--game", "--path", "--port", "--restart", "--no-restart", "--output"} <= offered
     assert set(bash_complete("gsm", "server", "logs", "x", "-")) == {
-        "--follow", "-f", "--lines", "-n", "--help",
+        "--follow", "-f", "--lines", "-n", "--help", "-h",
     }  # fmt: skip
     assert "--force" in bash_complete("gsm", "server", "stop", "--")
     assert "--all" in bash_complete("gsm", "server", "status", "--")

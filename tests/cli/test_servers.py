@@ -112,6 +112,30 @@ def test_a_port_another_program_listens_on_gives_a_warning(gsm: GsmRunner) -> No
     assert f"warning: another program is using port {port}" in result.stderr
 
 
+def test_updating_a_running_server_does_not_take_its_own_game_for_another_program(
+    gsm: GsmRunner,
+) -> None:
+    port = free_port()
+    made = gsm(
+        "server", "create", "up", "--game", "custom", "--port", str(port),
+        "--command", fake_game_command(),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    started = gsm("server", "start", "up")
+    assert started.exit_code == 0, started.stderr
+    result = gsm("server", "update", "up", "--autostart")
+    assert result.exit_code == 0, result.stderr
+    assert "another program" not in result.stderr
+    # A port another program really holds is still reported for the running server.
+    with socket.socket() as listener:
+        listener.bind(("0.0.0.0", 0))
+        listener.listen()
+        other = listener.getsockname()[1]
+        moved = gsm("server", "update", "up", "--query-port", str(other))
+    assert f"warning: another program is using port {other}" in moved.stderr
+    assert gsm("server", "stop", "up").exit_code == 0
+
+
 def test_update_renames_and_changes_settings(gsm: GsmRunner, gsm_home: Path) -> None:
     create(gsm, "alpha")
     result = gsm(

@@ -222,3 +222,62 @@ def output_format(
             fmt = settings.default_output_format(own_store, env.vars)
     env.output_format = fmt
     return fmt
+
+
+# --- how options and arguments look in --help ---------------------------------------------
+#
+# Typer's help shows a parameter's Python type (`--port <int>`, `--json <bool>`) and a required
+# argument in braces (`gsm server start {NAME}`). gsm's help follows Click's and argparse's
+# convention instead, in this one place for every command: a flag shows no value, a value option
+# shows its metavar (declared, else the choices, else the option's name in capitals:
+# `--port PORT`), and the usage line reads `NAME`, `[NAME]` or `NAME...`.
+
+
+class _HelpOption(typer.core.TyperOption):
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        return super().display_type_rich(ctx)
+
+
+class _HelpArgument(typer.core.TyperArgument):
+    @property
+    def display_name_raw(self) -> str:
+        return self.metavar if self.metavar is not None else self.name.upper()
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        return None  # the name column already says what it is
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return f"{name}..." if self.nargs != 1 else name
+
+
+def _metavar(option: typer.core.TyperOption) -> str:
+    choices = option.type_descriptor.choices if option.type_descriptor.is_choice else None
+    if choices:
+        return "|".join(str(getattr(choice, "value", choice)) for choice in choices)
+    return (option.name or max(option.opts, key=len).lstrip("-")).upper()
+
+
+def plain_params(params: Sequence[Any]) -> None:
+    """Give these options and arguments gsm's help conventions (idempotent)."""
+    for param in params:
+        if type(param) is typer.core.TyperOption:
+            param.__class__ = _HelpOption
+            if param.metavar is None and not (param.is_flag or param.count):
+                param.metavar = _metavar(param)
+        elif type(param) is typer.core.TyperArgument:
+            param.__class__ = _HelpArgument
+
+
+def plain_help(
+    command: typer.core.TyperCommand | typer.core.TyperGroup, ctx: typer.Context | None = None
+) -> None:
+    """Give ``command`` and every command under it gsm's help conventions.
+
+    With ``ctx`` (the context the command runs under) its help option is included too.
+    """
+    plain_params(command.get_params(ctx) if ctx is not None else command.params)
+    for name, sub in getattr(command, "commands", {}).items():
+        plain_help(sub, typer.Context(sub, parent=ctx, info_name=name) if ctx else None)

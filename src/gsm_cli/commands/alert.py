@@ -102,7 +102,8 @@ def list_(output_: OutputOption = None, json_: JsonOption = False) -> None:
 def show(
     name: NameArgument,
     limit: Annotated[
-        int, typer.Option("--limit", "-n", min=0, max=1000, help="Latest messages shown.")
+        int,
+        typer.Option("--limit", "-n", metavar="N", min=0, max=1000, help="Latest messages shown."),
     ] = 10,
     output_: OutputOption = None,
     json_: JsonOption = False,

@@ -19,7 +19,7 @@ WHO_COLUMNS = (Column("email"), Column("display_name"), Column("role"), Column("
 @app.command()
 def login(
     api_url: Annotated[
-        str | None, typer.Option(help="The cloud API (default: configured).")
+        str | None, typer.Option(metavar="URL", help="The cloud API (default: configured).")
     ] = None,
     with_token: Annotated[
         bool, typer.Option(help="Read a token (e.g. a personal access token) from stdin.")

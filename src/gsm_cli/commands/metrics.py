@@ -139,7 +139,7 @@ def _export_format(param: typer.CallbackParam, value: str) -> str:
 @app.command("export")
 def export(
     server: Annotated[
-        str | None, typer.Argument(metavar="[SERVER]", help="Server name or id; or use --all.")
+        str | None, typer.Argument(metavar="SERVER", help="Server name or id; or use --all.")
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every server's samples.")] = False,
     format_: Annotated[

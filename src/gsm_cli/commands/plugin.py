@@ -282,7 +282,7 @@ def publish(
 def search(
     text: Annotated[
         str | None,
-        typer.Argument(metavar="[TEXT]", help="Words in the name or description (any case)."),
+        typer.Argument(metavar="TEXT", help="Words in the name or description (any case)."),
     ] = None,
     game: Annotated[
         str | None,

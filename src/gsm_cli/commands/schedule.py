@@ -296,13 +296,14 @@ def run(name: NameArgument, json_: JsonOption = False, output_: OutputOption = N
 @app.command()
 def history(
     name: Annotated[
-        str | None, typer.Argument(metavar="[NAME]", help="Only this schedule's runs.")
+        str | None, typer.Argument(metavar="NAME", help="Only this schedule's runs.")
     ] = None,
     limit: Annotated[
         int,
         typer.Option(
             "--limit",
             "-n",
+            metavar="N",
             help="How many runs, newest first.",
             callback=number_in_range(1, 10000, what="a whole number"),
         ),

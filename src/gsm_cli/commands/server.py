@@ -32,7 +32,7 @@ app = typer.Typer(
 
 NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="Server name (or id).")]
 TargetArgument = Annotated[
-    str | None, typer.Argument(metavar="[NAME]", help="Server name; or use --all.")
+    str | None, typer.Argument(metavar="NAME", help="Server name; or use --all.")
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every server.")]
 SECONDS = number_in_range(0, above=True, what="a number of seconds")
@@ -40,6 +40,7 @@ TimeoutOption = Annotated[
     float | None,
     typer.Option(
         "--timeout",
+        metavar="SECONDS",
         help="Seconds to wait at each step (default: server.stop_timeout).",
         callback=SECONDS,
     ),
@@ -117,19 +118,23 @@ QueryGraceOption = Annotated[
         "(default: the game's, see gsm game info; 120 for most).",
     ),
 ]
-MaxPlayersOption = Annotated[int | None, typer.Option(help="Player slots.")]
+MaxPlayersOption = Annotated[int | None, typer.Option(metavar="N", help="Player slots.")]
 ArgOption = Annotated[
     list[str] | None, typer.Option(help="Extra argument (repeatable).", callback=fillable)
 ]
-EnvOption = Annotated[list[str] | None, typer.Option(help="Environment K=V (repeatable).")]
+EnvOption = Annotated[
+    list[str] | None, typer.Option(metavar="K=V", help="Environment K=V (repeatable).")
+]
 CommandOption = Annotated[
     str | None,
     typer.Option(help="Command line to run (required for --game custom).", callback=fillable),
 ]
 StopCommandOption = Annotated[
-    str | None, typer.Option(help="Console line(s) that stop it, ';'-separated.")
+    str | None, typer.Option(metavar="LINES", help="Console line(s) that stop it, ';'-separated.")
 ]
-MaxRestartsOption = Annotated[int | None, typer.Option(help="Restarts allowed per 10 minutes.")]
+MaxRestartsOption = Annotated[
+    int | None, typer.Option(metavar="N", help="Restarts allowed per 10 minutes.")
+]
 ReadyPatternOption = Annotated[
     str | None,
     typer.Option(
@@ -236,7 +241,9 @@ def create(
         str,
         typer.Option("--game", "-g", help="Game id (see gsm game list).", callback=known_game),
     ],
-    path: Annotated[str | None, typer.Option(help="Server folder (default: data folder).")] = None,
+    path: Annotated[
+        str | None, typer.Option(metavar="DIR", help="Server folder (default: data folder).")
+    ] = None,
     port: PortOption = None,
     query_port: QueryPortOption = None,
     query_protocol: QueryProtocolOption = None,
@@ -279,7 +286,11 @@ def create(
 def list_(
     status: Annotated[
         str | None,
-        typer.Option(help="Only servers in this status.", callback=one_of(SERVER_STATUSES)),
+        typer.Option(
+            metavar="|".join(SERVER_STATUSES),
+            help="Only servers in this status.",
+            callback=one_of(SERVER_STATUSES),
+        ),
     ] = None,
     game: Annotated[
         str | None, typer.Option(help="Only servers of this game.", callback=known_game)
@@ -313,8 +324,12 @@ def show(name: NameArgument, json_: JsonOption = False, output_: OutputOption = 
 @app.command()
 def update(
     name: NameArgument,
-    new_name: Annotated[str | None, typer.Option("--name", help="Rename the server.")] = None,
-    path: Annotated[str | None, typer.Option(help="Move to another folder (stopped only).")] = None,
+    new_name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="Rename the server.")
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option(metavar="DIR", help="Move to another folder (stopped only).")
+    ] = None,
     port: PortOption = None,
     query_port: QueryPortOption = None,
     query_protocol: QueryProtocolOption = None,
@@ -454,7 +469,7 @@ def _report_deleted(deleted: Any) -> None:
 @app.command()
 def adopt(
     name: NameArgument,
-    path: Annotated[str, typer.Option(help="This machine's folder for the server.")],
+    path: Annotated[str, typer.Option(metavar="DIR", help="This machine's folder for the server.")],
     yes: YesOption = False,
     json_: JsonOption = False,
     output_: OutputOption = None,
@@ -548,6 +563,7 @@ def start(
     timeout: Annotated[
         float | None,
         typer.Option(
+            metavar="SECONDS",
             help="Seconds to wait for it to be up (default: 30, or its settle time + 10).",
             show_default=False,
             callback=SECONDS,
@@ -749,10 +765,12 @@ def send(
     name: NameArgument,
     line: Annotated[str, typer.Argument(metavar="LINE", help="The console line to send.")],
     wait_for: Annotated[
-        str | None, typer.Option(help="Wait for a log line matching this regular expression.")
+        str | None,
+        typer.Option(metavar="REGEX", help="Wait for a log line matching this regular expression."),
     ] = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait with --wait-for.", callback=SECONDS)
+        float,
+        typer.Option(metavar="SECONDS", help="Seconds to wait with --wait-for.", callback=SECONDS),
     ] = 10.0,
     json_: JsonOption = False,
 ) -> None:
@@ -780,6 +798,7 @@ def logs(
         typer.Option(
             "--lines",
             "-n",
+            metavar="N",
             help="How many last lines.",
             callback=number_in_range(0, what="a whole number"),
         ),
@@ -804,7 +823,7 @@ def monitor(
         bool, typer.Option(help="Check once and exit (for cron / Task Scheduler).")
     ] = False,
     interval: Annotated[
-        float, typer.Option(help="Seconds between checks.", callback=SECONDS)
+        float, typer.Option(metavar="SECONDS", help="Seconds between checks.", callback=SECONDS)
     ] = 30.0,
     json_: JsonOption = False,
     output_: OutputOption = None,
@@ -836,6 +855,7 @@ def backup(
     keep: Annotated[
         int | None,
         typer.Option(
+            metavar="N",
             help="Backups to keep, 1-1000 (default: backup.retention).",
             callback=like_setting("backup.retention"),
         ),

@@ -54,6 +54,7 @@ def push(
     batch_size: Annotated[
         int | None,
         typer.Option(
+            metavar="N",
             help="Operations per request, 1-5000 (default: the sync.batch_size setting).",
             callback=like_setting("sync.batch_size"),
         ),
@@ -215,6 +216,7 @@ def resolve(
     keep: Annotated[
         str,
         typer.Option(
+            metavar="local|cloud",
             help="local: push this machine's version; cloud: take the cloud's.",
             callback=one_of(("local", "cloud")),
         ),

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gsm_cli.errors import ConflictError, GsmError, InvalidInputError, NotFoundError
 from gsm_cli.paths import Paths, resolve_paths
-from gsm_cli.services import device, folders, games, ports, query
+from gsm_cli.services import device, folders, games, ports, processes, query
 from gsm_cli.services.server_config import (  # pure rules, importable without SQLAlchemy
     DEFAULT_FREEZE_AFTER,  # noqa: F401 (re-exported: servers.DEFAULT_FREEZE_AFTER)
     DEFAULT_RESTART,
@@ -246,6 +246,12 @@ def _apply_freeze(config: dict[str, Any], ch: ServerChanges) -> None:
 def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerChanges) -> None:
     """Validate and apply changes to a server record (new or existing)."""
     config = dict(server.configuration or {})
+    # While its game runs, the server's own ports are bound by it, not by "another program".
+    own_ports = (
+        {server.port, config.get("query_port")} - {None}
+        if processes.is_alive(server.process_id, server.process_create_time)
+        else set()
+    )
     if ch.name is not None:
         _check_name(session, ch.name, server.id)
         server.name = ch.name
@@ -298,7 +304,7 @@ def _apply(session: Session, server: LocalServer, game: games.Game, ch: ServerCh
         ch.warnings.append(
             f"--freeze-after has no effect while the server has {off}: set {turn_on}"
         )
-    for port in {server.port, config.get("query_port")} - {None}:
+    for port in {server.port, config.get("query_port")} - {None} - own_ports:
         if ports.in_use_by_another_program(port):
             ch.warnings.append(f"another program is using port {port} on this machine")
 
