@@ -103,10 +103,10 @@ def test_server_start_is_described_with_its_options() -> None:
     assert "| `--all` | flag | - | Every server. |" in section
     assert "| `--output`, `-o` | `table\\|json\\|csv` |" in section
     logs = text.split("## gsm server logs\n", 1)[1].split("\n## ", 1)[0]
-    assert "| `--lines`, `-n` | `INTEGER` | `50` |" in logs
+    assert "| `--lines`, `-n` | `N` | `50` |" in logs
     create = text.split("## gsm server create\n", 1)[1].split("\n## ", 1)[0]
     assert "| `--restart`, `--no-restart` | flag | `--restart` |" in create
-    assert "| `--game`, `-g` | `TEXT` | required |" in create
+    assert "| `--game`, `-g` | `GAME` | required |" in create
 
 
 def test_hidden_commands_and_options_are_left_out() -> None:
