@@ -284,3 +284,10 @@ def test_restart_all_restarts_only_running_servers(gsm: GsmRunner) -> None:
     actions = {row["name"]: row["action"] for row in result.json()}
     assert actions == {"up": "restarted", "down": "not running"}
     assert status(gsm, "down")["status"] == "stopped"
+    # Each row is the server as `gsm server list` gives it (its community's name too), plus
+    # what was done to it.
+    listed = {row["name"]: row for row in gsm("server", "list", "--json").json()}
+    for row in result.json():
+        assert set(row) == set(listed[row["name"]]) | {"action"}
+    started = gsm("server", "start", "down", "--json").json()
+    assert set(started) == set(listed["down"]) | {"action"}

@@ -538,6 +538,15 @@ def _stop_timeout(store: Any, timeout: float | None) -> float:
     return float(settings.effective_value(store, "server.stop_timeout", environment.current().vars))
 
 
+def _acted_row(store: Any) -> Any:
+    """``(server, action) -> row``: a server as ``gsm server list`` gives it (its community's
+    name included), and what was done to it, for start and restart."""
+    from gsm_cli.services import communities
+
+    names = communities.cached_names(store)
+    return lambda server, action: {**views.server_row(server, names), "action": action}
+
+
 def _each(names: list[str], action: Any, all_: bool, fmt: str, columns: tuple[Column, ...]) -> None:
     """Run an action per server and show the results. With --all, one failure does not stop
     the others; the command still fails at the end, with the first failure's exit code."""
@@ -578,20 +587,21 @@ def start(
 
     fmt = output_format(output_, json_)
     with open_store() as store:
+        acted = _acted_row(store)
 
         def run(target: str) -> dict[str, Any]:
             seen = lifecycle.observe(store, paths(), servers.get(store, target))
             if all_ and seen.supervised:
-                return {**servers.to_dict(seen.server), "action": "already running"}
+                return acted(seen.server, "already running")
             server = lifecycle.start(store, paths(), target, timeout=timeout)
             if seen.unsupervised:
                 output.message(
                     f"attached a new supervisor to {server.name} (pid {server.process_id}); "
                     f"its console is lost: gsm server restart {server.name} gets it back"
                 )
-                return {**servers.to_dict(server), "action": "supervisor attached"}
+                return acted(server, "supervisor attached")
             output.message(f"started {server.name} (pid {server.process_id})")
-            return {**servers.to_dict(server), "action": "started"}
+            return acted(server, "started")
 
         _each(_targets(store, name, all_), run, all_, fmt, SERVER_COLUMNS)
 
@@ -659,7 +669,7 @@ def restart(
 ) -> None:
     """Stop and start again (a stopped server is just started; --all restarts only the
     servers that run, and starts none that is down)."""
-    from gsm_cli.services import lifecycle, players, servers
+    from gsm_cli.services import lifecycle, players
 
     fmt = output_format(output_, json_)
     if max_wait is not None and not when_empty:
@@ -682,14 +692,16 @@ def restart(
             if not waited.empty:
                 output.warning(f"restarting with {waited.players} player(s) still on")
 
+        acted = _acted_row(store)
+
         def run(target: str) -> dict[str, Any]:
             if all_:  # --all restarts what runs; it starts nothing new
                 server, up = every[target]
                 if not up:
-                    return {**servers.to_dict(server), "action": "not running"}
+                    return acted(server, "not running")
             server = lifecycle.restart(store, paths(), target, timeout=seconds)
             output.message(f"restarted {server.name} (pid {server.process_id})")
-            return {**servers.to_dict(server), "action": "restarted"}
+            return acted(server, "restarted")
 
         _each(names, run, all_, fmt, SERVER_COLUMNS)
 
