@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gsm_cli.errors import GsmError, StoreError
-from gsm_cli.services import alerts, cloud_summary, processes, server_config, settings
+from gsm_cli.services import cloud_summary, processes, server_config, settings
 from gsm_cli.store.files import BUSY_TIMEOUT_SECONDS  # the store's, without SQLAlchemy
 from gsm_cli.timeutil import iso_utc
 
@@ -218,6 +218,8 @@ class SupervisorStore:
                     "VALUES (?, ?, ?, ?)",
                     (server_id, event, exit_code, detail),
                 )
+                from gsm_cli.services import alerts  # here: read commands never need it
+
                 queued = alerts.queue_event(
                     conn, server_id, event, status=status, exit_code=exit_code, detail=detail
                 )
