@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gsm_cli.cloud.client import CloudAnswerError, CloudClient, EncodedOperation
+from gsm_cli.errors import InvalidInputError
 from gsm_cli.services import device, sync
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import LocalServer
@@ -277,3 +278,129 @@ def test_a_push_carries_text_that_is_not_valid_unicode_to_the_cloud(fake_cloud) 
         assert [r["status"] for r in client.push(operations)] == ["applied", "rejected"]
     sent = cloud.bodies[-1]
     assert b"/srv/mc\\udcff" in sent and b"NaN" in sent
+
+
+def _queue_servers(path, count: int) -> None:  # type: ignore[no-untyped-def]
+    with Store.open(path) as store, store.write() as session:
+        for i in range(count):
+            server = LocalServer(
+                id=str(uuid.uuid4()), name=f"s-{i}", game_type="valheim", status="stopped"
+            )
+            outbox.record(session, server, "create")
+
+
+def _applied(body: bytes) -> Answer:
+    results = [{"id": op["id"], "status": "applied"} for op in json.loads(body)["operations"]]
+    return 200, {"Content-Type": "application/json"}, json.dumps({"results": results}).encode()
+
+
+def test_a_push_keeps_two_requests_in_flight_each_following_the_one_before(
+    fake_cloud, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The first request is answered only once the second has arrived: it was sent while the
+    first was in flight. Each request names itself and the one before it."""
+    cloud = fake_cloud()
+    second_arrived = threading.Event()
+
+    def push(body: bytes) -> Answer:
+        if len(cloud.bodies) >= 2:
+            second_arrived.set()
+        else:
+            second_arrived.wait(10)
+        return _applied(body)
+
+    cloud.answers["/v1/sync/push"] = push
+    _queue_servers(tmp_path / "gsm.db", 3)
+    with Store.open(tmp_path / "gsm.db") as store, CloudClient(cloud.url, "gsmc_t") as client:
+        summary = sync.push(store, client, batch_size=1)
+
+    assert second_arrived.is_set(), "the second request waited for the first one's answer"
+    assert summary["applied"] == 3 and summary["left"] == 0
+    bodies = [json.loads(body) for body in cloud.bodies]
+    ids = [body["batch_id"] for body in bodies]
+    assert len(set(ids)) == 3 and all(uuid.UUID(i) for i in ids)
+    assert [body.get("after_batch_id") for body in bodies] == [None, ids[0], ids[1]]
+    assert "after_batch_id" not in bodies[0]  # left out, not null
+
+
+OLD_CLOUD_REFUSAL = {
+    "error": {
+        "code": "invalid_request",
+        "message": "batch_id: Extra inputs are not permitted; after_batch_id: Extra inputs "
+        "are not permitted",
+    }
+}
+
+
+def test_a_cloud_without_batch_ids_gets_one_request_at_a_time(fake_cloud, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A gsm-cloud from before requests in flight refuses the unknown fields (422, nothing
+    applied): the batch goes again without them, and the rest one request at a time."""
+    cloud = fake_cloud()
+    in_flight = 0
+    most = 0
+    lock = threading.Lock()
+
+    def push(body: bytes) -> Answer:
+        nonlocal in_flight, most
+        if "batch_id" in json.loads(body):
+            return 422, {"Content-Type": "application/json"}, json.dumps(OLD_CLOUD_REFUSAL).encode()
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        try:
+            return _applied(body)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    cloud.answers["/v1/sync/push"] = push
+    _queue_servers(tmp_path / "gsm.db", 4)
+    with Store.open(tmp_path / "gsm.db") as store, CloudClient(cloud.url, "gsmc_t") as client:
+        summary = sync.push(store, client, batch_size=1)
+
+    assert summary["applied"] == 4 and summary["left"] == 0 and summary["batches"] == 4
+    plain = [json.loads(body) for body in cloud.bodies if b"batch_id" not in body]
+    assert [len(body["operations"]) for body in plain] == [1, 1, 1, 1]
+    assert most == 1
+    # Only the requests sent before the refusal came back carried the fields.
+    assert sum(b"batch_id" in body for body in cloud.bodies) == 2
+
+
+def test_other_refusals_of_a_whole_request_still_stop_the_push(fake_cloud, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cloud = fake_cloud()
+    refusal = {"error": {"code": "invalid_request", "message": "operations: Field required"}}
+    cloud.answer("/v1/sync/push", 422, refusal)
+    _queue_servers(tmp_path / "gsm.db", 2)
+    with Store.open(tmp_path / "gsm.db") as store, CloudClient(cloud.url, "gsmc_t") as client:
+        with pytest.raises(InvalidInputError, match="Field required"):
+            sync.push(store, client, batch_size=1)
+        with store.read() as session:
+            assert sync.queued_count(session) == 2
+
+
+def test_halves_of_a_request_in_a_chain_keep_its_place(fake_cloud) -> None:  # type: ignore[no-untyped-def]
+    """The first half follows what the whole request followed; the halves go one after the
+    other; the last one carries the request's own batch_id, for the request after it."""
+    cloud = fake_cloud()
+    too_large = {"error": {"code": "too_large", "message": "the request body is over 10 bytes"}}
+
+    def push(body: bytes) -> Answer:
+        if len(json.loads(body)["operations"]) > 2:
+            return 413, {"Content-Type": "application/json"}, json.dumps(too_large).encode()
+        return _applied(body)
+
+    cloud.answers["/v1/sync/push"] = push
+    with CloudClient(cloud.url, "gsmc_t") as client:
+        results = client.push(
+            [{"id": i} for i in "abcde"], batch_id="mine", after_batch_id="before"
+        )
+    assert [r["id"] for r in results] == list("abcde")
+    sent = [json.loads(body) for body in cloud.bodies]
+    orders = [(len(b["operations"]), b.get("batch_id"), b.get("after_batch_id")) for b in sent]
+    assert orders == [
+        (5, "mine", "before"),  # too large
+        (2, None, "before"),  # a, b
+        (3, "mine", None),  # too large
+        (1, None, None),  # c
+        (2, "mine", None),  # d, e
+    ]

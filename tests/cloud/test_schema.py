@@ -23,7 +23,7 @@ SEED_TABLES = {
 ADDED_TABLES = {
     "api_tokens", "plugin_versions", "plugin_ratings", "change_log", "alembic_version",
     "api_token_devices", "rate_limit_counters", "community_invitations", "payments",
-    "payment_events",
+    "payment_events", "sync_batches",
 }  # fmt: skip
 ADDED_COLUMNS = {
     ("users", "password_hash"), ("sync_operations", "detail"), ("plugins", "currency"),

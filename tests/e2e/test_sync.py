@@ -268,7 +268,7 @@ def test_push_killed_at_random_moments_applies_everything_exactly_once(
         if left == 0:
             break
         proc = subprocess.Popen(
-            [str(gsm_executable()), "sync", "push", "--batch-size", "20"],
+            [str(gsm_executable()), "sync", "push", "--batch-size", "5"],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

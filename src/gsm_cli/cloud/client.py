@@ -239,16 +239,26 @@ class CloudClient:
         return info
 
     def push(
-        self, operations: list[dict[str, Any]] | list[EncodedOperation]
+        self,
+        operations: list[dict[str, Any]] | list[EncodedOperation],
+        *,
+        batch_id: str | None = None,
+        after_batch_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The cloud's answer for each operation, in order. A batch the cloud finds too large
-        is sent again in halves; one operation too large on its own is answered ``rejected``."""
+        """The cloud's answer for each operation, in order. ``batch_id`` names the request;
+        ``after_batch_id``: the cloud applies it only after that request committed (409
+        ``previous_batch_missing`` otherwise). A batch the cloud finds too large is sent again
+        in halves, one after the other: the first half follows ``after_batch_id``, the last
+        carries ``batch_id``; one operation too large on its own is answered ``rejected``."""
+        order = {"batch_id": batch_id, "after_batch_id": after_batch_id}
         try:
-            answer = self.json("POST", "/v1/sync/push", **_push_body(operations))
+            answer = self.json("POST", "/v1/sync/push", **_push_body(operations, order))
         except CloudTooLargeError as exc:
             if len(operations) > 1:
                 half = len(operations) // 2
-                return self.push(operations[:half]) + self.push(operations[half:])
+                return self.push(operations[:half], after_batch_id=after_batch_id) + self.push(
+                    operations[half:], batch_id=batch_id
+                )
             first = operations[0]
             op_id = first.id if isinstance(first, EncodedOperation) else first.get("id")
             return [{"id": op_id, "status": "rejected", "reason": exc.message}]
@@ -405,16 +415,21 @@ def json_body(data: Any) -> dict[str, Any]:
     }
 
 
-def _push_body(operations: list[dict[str, Any]] | list[EncodedOperation]) -> dict[str, Any]:
-    """``json_body({"operations": operations})``; encoded operations go in as they are."""
+def _push_body(
+    operations: list[dict[str, Any]] | list[EncodedOperation], order: dict[str, str | None]
+) -> dict[str, Any]:
+    """``json_body({"operations": operations, **order})`` (the order's None values left out);
+    encoded operations go in as they are."""
+    fields = {key: value for key, value in order.items() if value is not None}
     if not any(isinstance(op, EncodedOperation) for op in operations):
-        return json_body({"operations": operations})
+        return json_body({"operations": operations, **fields})
     parts = [
         op.json if isinstance(op, EncodedOperation) else jsonlib.dumps(op).encode("ascii")
         for op in operations
     ]
+    tail = "".join(f", {jsonlib.dumps(k)}: {jsonlib.dumps(v)}" for k, v in fields.items())
     return {
-        "content": b'{"operations": [' + b", ".join(parts) + b"]}",
+        "content": b'{"operations": [' + b", ".join(parts) + b"]" + tail.encode("ascii") + b"}",
         "headers": {"Content-Type": "application/json"},
     }
 

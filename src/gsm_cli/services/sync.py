@@ -11,9 +11,12 @@ The rules that make a push safe to interrupt at any moment:
   one sent, ``outbox.replace_summary``): that answer changes nothing and is not reported.
 """
 
+import collections
 import contextlib
 import gc
 import json
+import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +29,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gsm_cli.cloud.client import CloudAnswerError, CloudClient, EncodedOperation
-from gsm_cli.errors import CloudUnreachableError, InvalidInputError, NotFoundError
+from gsm_cli.errors import (
+    CloudUnreachableError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 from gsm_cli.services import device, processes, pulled, servers
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import (
@@ -334,27 +342,21 @@ def push(
     with store.read() as session:
         total = queued_count(session)
     report(0, total, "pushing")
-    with store.read() as session:
-        batch = _Batch.of(_next_batch(session, 0, batch_size, raw=True), this)
-    # Requests go out on a thread, one at a time, each only once the one before is answered.
-    # While one is in flight, this thread (which alone touches the store) reads and encodes
-    # the batch after it, then records the answers of the one before it.
+    unsent = _Unsent(store, batch_size, this)
+    # Requests go out on threads, up to IN_FLIGHT at once, each naming the one before it so
+    # that the cloud applies them in order. This thread alone touches the store: it reads and
+    # encodes the next batches, and records answers in order, one batch per transaction.
     with (
         _long_lived_frozen(),
-        ThreadPoolExecutor(1, thread_name_prefix="gsm-sync-push") as sender,
+        ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="gsm-sync-push") as executor,
     ):
-        in_flight = sender.submit(client.push, batch.operations) if batch.rows else None
-        while in_flight is not None:
-            with store.read() as session:
-                following = _next_batch(session, batch.rows[-1].id, batch_size, raw=True)
-            following_batch = _Batch.of(following, this)
-            results = _answers(store, in_flight, batch.rows, summary)
-            in_flight = (
-                sender.submit(client.push, following_batch.operations) if following else None
-            )
-            _record_answers(store, batch.sent, results, summary)
+        sender = _Sender(client, executor)
+        sender.fill(unsent)
+        while (flight := sender.oldest()) is not None:
+            results = _answers(store, lambda f=flight: sender.answers(f), flight.batch, summary)
+            sender.fill(unsent)  # the next request goes out before these answers are recorded
+            _record_answers(store, flight.batch.sent, results, summary)
             report(summary.sent, total, None)
-            batch = following_batch
     with store.read() as session:
         summary.left = queued_count(session)
     result = summary.to_dict()
@@ -377,20 +379,21 @@ def _long_lived_frozen() -> Iterator[None]:
 
 def _answers(
     store: Store,
-    in_flight: Future[list[dict[str, Any]]],
-    rows: list[Row[Any]],
+    wait: Callable[[], list[dict[str, Any]]],
+    batch: _Batch,
     summary: PushSummary,
 ) -> list[dict[str, Any]]:
-    """Wait for one batch's answers; unreachable: count a retry, stop."""
+    """Wait for one batch's answers; unreachable: count a retry for it and every operation
+    after it (none of them is recorded as answered), stop."""
     try:
-        return in_flight.result()
+        return wait()
     except CloudUnreachableError as exc:
         with store.write() as session:
             session.execute(
                 update(PendingSyncOperation)
                 .where(
                     PendingSyncOperation.state == QUEUED,
-                    PendingSyncOperation.id >= rows[0].id,
+                    PendingSyncOperation.id >= batch.rows[0].id,
                 )
                 .values(retry_count=func.coalesce(PendingSyncOperation.retry_count, 0) + 1)
             )
@@ -402,6 +405,100 @@ def _answers(
             hint="run gsm sync push again when the cloud answers",
             code=exc.code,
         ) from None
+
+
+class _Unsent:
+    """The queued operations not sent yet, a batch at a time in queue order."""
+
+    def __init__(self, store: Store, batch_size: int, this: device.Device | None) -> None:
+        self.store, self.batch_size, self.this = store, batch_size, this
+        self.last_row = 0  # queue row id of the last operation handed out
+        self.done = False
+
+    def next(self) -> _Batch | None:
+        if self.done:
+            return None
+        with self.store.read() as session:
+            rows = _next_batch(session, self.last_row, self.batch_size, raw=True)
+        if not rows:
+            self.done = True
+            return None
+        self.last_row = rows[-1].id
+        return _Batch.of(rows, self.this)
+
+
+IN_FLIGHT = 2  # push requests on the wire at once (docs/sync-protocol.md, "Requests in flight")
+
+
+@dataclass
+class _Flight:
+    """A batch sent, with its place in the chain of requests and its answer to come."""
+
+    batch: _Batch
+    batch_id: str
+    answer: Future[list[dict[str, Any]]]
+
+
+class _Sender:
+    """Sends batches in queue order, up to IN_FLIGHT at once: each request names itself
+    (``batch_id``) and the request before it (``after_batch_id``), and the cloud applies it
+    only once that one committed. A cloud that does not know these fields refuses such a
+    request whole (422, nothing applied): the batch is sent again without them and the rest of
+    the push goes one request at a time, as before."""
+
+    def __init__(self, client: CloudClient, executor: ThreadPoolExecutor) -> None:
+        self.client = client
+        self.executor = executor
+        self.ordered = True  # the cloud takes batch_id and after_batch_id
+        self.previous: str | None = None  # batch_id of the request sent last
+        self.flights: collections.deque[_Flight] = collections.deque()
+
+    def fill(self, unsent: "_Unsent") -> None:
+        """Send batches until IN_FLIGHT are on the wire (one for a cloud without order)."""
+        while len(self.flights) < (IN_FLIGHT if self.ordered else 1):
+            batch = unsent.next()
+            if batch is None:
+                return
+            self.flights.append(self.send(batch))
+
+    def oldest(self) -> _Flight | None:
+        return self.flights.popleft() if self.flights else None
+
+    def send(self, batch: _Batch) -> _Flight:
+        batch_id, after = str(uuid.uuid4()), self.previous
+        self.previous = batch_id
+        if not self.ordered:
+            answer = self.executor.submit(self.client.push, batch.operations)
+        else:
+            answer = self.executor.submit(
+                self.client.push, batch.operations, batch_id=batch_id, after_batch_id=after
+            )
+        return _Flight(batch, batch_id, answer)
+
+    def answers(self, flight: _Flight) -> list[dict[str, Any]]:
+        """The flight's answers; called in sending order, once every earlier flight's answers
+        are in (so whatever it followed is settled: applied, or never to be)."""
+        try:
+            return flight.answer.result()
+        except ConflictError as exc:
+            if exc.code != "previous_batch_missing":
+                raise
+            # It overtook the request before it and the cloud stopped waiting: nothing of it
+            # was applied. That request is answered now, so send it again, following nothing.
+            return self.client.push(flight.batch.operations, batch_id=flight.batch_id)
+        except InvalidInputError as exc:
+            if not _unknown_order_fields(exc):
+                raise
+            self.ordered = False
+            return self.client.push(flight.batch.operations)
+
+
+def _unknown_order_fields(exc: InvalidInputError) -> bool:
+    """Whether the cloud refused the request for batch_id/after_batch_id alone: a gsm-cloud
+    from before requests in flight (it refuses unknown fields with 422 invalid_request)."""
+    return getattr(exc, "code", None) == "invalid_request" and bool(
+        re.search(r"\b(after_)?batch_id: Extra inputs", exc.message)
+    )
 
 
 def _record_answers(

@@ -330,3 +330,19 @@ class PaymentEvent(Base):
     provider: Mapped[str] = mapped_column(String(20), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)
+
+
+# --- additions (migration 0007) ------------------------------------------------------------
+
+
+class SyncBatch(Base):
+    """A push request that named itself (``batch_id``) and committed: the request that names
+    it as ``after_batch_id`` applies only once this row exists (docs/sync-protocol.md)."""
+
+    __tablename__ = "sync_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    committed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=NOW)

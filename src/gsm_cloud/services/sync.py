@@ -29,6 +29,7 @@ Pull reads the change feed after a cursor and answers with each entity's current
 import functools
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ from gsm_cloud.db.models import (
     GameServer,
     Plugin,
     PluginInstallation,
+    SyncBatch,
     SyncOperation,
 )
 from gsm_cloud.services import changes
@@ -142,16 +144,50 @@ Outcome = tuple[str, str | None]  # (status, reason) of one applied-or-not opera
 # --- push -----------------------------------------------------------------------------------
 
 
-def push(session: Session, user_id: uuid.UUID, operations: Sequence[OperationLike]) -> list[Result]:
-    """Apply a batch in order; one result per operation, in request order."""
+@dataclass(frozen=True)
+class BatchOrder:
+    """What a push request says of its place in a chain of requests (docs/sync-protocol.md,
+    "Requests in flight"): its own id, kept once it commits, and the request it follows."""
+
+    batch_id: uuid.UUID | None = None
+    after_batch_id: uuid.UUID | None = None
+    wait: float = 5.0  # seconds to wait for the request it follows to commit
+
+
+class PreviousBatchMissing(Exception):
+    """The request this one follows did not commit in time: nothing was applied."""
+
+    def __init__(self, after_batch_id: uuid.UUID, waited: float) -> None:
+        super().__init__(
+            f"the push request {after_batch_id} that this one follows (after_batch_id) has not "
+            f"been applied (waited {waited:g} s): nothing was applied; send this request again "
+            "once that one is answered"
+        )
+
+
+def push(
+    session: Session,
+    user_id: uuid.UUID,
+    operations: Sequence[OperationLike],
+    order: BatchOrder | None = None,
+) -> list[Result]:
+    """Apply a batch in order; one result per operation, in request order. ``order``: the
+    batch follows another request of the same user (PreviousBatchMissing when it did not
+    commit within ``order.wait``) and is remembered for the one after it."""
     now = utcnow()
     postgres = _is_postgres(session)
-    if postgres:
-        changes.lock_feed(session)
     first: dict[uuid.UUID, int] = {}
     for index, op in enumerate(operations):
         first.setdefault(op.id, index)
+    # Checked before anything is locked: a batch prepares while the one before it applies.
     unique = [_prepare(operations[index], now) for index in sorted(first.values())]
+    order = order or BatchOrder()
+    if order.after_batch_id is not None:
+        _follow(session, user_id, order, postgres)
+    elif postgres:
+        changes.lock_feed(session)
+    if order.batch_id is not None:
+        _remember_batch(session, user_id, order, now)
     if postgres:
         # Every push holds the feed's lock from here to its commit, so the ids no earlier
         # push stored are this push's to apply: read once, stored once with their answers.
@@ -195,6 +231,50 @@ def push(session: Session, user_id: uuid.UUID, operations: Sequence[OperationLik
             answer = Result(op.id, "duplicate", answer.reason, previous)
         results.append(answer)
     return results
+
+
+def _follow(session: Session, user_id: uuid.UUID, order: BatchOrder, postgres: bool) -> None:
+    """Return once the request ``order.after_batch_id`` has committed, holding the feed's lock
+    (PostgreSQL). Usually that request holds the lock already and this waits on it; when this
+    one got there first, it lets go of the lock (a rollback: nothing is written yet) and
+    looks again a little later, until ``order.wait`` has passed."""
+    assert order.after_batch_id is not None
+    deadline = time.monotonic() + order.wait
+    pause = 0.001
+    while True:
+        if postgres:
+            changes.lock_feed(session)
+        found = session.execute(
+            select(SyncBatch.id).where(
+                SyncBatch.id == order.after_batch_id, SyncBatch.user_id == user_id
+            )
+        ).first()
+        if found is not None:
+            return
+        session.rollback()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise PreviousBatchMissing(order.after_batch_id, order.wait)
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+
+
+BATCH_KEPT = timedelta(days=1)
+
+
+def _remember_batch(session: Session, user_id: uuid.UUID, order: BatchOrder, now: datetime) -> None:
+    """Keep this request's id for the one that follows it; forget the one it followed (its
+    follower is this request) and any of this user's older than BATCH_KEPT."""
+    table = SyncBatch.__table__
+    stale = table.c.committed_at < now - BATCH_KEPT
+    if order.after_batch_id is not None:
+        stale = or_(stale, table.c.id == order.after_batch_id)
+    session.execute(delete(table).where(table.c.user_id == user_id, stale))
+    session.execute(
+        _insert(session)(table)
+        .values(id=order.batch_id, user_id=user_id, committed_at=now)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def _is_postgres(session: Session) -> bool:

@@ -12,8 +12,8 @@ import orjson
 from fastapi import APIRouter, Query, Response
 
 from gsm_cloud.api.bodies import PUSH, ApiRoute, body_limit
-from gsm_cloud.api.deps import CurrentUser, SessionDep
-from gsm_cloud.api.errors import responses
+from gsm_cloud.api.deps import CurrentUser, SessionDep, SettingsDep
+from gsm_cloud.api.errors import Conflict, responses
 from gsm_cloud.api.schemas.servers import ServerOut
 from gsm_cloud.api.schemas.sync import (
     MAX_BATCH,
@@ -37,10 +37,12 @@ MAX_CURSOR = 2**63 - 1
     "/push",
     response_model=PushResponse,
     response_model_exclude_none=True,
-    responses=responses(401, 422),
+    responses=responses(401, 409, 422),
 )
 @body_limit(PUSH)
-def push(body: PushRequest, user: CurrentUser, session: SessionDep) -> Response:
+def push(
+    body: PushRequest, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Response:
     """Apply 1 to 1000 queued operations in order, each at most once (keyed by its id).
 
     Every operation gets an answer, in request order: ``applied``; ``duplicate`` (this id was
@@ -49,10 +51,19 @@ def push(body: PushRequest, user: CurrentUser, session: SessionDep) -> Response:
     ``rejected`` (it can never apply: invalid payload, someone else's entity, unknown plugin).
     One bad operation never spoils the others. A 4xx for the whole request means the request
     itself is malformed; a 5xx means nothing was applied: push the same operations again.
+
+    A request may name itself (``batch_id``) and the request it follows (``after_batch_id``),
+    so that a client keeps two requests in flight: the second applies only once the first has
+    committed; 409 ``previous_batch_missing`` (nothing applied) when that does not happen
+    within the cloud's wait.
     """
+    order = sync.BatchOrder(body.batch_id, body.after_batch_id, settings.sync_order_wait_ms / 1000)
     # The body was parsed and validated once (bodies.ApiRoute); the answer is written at once.
     with _long_lived_frozen():
-        results = sync.push(session, user.id, body.operations)
+        try:
+            results = sync.push(session, user.id, body.operations, order)
+        except sync.PreviousBatchMissing as exc:
+            raise Conflict(str(exc), code="previous_batch_missing") from None
         session.commit()
         return Response(_answer(results), media_type="application/json")
 

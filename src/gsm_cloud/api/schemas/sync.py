@@ -68,6 +68,17 @@ class PushRequest(Model):
         max_length=MAX_BATCH,
         description=f"1 to {MAX_BATCH} operations, oldest first; applied in this order",
     )
+    batch_id: uuid.UUID | None = Field(
+        default=None,
+        description="A new UUID naming this request, so that the next request of the same "
+        "push can follow it (after_batch_id) while this one is still in flight",
+    )
+    after_batch_id: uuid.UUID | None = Field(
+        default=None,
+        description="The batch_id of the request this one follows: it applies only after that "
+        "request committed (409 previous_batch_missing, nothing applied, when that does not "
+        "happen in time)",
+    )
 
 
 class PushResult(BaseModel):
