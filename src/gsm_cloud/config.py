@@ -37,7 +37,7 @@ class Settings:
     access_log: bool = True
     # How long (ms) a push request that names the request it follows (after_batch_id) waits
     # for that request to commit before it is answered 409 previous_batch_missing.
-    sync_order_wait_ms: int = 5000
+    sync_order_wait_ms: int = 2000
     # `gsm-cloud serve`'s HTTP parser: "auto" (httptools when installed, else h11), "h11" or
     # "httptools"; the slow-client timeouts hold with either.
     http: str = "auto"
@@ -81,7 +81,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         body_min_rate=_positive_int(env, "GSM_CLOUD_BODY_MIN_RATE", 500),
         db_ping_after_idle=_positive_int(env, "GSM_CLOUD_DB_PING_AFTER_IDLE", 10),
         access_log=_flag(env, "GSM_CLOUD_ACCESS_LOG", True),
-        sync_order_wait_ms=_positive_int(env, "GSM_CLOUD_SYNC_ORDER_WAIT_MS", 5000),
+        sync_order_wait_ms=_positive_int(env, "GSM_CLOUD_SYNC_ORDER_WAIT_MS", 2000),
         http=_http(env),
         payments=_payments(env),
         stripe_api_url=(env.get("GSM_CLOUD_STRIPE_API_URL") or STRIPE_API_URL).rstrip("/"),

@@ -151,7 +151,7 @@ class BatchOrder:
 
     batch_id: uuid.UUID | None = None
     after_batch_id: uuid.UUID | None = None
-    wait: float = 5.0  # seconds to wait for the request it follows to commit
+    wait: float = 2.0  # seconds to wait for the request it follows (GSM_CLOUD_SYNC_ORDER_WAIT_MS)
 
 
 class PreviousBatchMissing(Exception):
