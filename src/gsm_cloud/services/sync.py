@@ -366,6 +366,28 @@ def _plainly_storable(payload: Any) -> bool:
     """A quick test that passes nearly every payload: True only when the full walk would find
     no problem (no NaN, valid Unicode, no NUL, no long number, shallow, small enough)."""
     try:
+        # orjson refuses lone surrogates, keys that are not text and (strict) any integer
+        # beyond 2**53: all of that is rare, and goes the way of _plainly_storable_json.
+        dumped = orjson.dumps(payload, option=orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
+        return _plainly_storable_json(payload)
+    if (
+        b"\\u0000" in dumped  # a NUL, or (harmlessly) an escaped backslash before "u0000"
+        or len(dumped) > MAX_JSON_BYTES  # bytes: never fewer than the walk's characters
+        or dumped.count(b"{") + dumped.count(b"[") > MAX_JSON_DEPTH
+    ):
+        return False
+    # orjson writes NaN and Infinity as null: a payload with a null is only plain when it
+    # reads back as itself (NaN != None; a time or a UUID reads back as text: the slow way).
+    return (
+        b"null" not in dumped or orjson.loads(dumped) == payload or _plainly_storable_json(payload)
+    )
+
+
+def _plainly_storable_json(payload: Any) -> bool:
+    """_plainly_storable with the standard library's encoder: for what orjson refuses or
+    writes otherwise (tuples, times, ...), the answer as it always was."""
+    try:
         dumped = json.dumps(payload, allow_nan=False, ensure_ascii=False)
         dumped.encode("utf-8")
     except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
