@@ -159,3 +159,67 @@ def test_payloads_as_the_request_body_gives_them(body: bytes, problem: str | Non
     """Parsed as the route parses a body (pydantic reads NaN, Infinity and 1e400 as floats)."""
     payload = TypeAdapter(dict[str, Any]).validate_json(body, strict=True)
     assert sync._payload_problem(payload) == problem
+
+
+def checked_before(value: Any, entity_id: uuid.UUID) -> bool:
+    """_check_payload_id as it was: whether it lets ``value`` through."""
+    if value is None or value == str(entity_id):
+        return True
+    try:
+        return uuid.UUID(str(value)) == entity_id
+    except ValueError:
+        return False
+
+
+def spellings(entity: uuid.UUID) -> list[Any]:
+    """Ways a payload may write (or miswrite) ``entity``'s id."""
+    digits = entity.hex
+    return [
+        None,
+        str(entity),
+        str(entity).upper(),
+        digits,
+        "{" + str(entity) + "}",
+        "urn:uuid:" + str(entity),
+        "-" + digits[:16] + "--" + digits[16:] + "-",
+        " " + digits[1:],
+        "0x" + digits[2:],
+        "0_" + digits[2:],
+        digits[:10] + "_" + digits[11:],
+        digits[:31],
+        digits + "0",
+        "0" + digits,
+        "00" + str(entity),
+        str(uuid.UUID(int=entity.int + 1)),
+        "not an id at all, but 32 chars!",
+        "",
+        entity,
+        entity.int,
+        ["list"],
+    ]
+
+
+# The second has leading zeros: int() reads " 0...", "0x..." and "0_..." as it.
+ENTITIES = [
+    uuid.UUID("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"),
+    uuid.UUID("00000000-0000-4000-8000-0000000000ab"),
+]
+CASES = [(entity, value) for entity in ENTITIES for value in spellings(entity)]
+
+
+@pytest.mark.parametrize(("entity", "value"), CASES, ids=range(len(CASES)))
+def test_the_payload_id_is_checked_as_before(entity: uuid.UUID, value: Any) -> None:
+    try:
+        sync._check_payload_id(value, entity)
+        passed = True
+    except sync._Refused:
+        passed = False
+    assert passed == checked_before(value, entity)
+
+
+def test_weird_spellings_of_the_id_still_pass() -> None:
+    """What uuid.UUID reads as the id passes, as it always did."""
+    entity = ENTITIES[1]
+    for value in (" " + entity.hex[1:], "0x" + entity.hex[2:], "0_" + entity.hex[2:]):
+        assert checked_before(value, entity)
+        sync._check_payload_id(value, entity)
