@@ -713,23 +713,36 @@ class _State:
             if payload.community_id is not None and payload.community_id not in self.communities:
                 raise _Refused(f"not a member of community {payload.community_id}")
             community_id = payload.community_id
-        if server is None:
-            server = {"id": op.entity_id, "owner_id": self.user_id}
-            server["created_at"] = payload.created_at or self.now
-            self.servers[op.entity_id] = server
-            self.fresh_servers.add(op.entity_id)
-        server.update(
-            name=payload.name,
-            game_type=payload.game_type,
-            status=payload.status,
-            configuration=configuration,
-            max_players=DEFAULT_MAX_PLAYERS if item.max_players is None else item.max_players,
-            last_backup=payload.last_backup,
-            updated_at=self.now,
-            community_id=community_id,
-        )
-        self.touched_servers[op.entity_id] = None
-        self._record("game_server", op.entity_id, "upsert")
+        max_players = DEFAULT_MAX_PLAYERS if item.max_players is None else item.max_players
+        entity_id = op.entity_id
+        if server is None:  # the row in one go, its keys in the order an update leaves them
+            self.servers[entity_id] = {
+                "id": entity_id,
+                "owner_id": self.user_id,
+                "created_at": payload.created_at or self.now,
+                "name": payload.name,
+                "game_type": payload.game_type,
+                "status": payload.status,
+                "configuration": configuration,
+                "max_players": max_players,
+                "last_backup": payload.last_backup,
+                "updated_at": self.now,
+                "community_id": community_id,
+            }
+            self.fresh_servers.add(entity_id)
+        else:
+            server.update(
+                name=payload.name,
+                game_type=payload.game_type,
+                status=payload.status,
+                configuration=configuration,
+                max_players=max_players,
+                last_backup=payload.last_backup,
+                updated_at=self.now,
+                community_id=community_id,
+            )
+        self.touched_servers[entity_id] = None
+        self._record("game_server", entity_id, "upsert")
         return None
 
     def _server_summary(self, item: _Prepared) -> str | None:
@@ -835,9 +848,14 @@ class _State:
         """Write what changed since the last write, in an order every foreign key accepts:
         servers in, installations out, installations in, servers out, then the feed."""
         session = self.session
-        kept = [i for i in self.touched_servers if i in self.servers]
-        fresh = [self.servers[i] for i in kept if i in self.fresh_servers]
-        changed = [self.servers[i] for i in kept if i not in self.fresh_servers]
+        kept: list[uuid.UUID] = []
+        fresh: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for i in self.touched_servers:  # one pass: each id hashed as few times as it can be
+            server = self.servers.get(i)
+            if server is not None:
+                kept.append(i)
+                (fresh if i in self.fresh_servers else changed).append(server)
         _upsert(session, GameServer.__table__, fresh, SERVER_COLUMNS, reset=SERVER_RESET)
         _upsert(session, GameServer.__table__, changed, SERVER_COLUMNS, SERVER_UPDATED)
         gone = [
