@@ -851,11 +851,16 @@ class _State:
         kept: list[uuid.UUID] = []
         fresh: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
-        for i in self.touched_servers:  # one pass: each id hashed as few times as it can be
+        servers_gone: list[uuid.UUID] = []
+        # One pass over the touched servers: a UUID's hash is Python code, so each id is
+        # looked up as few times as it can be.
+        for i in self.touched_servers:
             server = self.servers.get(i)
             if server is not None:
                 kept.append(i)
                 (fresh if i in self.fresh_servers else changed).append(server)
+            elif i in self.stored_servers:
+                servers_gone.append(i)
         _upsert(session, GameServer.__table__, fresh, SERVER_COLUMNS, reset=SERVER_RESET)
         _upsert(session, GameServer.__table__, changed, SERVER_COLUMNS, SERVER_UPDATED)
         gone = [
@@ -868,9 +873,6 @@ class _State:
             self.installations[i] for i in self.touched_installations if i in self.installations
         ]
         _upsert(session, PluginInstallation.__table__, installations, INSTALLATION_COLUMNS)
-        servers_gone = [
-            i for i in self.touched_servers if i not in self.servers and i in self.stored_servers
-        ]
         _write_summaries(session, [row for i, row in self.summaries.items() if i in self.servers])
         _delete_in(session, GameServer.__table__, servers_gone)
         if self.feed and _is_postgres(session):  # the push holds the feed's lock already
