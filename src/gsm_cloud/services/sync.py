@@ -388,7 +388,18 @@ def _validate(model: type[M], op: OperationLike) -> M:
 
 
 def _check_payload_id(value: Any, entity_id: uuid.UUID) -> None:
-    if value is None or value == str(entity_id):  # the id as the client writes it
+    if value is None:
+        return
+    if type(value) is str and isinstance(entity_id, uuid.UUID):
+        # What uuid.UUID(value) reads, without building the UUID or str(entity_id) (both
+        # Python code): any spelling it would not read this way goes the long way below.
+        digits = value.replace("-", "")
+        try:
+            if len(digits) == 32 and int(digits, 16) == entity_id.int:
+                return
+        except ValueError:
+            pass
+    if value == str(entity_id):  # the id as the client writes it
         return
     try:
         same = uuid.UUID(str(value)) == entity_id
@@ -445,6 +456,30 @@ _LONG_NUMBER = re.compile(r"\d{19}")  # 2**63 has 19 digits: anything shorter fi
 def _plainly_storable(payload: Any) -> bool:
     """A quick test that passes nearly every payload: True only when the full walk would find
     no problem (no NaN, valid Unicode, no NUL, no long number, shallow, small enough)."""
+    try:
+        # orjson refuses lone surrogates, keys that are not text and (strict) any integer
+        # beyond 2**53: all of that is rare, and goes the way of _plainly_storable_json.
+        dumped = orjson.dumps(payload, option=orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
+        return _plainly_storable_json(payload)
+    if (
+        # a NUL, or (harmlessly) an escaped backslash before "u0000"; most payloads have no
+        # backslash at all, and one byte is found far faster than six
+        (b"\\" in dumped and b"\\u0000" in dumped)
+        or len(dumped) > MAX_JSON_BYTES  # bytes: never fewer than the walk's characters
+        or dumped.count(b"{") + dumped.count(b"[") > MAX_JSON_DEPTH
+    ):
+        return False
+    # orjson writes NaN and Infinity as null: a payload with a null is only plain when it
+    # reads back as itself (NaN != None; a time or a UUID reads back as text: the slow way).
+    return (
+        b"null" not in dumped or orjson.loads(dumped) == payload or _plainly_storable_json(payload)
+    )
+
+
+def _plainly_storable_json(payload: Any) -> bool:
+    """_plainly_storable with the standard library's encoder: for what orjson refuses or
+    writes otherwise (tuples, times, ...), the answer as it always was."""
     try:
         dumped = json.dumps(payload, allow_nan=False, ensure_ascii=False)
         dumped.encode("utf-8")
@@ -758,23 +793,36 @@ class _State:
             if payload.community_id is not None and payload.community_id not in self.communities:
                 raise _Refused(f"not a member of community {payload.community_id}")
             community_id = payload.community_id
-        if server is None:
-            server = {"id": op.entity_id, "owner_id": self.user_id}
-            server["created_at"] = payload.created_at or self.now
-            self.servers[op.entity_id] = server
-            self.fresh_servers.add(op.entity_id)
-        server.update(
-            name=payload.name,
-            game_type=payload.game_type,
-            status=payload.status,
-            configuration=configuration,
-            max_players=DEFAULT_MAX_PLAYERS if item.max_players is None else item.max_players,
-            last_backup=payload.last_backup,
-            updated_at=self.now,
-            community_id=community_id,
-        )
-        self.touched_servers[op.entity_id] = None
-        self._record("game_server", op.entity_id, "upsert")
+        max_players = DEFAULT_MAX_PLAYERS if item.max_players is None else item.max_players
+        entity_id = op.entity_id
+        if server is None:  # the row in one go, its keys in the order an update leaves them
+            self.servers[entity_id] = {
+                "id": entity_id,
+                "owner_id": self.user_id,
+                "created_at": payload.created_at or self.now,
+                "name": payload.name,
+                "game_type": payload.game_type,
+                "status": payload.status,
+                "configuration": configuration,
+                "max_players": max_players,
+                "last_backup": payload.last_backup,
+                "updated_at": self.now,
+                "community_id": community_id,
+            }
+            self.fresh_servers.add(entity_id)
+        else:
+            server.update(
+                name=payload.name,
+                game_type=payload.game_type,
+                status=payload.status,
+                configuration=configuration,
+                max_players=max_players,
+                last_backup=payload.last_backup,
+                updated_at=self.now,
+                community_id=community_id,
+            )
+        self.touched_servers[entity_id] = None
+        self._record("game_server", entity_id, "upsert")
         return None
 
     def _server_summary(self, item: _Prepared) -> str | None:
@@ -880,9 +928,19 @@ class _State:
         """Write what changed since the last write, in an order every foreign key accepts:
         servers in, installations out, installations in, servers out, then the feed."""
         session = self.session
-        kept = [i for i in self.touched_servers if i in self.servers]
-        fresh = [self.servers[i] for i in kept if i in self.fresh_servers]
-        changed = [self.servers[i] for i in kept if i not in self.fresh_servers]
+        kept: list[uuid.UUID] = []
+        fresh: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        servers_gone: list[uuid.UUID] = []
+        # One pass over the touched servers: a UUID's hash is Python code, so each id is
+        # looked up as few times as it can be.
+        for i in self.touched_servers:
+            server = self.servers.get(i)
+            if server is not None:
+                kept.append(i)
+                (fresh if i in self.fresh_servers else changed).append(server)
+            elif i in self.stored_servers:
+                servers_gone.append(i)
         _upsert(session, GameServer.__table__, fresh, SERVER_COLUMNS, reset=SERVER_RESET)
         _upsert(session, GameServer.__table__, changed, SERVER_COLUMNS, SERVER_UPDATED)
         gone = [
@@ -895,9 +953,6 @@ class _State:
             self.installations[i] for i in self.touched_installations if i in self.installations
         ]
         _upsert(session, PluginInstallation.__table__, installations, INSTALLATION_COLUMNS)
-        servers_gone = [
-            i for i in self.touched_servers if i not in self.servers and i in self.stored_servers
-        ]
         _write_summaries(session, [row for i, row in self.summaries.items() if i in self.servers])
         _delete_in(session, GameServer.__table__, servers_gone)
         if self.feed and _is_postgres(session):  # the push holds the feed's lock already
