@@ -182,12 +182,10 @@ def push(
     # Checked before anything is locked: a batch prepares while the one before it applies.
     unique = [_prepare(operations[index], now) for index in sorted(first.values())]
     order = order or BatchOrder()
-    if order.after_batch_id is not None:
-        _follow(session, user_id, order, postgres)
+    if order.after_batch_id is not None or order.batch_id is not None:
+        _take_place(session, user_id, order, now, postgres)
     elif postgres:
         changes.lock_feed(session)
-    if order.batch_id is not None:
-        _remember_batch(session, user_id, order, now)
     if postgres:
         # Every push holds the feed's lock from here to its commit, so the ids no earlier
         # push stored are this push's to apply: read once, stored once with their answers.
@@ -233,27 +231,25 @@ def push(
     return results
 
 
-def _follow(session: Session, user_id: uuid.UUID, order: BatchOrder, postgres: bool) -> None:
-    """Return once the request ``order.after_batch_id`` has committed, holding the feed's lock
-    (PostgreSQL). Usually that request holds the lock already and this waits on it; when this
-    one got there first, it lets go of the lock (a rollback: nothing is written yet) and
-    looks again a little later, until ``order.wait`` has passed."""
-    assert order.after_batch_id is not None
+def _take_place(
+    session: Session, user_id: uuid.UUID, order: BatchOrder, now: datetime, postgres: bool
+) -> None:
+    """Return holding the feed's lock (PostgreSQL) once this request may apply: the request it
+    follows (if any) has committed. Its row is then replaced by this request's own (if named).
+    Usually the request followed holds the lock and this waits on it; when this one got there
+    first, it lets go of the lock (a rollback: nothing is written yet) and looks again a little
+    later, until ``order.wait`` has passed."""
     deadline = time.monotonic() + order.wait
     pause = 0.001
     while True:
         if postgres:
             changes.lock_feed(session)
-        found = session.execute(
-            select(SyncBatch.id).where(
-                SyncBatch.id == order.after_batch_id, SyncBatch.user_id == user_id
-            )
-        ).first()
-        if found is not None:
+        if _chain(session, user_id, order, now, postgres):
             return
         session.rollback()
         left = deadline - time.monotonic()
         if left <= 0:
+            assert order.after_batch_id is not None
             raise PreviousBatchMissing(order.after_batch_id, order.wait)
         time.sleep(min(pause, left))
         pause = min(pause * 2, 0.05)
@@ -261,20 +257,62 @@ def _follow(session: Session, user_id: uuid.UUID, order: BatchOrder, postgres: b
 
 BATCH_KEPT = timedelta(days=1)
 
-
-def _remember_batch(session: Session, user_id: uuid.UUID, order: BatchOrder, now: datetime) -> None:
-    """Keep this request's id for the one that follows it; forget the one it followed (its
-    follower is this request) and any of this user's older than BATCH_KEPT."""
-    table = SyncBatch.__table__
-    stale = table.c.committed_at < now - BATCH_KEPT
-    if order.after_batch_id is not None:
-        stale = or_(stale, table.c.id == order.after_batch_id)
-    session.execute(delete(table).where(table.c.user_id == user_id, stale))
-    session.execute(
-        _insert(session)(table)
-        .values(id=order.batch_id, user_id=user_id, committed_at=now)
-        .on_conflict_do_nothing(index_elements=["id"])
+# PostgreSQL: the check and the bookkeeping of a request in a chain in one round trip, under
+# the feed's lock: the row of the request followed is deleted (found: it committed), this
+# request's row is stored when it may apply, and the user's rows older than BATCH_KEPT go.
+_CHAIN_SQL = text(
+    """
+    WITH followed AS (
+        DELETE FROM sync_batches WHERE user_id = :user_id AND id = :after RETURNING id
+    ), stale AS (
+        DELETE FROM sync_batches
+        WHERE user_id = :user_id AND committed_at < :cutoff AND id IS DISTINCT FROM :after
+    ), mine AS (
+        INSERT INTO sync_batches (id, user_id, committed_at)
+        SELECT :batch_id, :user_id, :now
+        WHERE :batch_id IS NOT NULL AND (:after IS NULL OR EXISTS (SELECT FROM followed))
+        ON CONFLICT (id) DO NOTHING
     )
+    SELECT :after IS NULL OR EXISTS (SELECT FROM followed)
+    """
+).bindparams(
+    bindparam("user_id", type_=postgresql.UUID()),
+    bindparam("after", type_=postgresql.UUID()),
+    bindparam("batch_id", type_=postgresql.UUID()),
+)
+
+
+def _chain(
+    session: Session, user_id: uuid.UUID, order: BatchOrder, now: datetime, postgres: bool
+) -> bool:
+    """Whether the request followed committed (True when none is named); if so, this
+    request's batch id (if any) is stored in its place."""
+    params = {
+        "user_id": user_id,
+        "after": order.after_batch_id,
+        "batch_id": order.batch_id,
+        "cutoff": now - BATCH_KEPT,
+        "now": now,
+    }
+    if postgres:
+        return bool(session.execute(_CHAIN_SQL, params).scalar())
+    table = SyncBatch.__table__
+    if order.after_batch_id is not None:
+        followed = session.execute(
+            delete(table).where(table.c.user_id == user_id, table.c.id == order.after_batch_id)
+        )
+        if followed.rowcount == 0:
+            return False
+    session.execute(
+        delete(table).where(table.c.user_id == user_id, table.c.committed_at < params["cutoff"])
+    )
+    if order.batch_id is not None:
+        session.execute(
+            sqlite.insert(table)
+            .values(id=order.batch_id, user_id=user_id, committed_at=now)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+    return True
 
 
 def _is_postgres(session: Session) -> bool:
