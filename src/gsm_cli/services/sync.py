@@ -21,10 +21,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from sqlalchemy import Row, Text, delete, func, or_, select, type_coerce, update
+from sqlalchemy import Row, Text, delete, func, literal, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -114,11 +113,17 @@ _WIRE_COLUMNS = (
 
 def _next_batch(session: Session, after_id: int, size: int, *, raw: bool = False) -> list[Row[Any]]:
     """The next queued rows after ``after_id``; ``raw``: data_payload as the JSON text the
-    store holds, not decoded."""
-    columns = _WIRE_COLUMNS
+    store holds, not decoded, and ``wire``, the operation as the push sends it."""
+    columns: tuple[Any, ...] = _WIRE_COLUMNS
     if raw:
-        text = type_coerce(PendingSyncOperation.data_payload, Text).label("data_payload")
-        columns = tuple(text if c is PendingSyncOperation.data_payload else c for c in columns)
+        text = type_coerce(PendingSyncOperation.data_payload, Text)
+        columns = (
+            *(
+                text.label("data_payload") if c is PendingSyncOperation.data_payload else c
+                for c in columns
+            ),
+            _wire_text(text).label("wire"),
+        )
     query = (
         select(*columns)
         .where(PendingSyncOperation.state == QUEUED, PendingSyncOperation.id > after_id)
@@ -126,6 +131,32 @@ def _next_batch(session: Session, after_id: int, size: int, *, raw: bool = False
         .limit(size)
     )
     return list(session.connection().execute(query).all())  # Core rows: no ORM loading
+
+
+def _wire_text(payload_text: Any) -> Any:
+    """SQL for the operation as the push sends it (``wire_operation``'s object), written by
+    SQLite itself: each field quoted with json_quote, the payload's stored JSON text put in as
+    it is (NaN and all, for the cloud to judge)."""
+    t = PendingSyncOperation
+
+    def quoted(column: Any) -> Any:
+        return func.json_quote(column, type_=Text)
+
+    return (
+        literal('{"id": ', Text)
+        + quoted(t.operation_id)
+        + ', "operation_type": '
+        + quoted(t.operation_type)
+        + ', "entity_type": '
+        + quoted(t.entity_type)
+        + ', "entity_id": '
+        + quoted(t.entity_id)
+        + ', "data_payload": '
+        + func.coalesce(payload_text, "null", type_=Text)
+        + ', "created_at": '
+        + quoted(t.created_at)
+        + "}"
+    )
 
 
 @dataclass
@@ -154,14 +185,10 @@ class PushSummary:
         }
 
 
-def _json_text(value: Any) -> str:
-    return encode_basestring_ascii(value) if isinstance(value, str) else json.dumps(value)
-
-
 def _encoded(row: Row[Any], this: device.Device | None) -> EncodedOperation:
-    """A queued row read with ``raw=True`` as the push sends it: the payload's stored JSON
-    text goes in as it is (the same values ``wire_operation`` gives), unless this device's
-    name must be set in it (``_with_device_name``)."""
+    """A queued row read with ``raw=True`` as the push sends it: its ``wire`` text, with the
+    payload's stored JSON text in it as it is (the same values ``wire_operation`` gives),
+    unless this device's name must be set in it (``_with_device_name``)."""
     text = row.data_payload
     if (
         text is not None
@@ -171,15 +198,7 @@ def _encoded(row: Row[Any], this: device.Device | None) -> EncodedOperation:
     ):
         wire = _with_device_name(wire_operation(row) | {"data_payload": json.loads(text)}, this)
         return EncodedOperation(row.operation_id, json.dumps(wire).encode("ascii"))
-    encoded = (
-        f'{{"id": {_json_text(row.operation_id)}, '
-        f'"operation_type": {_json_text(row.operation_type)}, '
-        f'"entity_type": {_json_text(row.entity_type)}, '
-        f'"entity_id": {_json_text(row.entity_id)}, '
-        f'"data_payload": {"null" if text is None else text}, '
-        f'"created_at": {_json_text(row.created_at)}}}'
-    )
-    return EncodedOperation(row.operation_id, encoded.encode("utf-8"))
+    return EncodedOperation(row.operation_id, row.wire.encode("utf-8"))
 
 
 @dataclass
@@ -275,26 +294,19 @@ def _apply_answers(
         )
     candidates = done_entities - set(aside)
     if candidates:
-        still = set(
-            session.scalars(
-                select(PendingSyncOperation.entity_id)
-                .where(_among(PendingSyncOperation.entity_id, candidates), _IS_CHANGE)
-                .distinct()
+        # Synced: nothing of the server is left to push and no conflict holds it.
+        servers = LocalServer.__table__
+        session.execute(
+            update(servers)
+            .where(
+                _among(servers.c.id, candidates),
+                ~select(PendingSyncOperation.id)
+                .where(PendingSyncOperation.entity_id == servers.c.id, _IS_CHANGE)
+                .exists(),
+                ~select(SyncConflict.id).where(SyncConflict.entity_id == servers.c.id).exists(),
             )
+            .values(cloud_sync_status="synced")
         )
-        held = set(
-            session.scalars(
-                select(SyncConflict.entity_id).where(_among(SyncConflict.entity_id, candidates))
-            )
-        )
-        synced = candidates - still - held
-        if synced:
-            servers = LocalServer.__table__
-            session.execute(
-                update(servers)
-                .where(_among(servers.c.id, synced))
-                .values(cloud_sync_status="synced")
-            )
 
 
 def _with_device_name(wire: dict[str, Any], this: device.Device | None) -> dict[str, Any]:
