@@ -5,6 +5,7 @@ comes. docs/sync-protocol.md, "Requests in flight"."""
 
 import dataclasses
 import json
+import sys
 import threading
 import time
 import uuid
@@ -176,3 +177,19 @@ def test_malformed_order_fields_are_refused_whole(
         headers={**alice.headers, "Content-Type": "application/json"},
     )
     assert response.status_code == 422, response.text
+
+
+def test_pushes_hand_the_gil_over_promptly_while_they_run() -> None:
+    """Two pushes in one worker: the switch interval is lowered while either runs and put
+    back, as it was, once both are done (not when the first one ends)."""
+    from gsm_cloud.api.routes import sync as route
+
+    usual = sys.getswitchinterval()
+    first, second = route._prompt_handoff(), route._prompt_handoff()
+    first.__enter__()
+    assert sys.getswitchinterval() == pytest.approx(route.PUSH_SWITCH_INTERVAL)
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == pytest.approx(route.PUSH_SWITCH_INTERVAL)
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == usual

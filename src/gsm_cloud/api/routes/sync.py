@@ -5,6 +5,8 @@ The protocol is documented in docs/sync-protocol.md.
 
 import contextlib
 import gc
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -59,7 +61,7 @@ def push(
     """
     order = sync.BatchOrder(body.batch_id, body.after_batch_id, settings.sync_order_wait_ms / 1000)
     # The body was parsed and validated once (bodies.ApiRoute); the answer is written at once.
-    with _long_lived_frozen():
+    with _long_lived_frozen(), _prompt_handoff():
         try:
             results = sync.push(session, user.id, body.operations, order)
         except sync.PreviousBatchMissing as exc:
@@ -79,6 +81,36 @@ def _long_lived_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+PUSH_SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005
+_pushes = 0  # push requests running in this process
+_pushes_lock = threading.Lock()
+_usual_interval = sys.getswitchinterval()
+
+
+@contextlib.contextmanager
+def _prompt_handoff() -> Iterator[None]:
+    """While pushes run, a thread whose database answer has come gets the GIL back within
+    0.5 ms rather than 5 ms. A push waits on the database a dozen times while it holds the
+    change feed's lock; a second push served by the same worker (a client keeps two in flight)
+    meanwhile parses and checks its body, and CPython lets a running thread go on for the whole
+    switch interval. Measured: two requests in one worker took 0.77 s per 10,000 operations at
+    0.5 ms, 0.78-0.88 s at 5 ms; other endpoints keep the default (at 0.5 ms they served 3-7 %
+    fewer requests under load)."""
+    global _pushes, _usual_interval
+    with _pushes_lock:
+        if _pushes == 0:
+            _usual_interval = sys.getswitchinterval()
+            sys.setswitchinterval(PUSH_SWITCH_INTERVAL)
+        _pushes += 1
+    try:
+        yield
+    finally:
+        with _pushes_lock:
+            _pushes -= 1
+            if _pushes == 0:
+                sys.setswitchinterval(_usual_interval)
 
 
 def _answer(results: list[sync.Result]) -> bytes:
