@@ -3,9 +3,10 @@ rows, on a real gsm-cloud on PostgreSQL, in the same run.
 
 10,000 servers are queued through the outbox in one local transaction and pushed with the
 machinery of `gsm sync push` (services.sync.push, default batch size 500, two requests in
-flight, over HTTP to a gsm-cloud with one worker per CPU). The baseline is what the database alone needs for the same rows:
-psycopg's executemany of ``INSERT INTO game_servers ... ON CONFLICT (id) DO UPDATE`` of the
-10,000 servers (the same columns and values the push writes, under other ids), one commit.
+flight, over HTTP to a gsm-cloud with one worker per CPU). The baseline is what the database
+alone needs for the same rows: psycopg's executemany of ``INSERT INTO game_servers ...
+ON CONFLICT (id) DO UPDATE`` of the 10,000 servers (the same columns and values the push
+writes, under other ids), one commit.
 
     .venv/bin/python benchmarks/sync_push.py [--ops 10000] [--batch-size 500] [--runs 3]
 
