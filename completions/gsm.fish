@@ -409,7 +409,7 @@ function __gsm_opts
             echo '-h	Show help and exit'
             echo '--help	Show help and exit'
         case 'sync push'
-            echo '--batch-size	Operations per request, 1-5000 (default: the sync.batch_size setting)'
+            echo '--batch-size	Operations per request, 1-1000 (default: the sync.batch_size setting)'
             echo '--dry-run	Only say what would be sent'
             echo '--no-dry-run	Only say what would be sent'
             echo '--json	Same as --output json'

@@ -93,7 +93,7 @@ _gsm_opts() {
     ('game update') reply=('--validate:Also check every file after the download' '--json:Same as --output json' '-h:Show help and exit' '--help:Show help and exit') ;;
     ('game validate') reply=('--json:Same as --output json' '-h:Show help and exit' '--help:Show help and exit') ;;
     ('game installations') reply=('--output:Output format (default: GSM_OUTPUT, then the output.format setting, then table)' '-o:Output format (default: GSM_OUTPUT, then the output.format setting, then table)' '--json:Same as --output json' '-h:Show help and exit' '--help:Show help and exit') ;;
-    ('sync push') reply=('--batch-size:Operations per request, 1-5000 (default: the sync.batch_size setting)' '--dry-run:Only say what would be sent' '--no-dry-run:Only say what would be sent' '--json:Same as --output json' '-h:Show help and exit' '--help:Show help and exit') ;;
+    ('sync push') reply=('--batch-size:Operations per request, 1-1000 (default: the sync.batch_size setting)' '--dry-run:Only say what would be sent' '--no-dry-run:Only say what would be sent' '--json:Same as --output json' '-h:Show help and exit' '--help:Show help and exit') ;;
     ('sync pull') reply=('--json:Same as --output json' '-h:Show help and exit' '--help:Show help and exit') ;;
     ('sync status') reply=('--output:Output format (default: GSM_OUTPUT, then the output.format setting, then table)' '-o:Output format (default: GSM_OUTPUT, then the output.format setting, then table)' '--json:Same as --output json' '-h:Show help and exit' '--help:Show help and exit') ;;
     ('sync retry') reply=('--all:Every rejected operation' '--json:Same as --output json' '-h:Show help and exit' '--help:Show help and exit') ;;

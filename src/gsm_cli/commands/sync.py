@@ -55,7 +55,7 @@ def push(
         int | None,
         typer.Option(
             metavar="N",
-            help="Operations per request, 1-5000 (default: the sync.batch_size setting).",
+            help="Operations per request, 1-1000 (default: the sync.batch_size setting).",
             callback=like_setting("sync.batch_size"),
         ),
     ] = None,

@@ -17,6 +17,8 @@ from gsm_cli.errors import InvalidInputError
 from gsm_cli.output import FORMATS, check_format
 from gsm_cli.timeutil import iso_utc, utc_now_sql
 
+SYNC_MAX_BATCH = 1000  # operations per push request: gsm-cloud's limit (MAX_BATCH)
+
 # The supervisor parses settings without SQLAlchemy (supervisor_store.py): the store's modules
 # are imported where they are used.
 if TYPE_CHECKING:
@@ -232,7 +234,10 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec("steamcmd.path", "steamcmd program (default: found on PATH)", _program),
         SettingSpec(
-            "sync.batch_size", "Operations per sync push request", _integer(1, 5000), "500"
+            "sync.batch_size",
+            "Operations per sync push request",
+            _integer(1, SYNC_MAX_BATCH),
+            "500",
         ),
     )
 }

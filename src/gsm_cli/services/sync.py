@@ -34,7 +34,7 @@ from gsm_cli.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from gsm_cli.services import device, processes, pulled, servers
+from gsm_cli.services import device, processes, pulled, servers, settings
 from gsm_cli.store import Store, outbox
 from gsm_cli.store.models import (
     CatalogPlugin,
@@ -50,7 +50,7 @@ from gsm_cli.timeutil import iso_utc, utc_now_sql
 Report = Callable[[float, float | None, str | None], None]
 QUEUED, REJECTED = "queued", "rejected"
 ACTIVE_STATUSES = ("starting", "running", "stopping")
-MAX_BATCH = 1000  # the cloud's limit per request
+MAX_BATCH = settings.SYNC_MAX_BATCH  # the cloud's limit per request
 # Operations that change an entity; a server's performance summary does not (it is not a
 # local change the cloud could be behind on, and never makes a server pending).
 _IS_CHANGE = PendingSyncOperation.entity_type != outbox.SUMMARY
