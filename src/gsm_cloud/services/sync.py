@@ -53,6 +53,7 @@ from gsm_cloud.api.schemas.sync import (
     SummaryMetrics,
 )
 from gsm_cloud.clock import utcnow
+from gsm_cloud.config import Settings
 from gsm_cloud.db.models import (
     Change,
     Community,
@@ -151,7 +152,8 @@ class BatchOrder:
 
     batch_id: uuid.UUID | None = None
     after_batch_id: uuid.UUID | None = None
-    wait: float = 2.0  # seconds to wait for the request it follows (GSM_CLOUD_SYNC_ORDER_WAIT_MS)
+    # seconds to wait for the request it follows (GSM_CLOUD_SYNC_ORDER_WAIT_MS)
+    wait: float = Settings.sync_order_wait_ms / 1000
 
 
 class PreviousBatchMissing(Exception):
