@@ -347,7 +347,10 @@ def push(
     """Send every queued operation, oldest first, ``batch_size`` per request. ``this``: the
     device pushing, whose current name goes with its servers."""
     if not 1 <= batch_size <= MAX_BATCH:
-        raise InvalidInputError(f"--batch-size must be between 1 and {MAX_BATCH}")
+        raise InvalidInputError(
+            f"batch size {batch_size}: must be between 1 and {MAX_BATCH}",
+            hint="pass --batch-size, or gsm config set sync.batch_size 500",
+        )
     summary = PushSummary()
     if this is not None:
         _rename_device(store, this)
